@@ -1,0 +1,3 @@
+from jobguard.cli import main
+
+main()

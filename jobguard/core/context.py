@@ -1,0 +1,28 @@
+"""Where and how a document is being judged."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_KUBERNETES_VERSION = (1, 34)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about the evaluation that are not in the document itself.
+
+    ``operation`` is CREATE for files being linted. ``old_object`` is set on admission UPDATEs.
+    ``known_rules`` is filled by the engine so that the suppression rule can name unknown rules.
+    """
+
+    operation: str = "CREATE"
+    old_object: Mapping[str, Any] | None = None
+    kubernetes_version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
+    known_rules: frozenset[str] = field(default_factory=frozenset)
+    unsuppressible: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_update(self) -> bool:
+        return self.operation == "UPDATE"

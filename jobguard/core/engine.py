@@ -1,0 +1,115 @@
+"""engine.evaluate(view, policy, context) -> Report: every front end goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from jobguard.core.context import Context
+from jobguard.core.model import Action, Category, Edit, Finding, Severity
+from jobguard.core.patching import PatchConflict, apply_edits, patch_for
+from jobguard.core.view import JobView
+
+if TYPE_CHECKING:
+    from jobguard.policy.model import Policy
+    from jobguard.rules.base import Rule
+
+SUPPRESS_PREFIX = "suppress.jobguard.dev/"
+INTERNAL_ERROR_RULE = "internal-error"
+
+
+@dataclass(frozen=True)
+class Report:
+    """All findings for one object, in rule-registry order."""
+
+    view: JobView
+    findings: tuple[Finding, ...]
+    suppressed: tuple[Finding, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    def safe_edits(self) -> list[Edit]:
+        return [e for f in self.findings if f.fix and f.fix.safe for e in f.fix.edits]
+
+    def fixed(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The object with every safe fix applied, and the one JSON Patch that does it."""
+        return apply_edits(self.view.obj, self.safe_edits())
+
+
+def suppressions(view: JobView) -> dict[str, str]:
+    """rule name -> reason, from ``suppress.jobguard.dev/<rule>`` annotations."""
+    return {
+        key[len(SUPPRESS_PREFIX) :]: value
+        for key, value in view.annotations.items()
+        if key.startswith(SUPPRESS_PREFIX)
+    }
+
+
+def _run_rule(rule: Rule, view: JobView, options: Any, ctx: Context, action: Action) -> Iterable[Finding]:
+    try:
+        violations = list(rule.check(view, options, ctx))
+    except Exception as exc:  # a rule bug must never take the webhook or the lint run down
+        yield Finding(
+            rule=INTERNAL_ERROR_RULE,
+            code="JG000",
+            category=Category.POLICY,
+            severity=Severity.WARNING,
+            action=Action.WARN,
+            path=(),
+            message=f"rule {rule.name} failed on this object ({type(exc).__name__}: {exc}); please report it",
+        )
+        return
+    for v in violations:
+        patch: tuple[dict[str, Any], ...] = ()
+        if v.fix is not None:
+            try:
+                patch = tuple(patch_for(view.obj, v.fix.edits))
+            except PatchConflict:
+                patch = ()
+        yield Finding(
+            rule=rule.name,
+            code=rule.code,
+            category=rule.category,
+            severity=action.severity,
+            action=action,
+            path=v.path,
+            message=v.message,
+            fix=v.fix if patch else None,
+            patch=patch,
+        )
+
+
+def evaluate(view: JobView, policy: Policy, ctx: Context | None = None, rules: Sequence[Rule] | None = None) -> Report:
+    """Run every rule the policy enables for this object and apply suppressions."""
+    from jobguard.rules import ALL_RULES
+
+    rules = ALL_RULES if rules is None else rules
+    ctx = ctx or Context()
+    known = frozenset(r.name for r in ALL_RULES)
+    if ctx.known_rules != known or ctx.unsuppressible != policy.unsuppressible:
+        ctx = replace(ctx, known_rules=known, unsuppressible=policy.unsuppressible)
+    if not policy.in_scope(view.namespace, view.labels):
+        return Report(view, ())
+    suppressed_rules = suppressions(view) if policy.suppressions_allowed else {}
+    findings: list[Finding] = []
+    suppressed: list[Finding] = []
+    for rule in rules:
+        if view.kind not in rule.kinds:
+            continue
+        settings = policy.settings(rule)
+        if settings.action is Action.OFF or not settings.in_scope(view.namespace, view.labels):
+            continue
+        for finding in _run_rule(rule, view, settings.options, ctx, settings.action):
+            reason = suppressed_rules.get(finding.rule, "").strip()
+            if reason and finding.rule not in policy.unsuppressible and finding.rule != "suppression":
+                suppressed.append(finding)
+            else:
+                findings.append(finding)
+    return Report(view, tuple(findings), tuple(suppressed))

@@ -1,0 +1,86 @@
+"""Turning a finding's edits into RFC 6902 JSON Patch operations.
+
+Ops are generated against a working copy, one edit after the other, so that a later edit sees
+the parents an earlier one created (two fixes that both need ``spec/template/spec`` never emit
+two competing ``add`` ops). A missing parent is created by one ``add`` of the nested value at the
+first missing step: the failure mode of hand-written ``add`` ops (missing parent map) cannot
+occur, and no diff of the whole object is needed on the request path.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from jobguard.core.model import Edit, RemoveValue, SetValue
+from jobguard.core.paths import FieldPath, json_pointer, segment_name
+
+
+class PatchConflict(ValueError):
+    """An edit cannot be applied: a parent on its path is not a map or list."""
+
+
+def _nest(path: FieldPath, value: Any) -> Any:
+    for seg in reversed(path):
+        value = {segment_name(seg): value}
+    return value
+
+
+def _apply_one(doc: dict[str, Any], edit: Edit) -> dict[str, Any] | None:
+    """Apply ``edit`` to ``doc`` in place and return the op, or None when nothing changes."""
+    parent: Any = doc
+    path = edit.path
+    for depth, seg in enumerate(path[:-1]):
+        raw = segment_name(seg)
+        if isinstance(parent, dict):
+            if raw not in parent or parent[raw] is None:
+                if isinstance(edit, RemoveValue):
+                    return None
+                rest = path[depth + 1 :]
+                parent[raw] = _nest(rest, copy.deepcopy(edit.value))
+                return {"op": "add", "path": json_pointer(path[: depth + 1]), "value": parent[raw]}
+            parent = parent[raw]
+        elif isinstance(parent, list) and isinstance(raw, int) and 0 <= raw < len(parent):
+            parent = parent[raw]
+        else:
+            raise PatchConflict(f"cannot edit {json_pointer(path)}: a parent is not a map")
+    last = segment_name(path[-1]) if path else None
+    if last is None:
+        raise PatchConflict("cannot edit the document root")
+    if isinstance(parent, list):
+        if not isinstance(last, int) or not 0 <= last < len(parent):
+            raise PatchConflict(f"cannot edit {json_pointer(path)}: no such list item")
+        if isinstance(edit, RemoveValue):
+            del parent[last]
+            return {"op": "remove", "path": json_pointer(path)}
+        parent[last] = copy.deepcopy(edit.value)
+        return {"op": "replace", "path": json_pointer(path), "value": parent[last]}
+    if not isinstance(parent, dict):
+        raise PatchConflict(f"cannot edit {json_pointer(path)}: the parent is not a map")
+    if isinstance(edit, RemoveValue):
+        if last not in parent:
+            return None
+        del parent[last]
+        return {"op": "remove", "path": json_pointer(path)}
+    if last in parent and parent[last] == edit.value:
+        return None
+    op = "replace" if last in parent else "add"
+    parent[last] = copy.deepcopy(edit.value)
+    return {"op": op, "path": json_pointer(path), "value": parent[last]}
+
+
+def apply_edits(doc: dict[str, Any], edits: Iterable[Edit]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A patched deep copy of ``doc`` and the JSON Patch that turns ``doc`` into it."""
+    work = copy.deepcopy(doc)
+    ops: list[dict[str, Any]] = []
+    for edit in edits:
+        op = _apply_one(work, edit)
+        if op is not None:
+            ops.append(copy.deepcopy(op))
+    return work, ops
+
+
+def patch_for(doc: dict[str, Any], edits: Iterable[Edit]) -> list[dict[str, Any]]:
+    """Only the JSON Patch of :func:`apply_edits`."""
+    return apply_edits(doc, edits)[1]

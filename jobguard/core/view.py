@@ -1,0 +1,185 @@
+"""JobView: one view over a Job's spec and a CronJob's ``spec.jobTemplate.spec``.
+
+Rules are written once against the view; it knows the path prefix, so a finding on a CronJob
+lands at ``spec.jobTemplate.spec.template.spec.restartPolicy`` and not at the Job's path.
+It never raises on a malformed document: a field of the wrong type reads as absent (the
+structure rules report the type error itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
+from jobguard.core.paths import MISSING, FieldPath, lookup
+
+JOB_KINDS = ("Job", "CronJob")
+
+JOB_SPEC_PREFIX: FieldPath = ("spec",)
+CRONJOB_SPEC_PREFIX: FieldPath = ("spec", "jobTemplate", "spec")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A Job or CronJob document seen as "a Job spec at some prefix".
+
+    ``defaulted`` is true for objects that went through the API server's defaulting (admission);
+    ``applied`` is the user's own manifest when known (kubectl's last-applied-configuration),
+    used to tell user-set fields from API defaults.
+    """
+
+    obj: dict[str, Any]
+    defaulted: bool = False
+    applied: Mapping[str, Any] | None = None
+
+    @staticmethod
+    def of(obj: Any, *, defaulted: bool = False, applied: Mapping[str, Any] | None = None) -> JobView | None:
+        """The view of ``obj`` if it is a Job or CronJob mapping, else None."""
+        if not isinstance(obj, dict) or obj.get("kind") not in JOB_KINDS:
+            return None
+        return JobView(obj, defaulted, applied)
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return str(self.obj["kind"])
+
+    @property
+    def is_cronjob(self) -> bool:
+        return self.kind == "CronJob"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return _mapping(self.obj.get("metadata"))
+
+    @property
+    def name(self) -> str | None:
+        name = self.metadata.get("name")
+        return name if isinstance(name, str) and name else None
+
+    @property
+    def generate_name(self) -> str | None:
+        value = self.metadata.get("generateName")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.metadata.get("namespace")
+        return ns if isinstance(ns, str) and ns else None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return _str_map(self.metadata.get("labels"))
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        return _str_map(self.metadata.get("annotations"))
+
+    @property
+    def owner_kinds(self) -> tuple[str, ...]:
+        refs = self.metadata.get("ownerReferences")
+        if not isinstance(refs, list):
+            return ()
+        return tuple(str(r.get("kind")) for r in refs if isinstance(r, dict))
+
+    @property
+    def owned_by_cronjob(self) -> bool:
+        """A Job the CronJob controller created (its TTL and history are the CronJob's business)."""
+        return not self.is_cronjob and "CronJob" in self.owner_kinds
+
+    # -- paths ----------------------------------------------------------------------------
+    @property
+    def spec_prefix(self) -> FieldPath:
+        return CRONJOB_SPEC_PREFIX if self.is_cronjob else JOB_SPEC_PREFIX
+
+    def at(self, *relative: str | int | Any) -> FieldPath:
+        """Absolute path of a path given relative to the Job spec."""
+        return self.spec_prefix + tuple(relative)
+
+    @property
+    def pod_spec_prefix(self) -> FieldPath:
+        return self.at("template", "spec")
+
+    # -- values ---------------------------------------------------------------------------
+    @property
+    def job_spec(self) -> dict[str, Any]:
+        found = lookup(self.obj, self.spec_prefix)
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def cronjob_spec(self) -> dict[str, Any]:
+        return _mapping(self.obj.get("spec")) if self.is_cronjob else {}
+
+    @property
+    def template(self) -> dict[str, Any]:
+        return _mapping(self.job_spec.get("template"))
+
+    @property
+    def template_labels(self) -> dict[str, str]:
+        return _str_map(_mapping(self.template.get("metadata")).get("labels"))
+
+    @property
+    def pod_spec(self) -> dict[str, Any]:
+        return _mapping(self.template.get("spec"))
+
+    def get(self, *relative: Any) -> Any:
+        """Value at a path relative to the Job spec, or MISSING."""
+        return lookup(self.job_spec, tuple(relative))
+
+    def get_int(self, *relative: Any) -> int | None:
+        """An integer field, or None when absent or not an integer (bools are not integers)."""
+        value = self.get(*relative)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None
+        return value
+
+    def get_str(self, *relative: Any) -> str | None:
+        value = self.get(*relative)
+        return value if isinstance(value, str) else None
+
+    def has(self, *relative: Any) -> bool:
+        return self.get(*relative) is not MISSING and self.get(*relative) is not None
+
+    def containers(self, *, init: bool = False) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+        """(absolute path, container) for each well-formed container of the pod template."""
+        key = "initContainers" if init else "containers"
+        items = self.pod_spec.get(key)
+        if not isinstance(items, list):
+            return
+        for index, container in enumerate(items):
+            if isinstance(container, dict):
+                yield self.at("template", "spec", key, index), container
+
+    # -- provenance -----------------------------------------------------------------------
+    def user_set(self, *relative: Any) -> bool:
+        """Whether the user, not the API server's defaulting, put a value at this path.
+
+        On a raw manifest (lint) that is simply "the field is present". On a defaulted object
+        (admission) a field holding exactly the API default counts as unset unless the user's
+        own manifest (``applied``) shows it: a mutating webhook cannot tell ``backoffLimit: 6``
+        written by hand from the default, and treating it as unset is what lets the policy's
+        default take effect.
+        """
+        if not self.has(*relative):
+            return False
+        if not self.defaulted:
+            return True
+        if self.applied is not None:
+            applied_spec = lookup(self.applied, self.spec_prefix)
+            return lookup(applied_spec, tuple(relative)) not in (MISSING, None)
+        default = api_default(tuple(relative), cronjob=self.is_cronjob)
+        if relative == ("backoffLimit",) and self.has("backoffLimitPerIndex"):
+            default = BACKOFF_LIMIT_WITH_PER_INDEX
+        return default is None or self.get(*relative) != default

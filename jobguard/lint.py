@@ -1,0 +1,223 @@
+"""Linting files: discovery, parsing, evaluation, and results that carry file positions.
+
+``lint_bytes`` is the unit of work (one file's content -> FileResult); ``lint_paths`` spreads
+files over worker processes when there are enough of them to pay for the start-up. Results are
+plain frozen dataclasses so they cross process boundaries and feed every renderer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobguard.core.context import Context
+from jobguard.core.engine import evaluate
+from jobguard.core.model import Finding, Severity
+from jobguard.core.view import JobView
+from jobguard.policy.model import Policy
+from jobguard.source import DEFAULT_MAX_BYTES, iter_objects, parse_stream
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+PARALLEL_MIN_FILES = 400
+
+
+@dataclass(frozen=True)
+class LocatedFinding:
+    finding: Finding
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class ObjectResult:
+    file: str
+    document: int
+    kind: str
+    name: str | None
+    namespace: str | None
+    line: int
+    findings: tuple[LocatedFinding, ...]
+    suppressed: int = 0
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """The input could not be read as manifests (not a rule finding)."""
+
+    file: str
+    message: str
+    line: int = 0
+    column: int = 0
+    severity: Severity = Severity.ERROR
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: str
+    objects: tuple[ObjectResult, ...] = ()
+    skipped: int = 0
+    problems: tuple[InputProblem, ...] = ()
+
+
+@dataclass
+class LintResult:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[ObjectResult]:
+        return [o for f in self.files for o in f.objects]
+
+    @property
+    def findings(self) -> list[tuple[ObjectResult, LocatedFinding]]:
+        return [(o, lf) for o in self.objects for lf in o.findings]
+
+    @property
+    def problems(self) -> list[InputProblem]:
+        return [p for f in self.files for p in f.problems]
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for _, lf in self.findings if lf.finding.severity is severity)
+
+
+def _display_name(view: JobView) -> str | None:
+    return view.name or (f"{view.generate_name}*" if view.generate_name else None)
+
+
+def lint_bytes(
+    file: str,
+    raw: bytes,
+    policy: Policy,
+    ctx: Context | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> FileResult:
+    """Lint one file's content. Never raises on bad input."""
+    stream = parse_stream(raw, max_bytes=max_bytes)
+    problems = [InputProblem(file, e.message, e.line, e.column) for e in stream.errors]
+    objects: list[ObjectResult] = []
+    skipped = 0
+    seen_any = False
+    for src in iter_objects(stream):
+        seen_any = True
+        if not isinstance(src.data, dict):
+            line, col = src.position(())
+            problems.append(
+                InputProblem(file, f"document {src.document.index + 1} is a {type(src.data).__name__}, not a Kubernetes object", line, col)
+            )
+            continue
+        view = JobView.of(src.data)
+        if view is None:
+            skipped += 1
+            continue
+        report = evaluate(view, policy, ctx)
+        located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
+        objects.append(
+            ObjectResult(
+                file=file,
+                document=src.document.index,
+                kind=view.kind,
+                name=_display_name(view),
+                namespace=view.namespace,
+                line=src.position(())[0],
+                findings=located,
+                suppressed=len(report.suppressed),
+            )
+        )
+    if not seen_any and not stream.errors:
+        problems.append(InputProblem(file, "empty file: no documents to lint", severity=Severity.WARNING))
+    return FileResult(file, tuple(objects), skipped, tuple(problems))
+
+
+def discover(paths: Sequence[str]) -> tuple[list[str], list[InputProblem]]:
+    """Expand folders (recursively, manifest suffixes only, hidden folders skipped) in order."""
+    files: list[str] = []
+    problems: list[InputProblem] = []
+    for given in paths:
+        if given == STDIN:
+            files.append(STDIN)
+            continue
+        p = Path(given)
+        if p.is_dir():
+            found = []
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(os.path.join(root, n) for n in names if n.endswith(MANIFEST_SUFFIXES))
+            files.extend(sorted(found))
+        elif p.is_file() or p.is_fifo():
+            files.append(given)
+        else:
+            problems.append(InputProblem(given, "no such file or folder"))
+    return files, problems
+
+
+def _read(file: str, max_bytes: int) -> bytes | InputProblem:
+    try:
+        if file == STDIN:
+            return sys.stdin.buffer.read(max_bytes + 1)
+        with open(file, "rb") as fh:
+            # Read one byte past the limit so the parser reports the size, without reading 50 MB.
+            return fh.read(max_bytes + 1)
+    except OSError as exc:
+        return InputProblem(file, f"cannot read: {exc.strerror or exc}")
+
+
+def lint_file(file: str, policy: Policy, ctx: Context | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileResult:
+    raw = _read(file, max_bytes)
+    if isinstance(raw, InputProblem):
+        return FileResult(file, problems=(raw,))
+    shown = "<stdin>" if file == STDIN else file
+    if len(raw) > max_bytes:
+        size = os.path.getsize(file) if file != STDIN else len(raw)
+        return FileResult(shown, problems=(InputProblem(shown, f"file is over the {max_bytes:,}-byte limit ({size:,} bytes); not parsed"),))
+    return lint_bytes(shown, raw, policy, ctx, max_bytes=max_bytes)
+
+
+# -- parallel runs ----------------------------------------------------------------------------
+
+_worker_state: tuple[Policy, Context | None, int] | None = None
+
+
+def _worker_init(policy: Policy, ctx: Context | None, max_bytes: int) -> None:
+    global _worker_state
+    _worker_state = (policy, ctx, max_bytes)
+
+
+def _worker_lint(file: str) -> FileResult:
+    assert _worker_state is not None
+    policy, ctx, max_bytes = _worker_state
+    return lint_file(file, policy, ctx, max_bytes)
+
+
+def _lint_many(files: Sequence[str], policy: Policy, ctx: Context | None, max_bytes: int, jobs: int) -> Iterator[FileResult]:
+    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or STDIN in files:
+        for f in files:
+            yield lint_file(f, policy, ctx, max_bytes)
+        return
+    import multiprocessing
+
+    mp = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with mp.Pool(jobs, initializer=_worker_init, initargs=(policy, ctx, max_bytes)) as pool:
+        yield from pool.imap(_worker_lint, files, chunksize=64)
+
+
+def lint_paths(
+    paths: Iterable[str],
+    policy: Policy,
+    ctx: Context | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    jobs: int | None = None,
+) -> LintResult:
+    files, problems = discover(list(paths))
+    result = LintResult([FileResult(p.file, problems=(p,)) for p in problems])
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    result.files.extend(_lint_many(files, policy, ctx, max_bytes, workers))
+    return result

@@ -1,0 +1,365 @@
+"""Loading policy files.
+
+A policy file::
+
+    apiVersion: jobguard.dev/v1
+    kind: Policy
+    extends: [jobguard:default]        # files to layer under this one (relative paths or jobguard:NAME)
+    scope:
+      namespaces: {include: ["*"], exclude: [kube-system]}
+      labels: {matchLabels: {...}, matchExpressions: [...]}
+    suppressions:
+      allowed: true                    # honour suppress.jobguard.dev/<rule> annotations
+      forbid: [restart-policy]         # rules no annotation may silence
+    rules:
+      backoff-limit: {action: deny, default: 4, max: 10}
+
+Layering: files are applied in order (``extends`` first, then the file itself; several
+``--policy`` options left to right). A later file overrides an earlier one key by key inside a
+rule; lists are replaced whole, except ``suppressions.forbid``, which accumulates: a team file can
+add to the organisation's forbidden list, never take from it.
+
+Every unknown key and bad value is an error naming the file, line and column; nothing is applied
+from a policy that has any error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from jobguard.core.model import Action
+from jobguard.core.paths import FieldPath, field_path
+from jobguard.policy.model import LabelRequirement, Policy, RuleSettings, Scope
+from jobguard.source import Document, parse_stream
+
+API_VERSION = "jobguard.dev/v1"
+BUILTIN_PREFIX = "jobguard:"
+MAX_POLICY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class PolicyError(Exception):
+    """The policy could not be loaded; ``problems`` lists every error found."""
+
+    def __init__(self, problems: Sequence[PolicyProblem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def bundled_policy_dir() -> Path:
+    """Where the policies shipped with jobguard live (installed wheel or source checkout)."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_policies", here.parent / "policies"):
+        if (candidate / "default.yaml").is_file():
+            return candidate
+    return here / "_policies"
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass
+class _Origin:
+    file: str
+    document: Document
+
+
+@dataclass
+class _Reader:
+    """Validation of one parsed file, collecting problems with positions."""
+
+    origin: _Origin
+    problems: list[PolicyProblem]
+
+    def problem(self, path: FieldPath, message: str) -> None:
+        line, col = self.origin.document.position(path)
+        where = field_path(path)
+        self.problems.append(PolicyProblem(self.origin.file, line, col, f"{where}: {message}" if where else message))
+
+    def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a mapping, not {_type_name(value)}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problem((*path, str(key)), f"unknown key {key!r}{_suggest(str(key), allowed)}; expected one of: {', '.join(allowed)}")
+        return {k: v for k, v in value.items() if k in allowed}
+
+    def str_list(self, value: Any, path: FieldPath) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(path, "must be a list of strings")
+            return ()
+        return tuple(value)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(
+        type(value), "null" if value is None else type(value).__name__
+    )
+
+
+# -- options ----------------------------------------------------------------------------------
+
+
+def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
+    """(ok, value converted to the option's type) for the simple types options use."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return True, None
+        for arg in args:
+            if arg is type(None):
+                continue
+            ok, converted = _coerce(value, arg)
+            if ok:
+                return True, converted
+        return False, None
+    if origin is Literal:
+        return value in typing.get_args(hint), value
+    if origin is tuple:
+        (item_hint, _ellipsis) = typing.get_args(hint)
+        if not isinstance(value, list):
+            return False, None
+        items = []
+        for item in value:
+            ok, converted = _coerce(item, item_hint)
+            if not ok:
+                return False, None
+            items.append(converted)
+        return True, tuple(items)
+    if hint is bool:
+        return isinstance(value, bool), value
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool), float(value) if isinstance(value, (int, float)) else None
+    if hint is str:
+        return isinstance(value, str), value
+    return False, None
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}.get(hint, str(hint))
+
+
+# -- the file format --------------------------------------------------------------------------
+
+_TOP_KEYS = ("apiVersion", "kind", "metadata", "extends", "scope", "suppressions", "rules")
+_SCOPE_KEYS = ("namespaces", "labels")
+_RULE_RESERVED = ("action", "scope")
+
+
+@dataclass
+class _Layer:
+    """The merged, validated raw settings of all files read so far."""
+
+    scope: tuple[Scope, _Origin, FieldPath] | None = None
+    suppressions_allowed: bool | None = None
+    forbid: set[str] = dataclasses.field(default_factory=set)
+    rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(default_factory=dict)
+    sources: list[str] = dataclasses.field(default_factory=list)
+
+
+def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
+    body = reader.mapping(value, path, _SCOPE_KEYS)
+    ns = reader.mapping(body.get("namespaces"), (*path, "namespaces"), ("include", "exclude"))
+    include = reader.str_list(ns.get("include"), (*path, "namespaces", "include")) if "include" in ns else ("*",)
+    exclude = reader.str_list(ns.get("exclude"), (*path, "namespaces", "exclude"))
+    labels_path = (*path, "labels")
+    labels = reader.mapping(body.get("labels"), labels_path, ("matchLabels", "matchExpressions"))
+    match_labels = labels.get("matchLabels") or {}
+    if not isinstance(match_labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in match_labels.items()):
+        reader.problem((*labels_path, "matchLabels"), "must map label keys to string values")
+        match_labels = {}
+    requirements: list[LabelRequirement] = []
+    exprs = labels.get("matchExpressions") or []
+    if not isinstance(exprs, list):
+        reader.problem((*labels_path, "matchExpressions"), "must be a list")
+        exprs = []
+    for i, expr in enumerate(exprs):
+        epath = (*labels_path, "matchExpressions", i)
+        body_e = reader.mapping(expr, epath, ("key", "operator", "values"))
+        key, op = body_e.get("key"), body_e.get("operator")
+        values = reader.str_list(body_e.get("values"), (*epath, "values"))
+        if not isinstance(key, str) or not key:
+            reader.problem((*epath, "key"), "a non-empty label key is required")
+            continue
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            reader.problem((*epath, "operator"), "must be one of In, NotIn, Exists, DoesNotExist")
+            continue
+        if op in ("In", "NotIn") and not values:
+            reader.problem((*epath, "values"), f"{op} needs at least one value")
+        requirements.append(LabelRequirement(key, op, values))
+    return Scope(include, exclude, MappingProxyType(dict(match_labels)), tuple(requirements))
+
+
+def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_names: Sequence[str], chain: tuple[str, ...]) -> None:
+    display = path
+    if path.startswith(BUILTIN_PREFIX):
+        real = bundled_policy_dir() / (path[len(BUILTIN_PREFIX) :] + ".yaml")
+    else:
+        real = Path(path)
+    key = str(real.resolve()) if real.exists() else str(real)
+    if key in chain:
+        problems.append(PolicyProblem(display, 1, 1, "extends itself (cycle: " + " -> ".join((*chain, key)) + ")"))
+        return
+    try:
+        raw = real.read_bytes()
+    except OSError as exc:
+        problems.append(PolicyProblem(display, 0, 0, f"cannot read policy file: {exc.strerror or exc}"))
+        return
+    stream = parse_stream(raw, max_bytes=MAX_POLICY_BYTES)
+    for err in stream.errors:
+        problems.append(PolicyProblem(display, err.line, err.column, err.message))
+    docs = [d for d in stream.documents if d.data is not None]
+    if stream.errors:
+        return
+    if len(docs) != 1:
+        problems.append(PolicyProblem(display, 1, 1, f"a policy file holds exactly one YAML document, found {len(docs)}"))
+        return
+    reader = _Reader(_Origin(display, docs[0]), problems)
+    body = reader.mapping(docs[0].data, (), _TOP_KEYS)
+    if not isinstance(docs[0].data, dict):
+        return
+    if body.get("apiVersion") != API_VERSION:
+        reader.problem(("apiVersion",), f"must be {API_VERSION!r}")
+    if body.get("kind") != "Policy":
+        reader.problem(("kind",), "must be 'Policy'")
+
+    extends = body.get("extends")
+    if isinstance(extends, str):
+        extends = [extends]
+    parents = reader.str_list(extends, ("extends",))
+    for parent in parents:
+        parent_path = parent if parent.startswith(BUILTIN_PREFIX) else str(real.parent / parent)
+        _read_file(parent_path, layer, problems, rule_names, (*chain, key))
+
+    if "scope" in body:
+        layer.scope = (_read_scope(reader, body["scope"], ("scope",)), reader.origin, ("scope",))
+    supp = reader.mapping(body.get("suppressions"), ("suppressions",), ("allowed", "forbid"))
+    if "allowed" in supp:
+        if isinstance(supp["allowed"], bool):
+            layer.suppressions_allowed = supp["allowed"]
+        else:
+            reader.problem(("suppressions", "allowed"), "must be true or false")
+    for i, name in enumerate(reader.str_list(supp.get("forbid"), ("suppressions", "forbid"))):
+        if name not in rule_names:
+            reader.problem(("suppressions", "forbid", i), f"unknown rule {name!r}{_suggest(name, rule_names)}")
+        layer.forbid.add(name)
+
+    rules = body.get("rules")
+    if rules is not None and not isinstance(rules, dict):
+        reader.problem(("rules",), "must be a mapping of rule name to settings")
+        rules = {}
+    for name, settings in (rules or {}).items():
+        rpath: FieldPath = ("rules", str(name))
+        if name not in rule_names:
+            reader.problem(rpath, f"unknown rule {name!r}{_suggest(str(name), rule_names)}; `jobguard rules` lists them")
+            continue
+        if not isinstance(settings, dict):
+            reader.problem(rpath, f"must be a mapping of settings, not {_type_name(settings)}")
+            continue
+        merged = layer.rules.setdefault(str(name), {})
+        for opt, value in settings.items():
+            merged[str(opt)] = (value, reader.origin, (*rpath, str(opt)))
+    layer.sources.append(display)
+
+
+def _compile_rule(rule: Any, raw: Mapping[str, tuple[Any, _Origin, FieldPath]], problems: list[PolicyProblem]) -> RuleSettings:
+    action = rule.default_action
+    scope = Scope()
+    hints = typing.get_type_hints(rule.options)
+    fields = [f.name for f in dataclasses.fields(rule.options)]
+    kwargs: dict[str, Any] = {}
+    origins: dict[str, tuple[_Origin, FieldPath]] = {}
+    for key, (value, origin, path) in raw.items():
+        reader = _Reader(origin, problems)
+        origins[key] = (origin, path)
+        if key == "action":
+            try:
+                action = Action(value)
+            except ValueError:
+                reader.problem(path, "must be one of deny, warn, audit, off")
+        elif key == "scope":
+            scope = _read_scope(reader, value, path)
+        elif key not in fields:
+            allowed = [*_RULE_RESERVED, *fields]
+            reader.problem(path, f"unknown option {key!r} for rule {rule.name}{_suggest(key, allowed)}; expected one of: {', '.join(allowed)}")
+        else:
+            ok, converted = _coerce(value, hints[key])
+            if ok:
+                kwargs[key] = converted
+            else:
+                reader.problem(path, f"must be {_describe(hints[key])}, not {value!r}")
+    try:
+        options = rule.options(**kwargs)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - guarded by the checks above
+        options = rule.options()
+        problems.append(PolicyProblem("<policy>", 0, 0, f"rule {rule.name}: {exc}"))
+    validate = getattr(options, "validate", None)
+    if validate is not None:
+        for field_name, message in validate():
+            if field_name in origins:
+                origin, path = origins[field_name]
+            else:  # the problem is with a default: point at the rule itself
+                origin, path = next(iter(origins.values()))
+                path = path[:-1]
+            _Reader(origin, problems).problem(path, message)
+    return RuleSettings(action, options, scope)
+
+
+def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None) -> Policy:
+    """Load and layer policy files (none: the bundled default). Raises PolicyError."""
+    from jobguard.rules import ALL_RULES
+
+    registry = list(ALL_RULES if rules is None else rules)
+    names = [r.name for r in registry]
+    problems: list[PolicyProblem] = []
+    layer = _Layer()
+    for path in paths or (BUILTIN_PREFIX + "default",):
+        _read_file(path, layer, problems, names, ())
+    compiled = {}
+    for rule in registry:
+        if rule.name in layer.rules:
+            compiled[rule.name] = _compile_rule(rule, layer.rules[rule.name], problems)
+    if problems:
+        raise PolicyError(problems)
+    return Policy(
+        rules=MappingProxyType(compiled),
+        scope=layer.scope[0] if layer.scope else Scope(),
+        suppressions_allowed=True if layer.suppressions_allowed is None else layer.suppressions_allowed,
+        unsuppressible=frozenset(layer.forbid),
+        sources=tuple(layer.sources),
+    )

@@ -1,0 +1,95 @@
+"""The compiled, immutable policy shared by every request thread and lint worker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from jobguard.core.model import Action
+
+if TYPE_CHECKING:
+    from jobguard.rules.base import Rule
+
+
+@dataclass(frozen=True)
+class LabelRequirement:
+    """One matchExpressions entry of a Kubernetes label selector."""
+
+    key: str
+    operator: str  # In, NotIn, Exists, DoesNotExist
+    values: tuple[str, ...] = ()
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.operator == "Exists":
+            return self.key in labels
+        if self.operator == "DoesNotExist":
+            return self.key not in labels
+        if self.operator == "In":
+            return labels.get(self.key) in self.values
+        return labels.get(self.key) not in self.values  # NotIn
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which objects a policy (or one rule) applies to.
+
+    Namespaces are shell-style globs. An object without a namespace (a manifest that leaves it to
+    ``kubectl -n``) is in scope unless ``include`` is restrictive and ``assume_namespace`` is unset
+    in the lint run: the linter cannot know where it will land, so it checks it.
+    """
+
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+    match_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    match_expressions: tuple[LabelRequirement, ...] = ()
+
+    def matches(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
+        if namespace is not None:
+            if not any(fnmatchcase(namespace, pat) for pat in self.include):
+                return False
+            if any(fnmatchcase(namespace, pat) for pat in self.exclude):
+                return False
+        if any(labels.get(k) != v for k, v in self.match_labels.items()):
+            return False
+        return all(req.matches(labels) for req in self.match_expressions)
+
+
+EVERYWHERE = Scope()
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    action: Action
+    options: Any
+    scope: Scope = EVERYWHERE
+
+    def in_scope(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
+        return self.scope.matches(namespace, labels)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded policy. Rules the files do not mention run with their own defaults."""
+
+    rules: Mapping[str, RuleSettings]
+    scope: Scope = EVERYWHERE
+    suppressions_allowed: bool = True
+    unsuppressible: frozenset[str] = frozenset()
+    sources: tuple[str, ...] = ()
+
+    def settings(self, rule: Rule) -> RuleSettings:
+        found = self.rules.get(rule.name)
+        if found is not None:
+            return found
+        return RuleSettings(rule.default_action, rule.options())
+
+    def in_scope(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
+        return self.scope.matches(namespace, labels)
+
+
+def builtin_defaults() -> Policy:
+    """Every rule with its default action and options: what an empty policy file means."""
+    return Policy(rules=MappingProxyType({}))

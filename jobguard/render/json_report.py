@@ -1,0 +1,70 @@
+"""The JSON report: a stable contract (``version: 1``) that other tools build on.
+
+Shape::
+
+    {"version": 1,
+     "findings": [{"rule", "code", "category", "severity", "file", "line", "column", "kind",
+                   "namespace", "name", "path", "message",
+                   "fix": null | {"safe": bool, "title": str, "patch": [JSON Patch ops]}}],
+     "problems": [{"file", "line", "column", "severity", "message"}],
+     "summary": {"files", "objects", "skipped", "errors", "warnings", "infos", "problems"}}
+
+Fields are only ever added, never renamed or removed, within a version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jobguard.core.model import Severity
+from jobguard.lint import LintResult, LocatedFinding, ObjectResult
+
+VERSION = 1
+
+
+def finding_dict(obj: ObjectResult, lf: LocatedFinding) -> dict[str, Any]:
+    f = lf.finding
+    return {
+        "rule": f.rule,
+        "code": f.code,
+        "category": f.category.value,
+        "severity": f.severity.value,
+        "file": obj.file,
+        "line": lf.line,
+        "column": lf.column,
+        "kind": obj.kind,
+        "namespace": obj.namespace,
+        "name": obj.name,
+        "path": f.field,
+        "message": f.message,
+        "fix": None if f.fix is None else {"safe": f.fix.safe, "title": f.fix.title, "patch": list(f.patch)},
+    }
+
+
+def summary(result: LintResult) -> dict[str, int]:
+    return {
+        "files": len({f.file for f in result.files}),
+        "objects": len(result.objects),
+        "skipped": result.skipped,
+        "errors": result.count(Severity.ERROR),
+        "warnings": result.count(Severity.WARNING),
+        "infos": result.count(Severity.INFO),
+        "problems": len(result.problems),
+    }
+
+
+def report_dict(result: LintResult) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "findings": [finding_dict(o, lf) for o, lf in result.findings],
+        "problems": [
+            {"file": p.file, "line": p.line, "column": p.column, "severity": p.severity.value, "message": p.message}
+            for p in result.problems
+        ],
+        "summary": summary(result),
+    }
+
+
+def render(result: LintResult) -> str:
+    return json.dumps(report_dict(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,27 @@
+"""The rule registry: one explicit tuple, in the order findings are reported.
+
+Importing a rule module has no side effect; adding a rule means adding it here.
+"""
+
+from __future__ import annotations
+
+from jobguard.rules import api_non_negative, restart_policy, suppression
+from jobguard.rules.base import Rule, rule_from_module
+
+ALL_RULES: tuple[Rule, ...] = tuple(
+    rule_from_module(m)
+    for m in (
+        # api: what the Kubernetes API server itself would reject
+        api_non_negative,
+        # policy
+        suppression,
+        restart_policy,
+    )
+)
+
+RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in ALL_RULES}
+RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in ALL_RULES}
+
+
+def find_rule(name_or_code: str) -> Rule | None:
+    return RULES_BY_NAME.get(name_or_code) or RULES_BY_CODE.get(name_or_code.upper())

@@ -1,0 +1,57 @@
+"""What a rule is: identity, documentation, options and a pure check."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jobguard.core.context import Context
+from jobguard.core.model import Action, Category, Violation
+from jobguard.core.view import JobView
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """For rules that take no options."""
+
+
+Check = Callable[[JobView, Any, Context], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule.
+
+    ``code`` is stable forever (suppressions and baselines may use it); ``name`` is the readable
+    kebab-case name used in policy files and annotations. ``doc`` is the rule module's docstring:
+    the user documentation printed by ``jobguard explain``.
+    """
+
+    code: str
+    name: str
+    category: Category
+    summary: str
+    remediation: str
+    doc: str
+    check: Check
+    options: type = NoOptions
+    default_action: Action = Action.DENY
+    kinds: frozenset[str] = frozenset({"Job", "CronJob"})
+
+
+def rule_from_module(module: Any) -> Rule:
+    """Build the Rule a module describes with CODE, NAME, CATEGORY, SUMMARY, REMEDIATION, check."""
+    return Rule(
+        code=module.CODE,
+        name=module.NAME,
+        category=module.CATEGORY,
+        summary=module.SUMMARY,
+        remediation=module.REMEDIATION,
+        doc=inspect.cleandoc(module.__doc__ or ""),
+        check=module.check,
+        options=getattr(module, "Options", NoOptions),
+        default_action=getattr(module, "DEFAULT_ACTION", Action.DENY),
+        kinds=frozenset(getattr(module, "KINDS", ("Job", "CronJob"))),
+    )

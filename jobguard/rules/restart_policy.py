@@ -1,0 +1,80 @@
+"""restart-policy: a Job's pods must use an allowed restartPolicy.
+
+What: ``spec.template.spec.restartPolicy`` (CronJob: ``spec.jobTemplate.spec.template.spec.
+restartPolicy``) must be one of the policy's ``allowed`` values, a subset of Never and OnFailure.
+
+Why: the API server defaults an omitted restartPolicy to ``Always`` and then rejects the Job
+(``Required value: valid values: "OnFailure", "Never"``): the most common first-Job mistake.
+Beyond validity, teams choose: ``Never`` keeps every failed attempt's pod and logs for debugging
+and counts failures per pod; ``OnFailure`` restarts containers in place, which hides logs of
+earlier attempts and counts failures against ``backoffLimit`` differently. With a
+``podFailurePolicy`` only ``Never`` is valid.
+
+Example::
+
+    spec:
+      template:
+        spec:
+          containers: [...]        # no restartPolicy: rejected by the API server
+
+Fix: set the policy's ``default`` (a safe fix: the webhook applies it on CREATE, rescuing the
+Job, and ``lint --fix`` writes it). A value the API accepts but the policy does not allow gets an
+unsafe fix only, because changing it changes how failures are retried.
+
+Admission: the mutating webhook sees ``Always`` where the manifest omitted the field; both are
+treated as "not set".
+
+Options:
+  allowed  restart policies accepted (default ``[Never, OnFailure]``)
+  default  value set by the fix (default ``Never``); must be in ``allowed``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from jobguard.core.context import Context
+from jobguard.core.model import Category, Fix, SetValue, Violation
+from jobguard.core.paths import MISSING
+from jobguard.core.view import JobView
+
+CODE = "JG101"
+NAME = "restart-policy"
+CATEGORY = Category.POLICY
+SUMMARY = "Pod template restartPolicy must be Never or OnFailure (policy may narrow)"
+REMEDIATION = "Set spec.template.spec.restartPolicy to Never (or OnFailure if the policy allows it)."
+
+JOB_RESTART_POLICIES = ("Never", "OnFailure")
+
+
+@dataclass(frozen=True)
+class Options:
+    allowed: tuple[Literal["Never", "OnFailure"], ...] = JOB_RESTART_POLICIES
+    default: Literal["Never", "OnFailure"] = "Never"
+
+    def validate(self) -> list[tuple[str, str]]:
+        if not self.allowed:
+            return [("allowed", "must name at least one restart policy")]
+        if self.default not in self.allowed:
+            return [("default", f"{self.default!r} is not in allowed {list(self.allowed)}")]
+        return []
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    path = view.at("template", "spec", "restartPolicy")
+    value = view.get("template", "spec", "restartPolicy")
+    if value is not MISSING and value is not None and not isinstance(value, str):
+        return  # a type error, reported by the structure rules
+    needs_never = view.has("podFailurePolicy")
+    target = "Never" if needs_never and "Never" in options.allowed else options.default
+    fix = Fix(f"set restartPolicy: {target}", (SetValue(path, target),), safe=True)
+    if not view.user_set("template", "spec", "restartPolicy") or value in ("Always", ""):
+        shown = "not set" if not view.user_set("template", "spec", "restartPolicy") else f"{value!r}"
+        yield Violation(path, f"restartPolicy is {shown}; Jobs must use {' or '.join(options.allowed)}", fix)
+        return
+    if value not in options.allowed:
+        # Never <-> OnFailure changes how retries behave: suggest, do not apply.
+        unsafe = Fix(fix.title, fix.edits, safe=False) if value in JOB_RESTART_POLICIES else fix
+        yield Violation(path, f"restartPolicy {value!r} is not allowed by policy; use {' or '.join(options.allowed)}", unsafe)

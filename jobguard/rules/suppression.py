@@ -1,0 +1,52 @@
+"""suppression: per-object suppressions must name a real rule and give a reason.
+
+What: an annotation ``suppress.jobguard.dev/<rule>: "<reason>"`` on the Job or CronJob silences
+that rule for this object. This rule checks the annotations themselves: the rule name must
+exist, the reason must not be empty, and the policy may forbid suppressing some rules
+(``suppressions.forbid``).
+
+Why: suppressions are how teams take a reviewed exception without turning a rule off for
+everyone. An unexplained suppression is an exception nobody can review later; a misspelled rule
+name silences nothing while looking like it does.
+
+Example::
+
+    metadata:
+      annotations:
+        suppress.jobguard.dev/ttl-after-finished: "kept for the audit trail, cleaned by reaper"
+
+Fix: correct the rule name (see ``jobguard rules``), write a reason, or remove the annotation.
+A suppression of itself (``suppress.jobguard.dev/suppression``) is ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from jobguard.core.context import Context
+from jobguard.core.engine import SUPPRESS_PREFIX, suppressions
+from jobguard.core.model import Action, Category, Violation
+from jobguard.core.paths import Key
+from jobguard.core.view import JobView
+from jobguard.rules.base import NoOptions
+
+CODE = "JG100"
+NAME = "suppression"
+CATEGORY = Category.POLICY
+DEFAULT_ACTION = Action.WARN
+SUMMARY = "Suppression annotations must name a known rule, give a reason, and be allowed by policy"
+REMEDIATION = "Fix the rule name in the suppress.jobguard.dev/<rule> annotation, add a reason, or remove it."
+
+
+def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+    for rule, reason in sorted(suppressions(view).items()):
+        path = ("metadata", "annotations", Key(SUPPRESS_PREFIX + rule))
+        if rule not in ctx.known_rules:
+            close = difflib.get_close_matches(rule, sorted(ctx.known_rules), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            yield Violation(path, f"suppression names unknown rule {rule!r}{hint}; it silences nothing")
+        elif rule in ctx.unsuppressible:
+            yield Violation(path, f"the policy forbids suppressing {rule!r}; the suppression is ignored")
+        elif not reason.strip():
+            yield Violation(path, f"suppression of {rule!r} gives no reason; it is ignored until it does")

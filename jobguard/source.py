@@ -1,0 +1,236 @@
+"""Reading manifests safely: YAML/JSON streams into documents that remember where fields are.
+
+Everything a linter meets in a repository passes through here: multi-document streams, ``kind:
+List``, kustomize and helm output, but also binary junk, alias bombs, absurd nesting and huge
+files. Each problem becomes a :class:`SourceError` with a line; documents before a broken one are
+kept. PyYAML's C loader does the parsing (safe loader only); this module adds the guards libyaml
+lacks:
+
+* nesting: libyaml's composer recurses in C and crashes the process on ~50,000 nested flow
+  collections, so deeply nested input is refused before it reaches the parser;
+* alias expansion: aliases load as shared references (cheap), but every consumer walks the
+  expanded tree, so a document whose expansion exceeds a node budget is refused;
+* size: files above a byte limit are refused without being parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from jobguard.core.paths import FieldPath, segment_name
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+MAX_FLOW_DEPTH = 1000
+MAX_EXPANDED_NODES = 1_000_000
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """A problem with the input itself (not a rule finding)."""
+
+    message: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass
+class Document:
+    """One document of a stream: its data and its node tree for positions."""
+
+    data: Any
+    index: int
+    node: yaml.Node | None = None
+    line: int = 1
+
+    def position(self, path: FieldPath) -> tuple[int, int]:
+        """1-based (line, column) of the field at ``path``, or of its nearest existing parent.
+
+        A map entry points at its key (``restartPolicy: Always`` -> where ``restartPolicy``
+        starts); a list item at the item.
+        """
+        node = self.node
+        if node is None:
+            return self.line, 1
+        best = node.start_mark
+        for seg in path:
+            raw = segment_name(seg)
+            if isinstance(node, yaml.MappingNode):
+                for key_node, value_node in node.value:
+                    if isinstance(key_node, yaml.ScalarNode) and key_node.value == raw:
+                        best = key_node.start_mark
+                        node = value_node
+                        break
+                else:
+                    break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(raw, int) and 0 <= raw < len(node.value):
+                node = node.value[raw]
+                best = node.start_mark
+            else:
+                break
+        return best.line + 1, best.column + 1
+
+
+@dataclass
+class Stream:
+    documents: list[Document] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+
+
+def _decode(raw: bytes) -> str | SourceError:
+    if b"\x00" in raw[:8192]:
+        return SourceError("not a text file (it contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return SourceError(f"not UTF-8 text (invalid byte at offset {exc.start})")
+    return text
+
+
+def _flow_depth_error(text: str) -> SourceError | None:
+    """Refuse flow nesting deep enough to crash libyaml's recursive composer.
+
+    Counting brackets without regard to quoting over-estimates the depth, never under-estimates
+    it; real manifests stay below 30 levels, so the margin costs nothing.
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return None
+    depth = 0
+    line = 1
+    last = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line += text.count("\n", last, match.start())
+                return SourceError(f"nesting deeper than {MAX_FLOW_DEPTH} levels; refusing to parse", line)
+        else:
+            depth = max(depth - 1, 0)
+    return None
+
+
+def _expanded_size_exceeds(data: Any, budget: int) -> bool:
+    """True if walking ``data`` (aliases expanded) visits more than ``budget`` nodes."""
+    stack = [data]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > budget:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+            stack.extend(item.keys())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _yaml_error(exc: yaml.YAMLError) -> SourceError:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is not None:
+        return SourceError(message, mark.line + 1, mark.column + 1)
+    return SourceError(message)
+
+
+def _load_json(text: str, stream: Stream) -> None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        stream.errors.append(SourceError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno))
+    except RecursionError:
+        stream.errors.append(SourceError("nesting too deep; refusing to parse"))
+    else:
+        stream.documents.append(Document(data, 0))
+
+
+def parse_stream(raw: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Stream:
+    """Parse a YAML (or JSON) stream into documents, never raising on bad input."""
+    stream = Stream()
+    size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
+    if size > max_bytes:
+        stream.errors.append(
+            SourceError(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit; not parsed")
+        )
+        return stream
+    text = raw if isinstance(raw, str) else _decode(raw)
+    if isinstance(text, SourceError):
+        stream.errors.append(text)
+        return stream
+    depth_error = _flow_depth_error(text)
+    if depth_error is not None:
+        stream.errors.append(depth_error)
+        return stream
+    may_alias = "&" in text and "*" in text
+    loader = _Loader(text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            data = loader.construct_document(node)
+            if may_alias and _expanded_size_exceeds(data, MAX_EXPANDED_NODES):
+                stream.errors.append(
+                    SourceError(
+                        f"document expands to more than {MAX_EXPANDED_NODES:,} nodes through YAML aliases; refusing it",
+                        node.start_mark.line + 1,
+                        1,
+                    )
+                )
+                return stream
+            stream.documents.append(Document(data, index, node, node.start_mark.line + 1))
+            index += 1
+    except yaml.YAMLError as exc:
+        # JSON that YAML 1.1 cannot read (tabs as indentation, for one) still deserves a try.
+        if not stream.documents and text.lstrip().startswith(("{", "[")):
+            _load_json(text, stream)
+            if stream.documents:
+                return stream
+            stream.errors.clear()
+        stream.errors.append(_yaml_error(exc))
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # The safe constructor raises these on e.g. out-of-range timestamps.
+        stream.errors.append(SourceError(f"invalid YAML value: {exc}"))
+    finally:
+        loader.dispose()
+    return stream
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One object of a stream; ``prefix`` is its path inside the document (``items[3]`` of a List)."""
+
+    document: Document
+    data: Any
+    prefix: FieldPath = ()
+
+    def position(self, path: FieldPath) -> tuple[int, int]:
+        return self.document.position(self.prefix + path)
+
+
+def iter_objects(stream: Stream) -> Iterator[SourceObject]:
+    """Every object of the stream, with ``kind: List`` (and ``*List``) items unpacked."""
+    for doc in stream.documents:
+        data = doc.data
+        if data is None:
+            continue  # an empty document between two ``---``
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+            for i, item in enumerate(data["items"]):
+                yield SourceObject(doc, item, ("items", i))
+        else:
+            yield SourceObject(doc, data)
