@@ -1,0 +1,51 @@
+"""Shared test helpers: lint text through the real engine and read results as (rule, path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jobguard.core.context import Context
+from jobguard.core.engine import Report, evaluate
+from jobguard.core.view import JobView
+from jobguard.lint import FileResult, lint_bytes
+from jobguard.policy import Policy, load_policy
+from jobguard.policy.model import builtin_defaults
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+RULE_FIXTURES = FIXTURES / "rules"
+POLICY_FIXTURES = FIXTURES / "policies"
+
+
+def policy_for(name: str | None) -> Policy:
+    """Rule defaults (no file) or a policy from tests/fixtures/policies."""
+    if name is None:
+        return builtin_defaults()
+    return load_policy([str(POLICY_FIXTURES / name)])
+
+
+def lint_text(text: str, policy: Policy | None = None, ctx: Context | None = None) -> FileResult:
+    return lint_bytes("test.yaml", text.encode(), policy or builtin_defaults(), ctx)
+
+
+def pairs(result: FileResult, rule: str | None = None) -> list[tuple[str, str]]:
+    """The (rule, field path) list of a lint result, in report order."""
+    return [
+        (lf.finding.rule, lf.finding.field)
+        for obj in result.objects
+        for lf in obj.findings
+        if rule is None or lf.finding.rule == rule
+    ]
+
+
+def evaluate_obj(obj: dict[str, Any], policy: Policy | None = None, ctx: Context | None = None, **view_kw: Any) -> Report:
+    view = JobView.of(obj, **view_kw)
+    assert view is not None, "not a Job or CronJob"
+    return evaluate(view, policy or builtin_defaults(), ctx)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.safe_load(text)

@@ -1,0 +1,40 @@
+"""The catalogue itself: every registered rule is documented, remediable and tested."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from jobguard.rules import ALL_RULES
+from jobguard.rules.base import Rule
+from tests.helpers import RULE_FIXTURES
+
+
+def test_rule_codes_and_names_are_unique() -> None:
+    assert len({r.code for r in ALL_RULES}) == len(ALL_RULES)
+    assert len({r.name for r in ALL_RULES}) == len(ALL_RULES)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.name)
+def test_every_rule_has_docs_remediation_and_fixtures(rule: Rule) -> None:
+    assert rule.doc.startswith(f"{rule.name}:"), "the docstring starts with '<name>: <one line>'"
+    assert len(rule.doc) > 200, "the docstring documents what, why, an example and the fix"
+    for section in ("Why", "Example", "Fix"):
+        assert section in rule.doc
+    assert rule.remediation.strip()
+    assert rule.summary.strip()
+    folder = RULE_FIXTURES / rule.name
+    assert list(folder.glob("pass-*.yaml")), f"no pass fixture in {folder}"
+    fails = list(folder.glob("fail-*.yaml"))
+    assert fails, f"no fail fixture in {folder}"
+    texts = [f.read_text() for f in fails]
+    for kind in sorted(rule.kinds):
+        assert any(f"kind: {kind}\n" in t for t in texts), f"the {kind} form has a fail fixture"
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.name)
+def test_options_are_frozen_with_defaults(rule: Rule) -> None:
+    assert dataclasses.is_dataclass(rule.options)
+    assert rule.options.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    rule.options()  # every option has a default

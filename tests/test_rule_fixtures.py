@@ -1,0 +1,82 @@
+"""Every rule's fixtures: fail-*.yaml files give the exact (rule, path) list, pass-*.yaml give none.
+
+A fixture file is a YAML stream (usually a Job and a CronJob form of the same case). Header
+comments drive the test:
+
+    # expect: spec.template.spec.restartPolicy                       one line per expected finding
+    # expect: spec.jobTemplate.spec.template.spec.restartPolicy      of the rule under test, in order
+    # policy: strict-restart.yaml                                    optional, from fixtures/policies
+    # version: 1.29                                                  optional target Kubernetes version
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobguard.core.context import Context
+from jobguard.lint import lint_bytes
+from jobguard.source import iter_objects, parse_stream
+from jobguard.core.engine import evaluate
+from jobguard.core.view import JobView
+from tests.helpers import RULE_FIXTURES, pairs, policy_for
+
+
+def _header(path: Path, key: str) -> list[str]:
+    prefix = f"# {key}:"
+    return [line[len(prefix):].strip() for line in path.read_text().splitlines() if line.startswith(prefix)]
+
+
+def _ctx(path: Path) -> Context:
+    version = _header(path, "version")
+    if version:
+        major, minor = version[0].split(".")
+        return Context(kubernetes_version=(int(major), int(minor)))
+    return Context()
+
+
+def _cases(prefix: str) -> list[Path]:
+    return sorted(RULE_FIXTURES.glob(f"*/{prefix}-*.yaml"))
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.stem}"
+
+
+@pytest.mark.parametrize("fixture", _cases("fail"), ids=_id)
+def test_fail_fixture_reports_exactly_the_expected_paths(fixture: Path) -> None:
+    rule = fixture.parent.name
+    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
+    assert not result.problems, result.problems
+    expected = [(rule, p) for p in _header(fixture, "expect")]
+    assert expected, f"{fixture} has no '# expect:' lines"
+    assert pairs(result, rule) == expected
+
+
+@pytest.mark.parametrize("fixture", _cases("pass"), ids=_id)
+def test_pass_fixture_reports_nothing_for_its_rule(fixture: Path) -> None:
+    rule = fixture.parent.name
+    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
+    assert not result.problems, result.problems
+    assert result.objects, "a pass fixture must contain at least one Job or CronJob"
+    assert pairs(result, rule) == []
+
+
+@pytest.mark.parametrize("fixture", _cases("fail"), ids=_id)
+def test_applying_the_safe_fixes_clears_the_fixed_findings(fixture: Path) -> None:
+    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    ctx = _ctx(fixture)
+    for src in iter_objects(parse_stream(fixture.read_bytes())):
+        view = JobView.of(src.data)
+        if view is None:
+            continue
+        report = evaluate(view, policy, ctx)
+        fixed_keys = {(f.rule, f.field) for f in report.findings if f.fix and f.fix.safe}
+        if not fixed_keys:
+            continue
+        fixed_obj, _patch = report.fixed()
+        again = evaluate(JobView(fixed_obj), policy, ctx)
+        assert not fixed_keys & {(f.rule, f.field) for f in again.findings}
