@@ -110,7 +110,12 @@ def lint_bytes(
         if not isinstance(src.data, dict):
             line, col = src.position(())
             problems.append(
-                InputProblem(file, f"document {src.document.index + 1} is a {type(src.data).__name__}, not a Kubernetes object", line, col)
+                InputProblem(
+                    file,
+                    f"document {src.document.index + 1} is a {type(src.data).__name__}, not a Kubernetes object",
+                    line,
+                    col,
+                )
             )
             continue
         view = JobView.of(src.data)
@@ -132,7 +137,9 @@ def lint_bytes(
             )
         )
     if not seen_any and not stream.errors:
-        problems.append(InputProblem(file, "empty file: no documents to lint", severity=Severity.WARNING))
+        problems.append(
+            InputProblem(file, "empty file: no documents to lint", severity=Severity.WARNING)
+        )
     return FileResult(file, tuple(objects), skipped, tuple(problems))
 
 
@@ -146,7 +153,7 @@ def discover(paths: Sequence[str]) -> tuple[list[str], list[InputProblem]]:
             continue
         p = Path(given)
         if p.is_dir():
-            found = []
+            found: list[str] = []
             for root, dirs, names in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, n) for n in names if n.endswith(MANIFEST_SUFFIXES))
@@ -169,14 +176,23 @@ def _read(file: str, max_bytes: int) -> bytes | InputProblem:
         return InputProblem(file, f"cannot read: {exc.strerror or exc}")
 
 
-def lint_file(file: str, policy: Policy, ctx: Context | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FileResult:
+def lint_file(
+    file: str, policy: Policy, ctx: Context | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> FileResult:
     raw = _read(file, max_bytes)
     if isinstance(raw, InputProblem):
         return FileResult(file, problems=(raw,))
     shown = "<stdin>" if file == STDIN else file
     if len(raw) > max_bytes:
         size = os.path.getsize(file) if file != STDIN else len(raw)
-        return FileResult(shown, problems=(InputProblem(shown, f"file is over the {max_bytes:,}-byte limit ({size:,} bytes); not parsed"),))
+        return FileResult(
+            shown,
+            problems=(
+                InputProblem(
+                    shown, f"file is over the {max_bytes:,}-byte limit ({size:,} bytes); not parsed"
+                ),
+            ),
+        )
     return lint_bytes(shown, raw, policy, ctx, max_bytes=max_bytes)
 
 
@@ -196,7 +212,9 @@ def _worker_lint(file: str) -> FileResult:
     return lint_file(file, policy, ctx, max_bytes)
 
 
-def _lint_many(files: Sequence[str], policy: Policy, ctx: Context | None, max_bytes: int, jobs: int) -> Iterator[FileResult]:
+def _lint_many(
+    files: Sequence[str], policy: Policy, ctx: Context | None, max_bytes: int, jobs: int
+) -> Iterator[FileResult]:
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or STDIN in files:
         for f in files:
             yield lint_file(f, policy, ctx, max_bytes)

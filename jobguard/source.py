@@ -75,7 +75,11 @@ class Document:
                         break
                 else:
                     break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(raw, int) and 0 <= raw < len(node.value):
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(raw, int)
+                and 0 <= raw < len(node.value)
+            ):
                 node = node.value[raw]
                 best = node.start_mark
             else:
@@ -115,7 +119,9 @@ def _flow_depth_error(text: str) -> SourceError | None:
             depth += 1
             if depth > MAX_FLOW_DEPTH:
                 line += text.count("\n", last, match.start())
-                return SourceError(f"nesting deeper than {MAX_FLOW_DEPTH} levels; refusing to parse", line)
+                return SourceError(
+                    f"nesting deeper than {MAX_FLOW_DEPTH} levels; refusing to parse", line
+                )
         else:
             depth = max(depth - 1, 0)
     return None
@@ -196,12 +202,11 @@ def parse_stream(raw: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Str
             index += 1
     except yaml.YAMLError as exc:
         # JSON that YAML 1.1 cannot read (tabs as indentation, for one) still deserves a try.
+        # JSON's own error message is the clearer one for a file that is meant to be JSON.
         if not stream.documents and text.lstrip().startswith(("{", "[")):
             _load_json(text, stream)
-            if stream.documents:
-                return stream
-            stream.errors.clear()
-        stream.errors.append(_yaml_error(exc))
+        else:
+            stream.errors.append(_yaml_error(exc))
     except (ValueError, OverflowError, RecursionError) as exc:
         # The safe constructor raises these on e.g. out-of-range timestamps.
         stream.errors.append(SourceError(f"invalid YAML value: {exc}"))

@@ -41,7 +41,9 @@ def pairs(result: FileResult, rule: str | None = None) -> list[tuple[str, str]]:
     ]
 
 
-def evaluate_obj(obj: dict[str, Any], policy: Policy | None = None, ctx: Context | None = None, **view_kw: Any) -> Report:
+def evaluate_obj(
+    obj: dict[str, Any], policy: Policy | None = None, ctx: Context | None = None, **view_kw: Any
+) -> Report:
     view = JobView.of(obj, **view_kw)
     assert view is not None, "not a Job or CronJob"
     return evaluate(view, policy or builtin_defaults(), ctx)

@@ -16,16 +16,20 @@ from pathlib import Path
 import pytest
 
 from jobguard.core.context import Context
-from jobguard.lint import lint_bytes
-from jobguard.source import iter_objects, parse_stream
 from jobguard.core.engine import evaluate
 from jobguard.core.view import JobView
+from jobguard.lint import lint_bytes
+from jobguard.source import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES, pairs, policy_for
 
 
 def _header(path: Path, key: str) -> list[str]:
     prefix = f"# {key}:"
-    return [line[len(prefix):].strip() for line in path.read_text().splitlines() if line.startswith(prefix)]
+    return [
+        line[len(prefix) :].strip()
+        for line in path.read_text().splitlines()
+        if line.startswith(prefix)
+    ]
 
 
 def _ctx(path: Path) -> Context:

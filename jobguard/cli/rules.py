@@ -6,7 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--category", type=click.Choice(["api", "policy"]), help="Only rules of this category.")
+@click.option(
+    "--category", type=click.Choice(["api", "policy"]), help="Only rules of this category."
+)
 def rules(category: str | None) -> None:
     """List the rule catalogue."""
     from jobguard.rules import ALL_RULES
@@ -14,7 +16,9 @@ def rules(category: str | None) -> None:
     shown = [r for r in ALL_RULES if category is None or r.category.value == category]
     width = max(len(r.name) for r in shown) if shown else 0
     for r in shown:
-        click.echo(f"{r.code}  {r.name:<{width}}  {r.category.value:<6}  {r.default_action.value:<5}  {r.summary}")
+        click.echo(
+            f"{r.code}  {r.name:<{width}}  {r.category.value:<6}  {r.default_action.value:<5}  {r.summary}"
+        )
 
 
 @click.command()
@@ -31,7 +35,9 @@ def explain(rule: str) -> None:
         close = difflib.get_close_matches(rule, [r.name for r in ALL_RULES], n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise click.UsageError(f"unknown rule {rule!r}.{hint} `jobguard rules` lists them.")
-    click.echo(f"{found.code} {found.name} ({found.category.value}, default action: {found.default_action.value})\n")
+    click.echo(
+        f"{found.code} {found.name} ({found.category.value}, default action: {found.default_action.value})\n"
+    )
     click.echo(found.doc)
     defaults = {f.name: f.default for f in dataclasses.fields(found.options)}
     if defaults:

@@ -52,7 +52,9 @@ def suppressions(view: JobView) -> dict[str, str]:
     }
 
 
-def _run_rule(rule: Rule, view: JobView, options: Any, ctx: Context, action: Action) -> Iterable[Finding]:
+def _run_rule(
+    rule: Rule, view: JobView, options: Any, ctx: Context, action: Action
+) -> Iterable[Finding]:
     try:
         violations = list(rule.check(view, options, ctx))
     except Exception as exc:  # a rule bug must never take the webhook or the lint run down
@@ -86,7 +88,9 @@ def _run_rule(rule: Rule, view: JobView, options: Any, ctx: Context, action: Act
         )
 
 
-def evaluate(view: JobView, policy: Policy, ctx: Context | None = None, rules: Sequence[Rule] | None = None) -> Report:
+def evaluate(
+    view: JobView, policy: Policy, ctx: Context | None = None, rules: Sequence[Rule] | None = None
+) -> Report:
     """Run every rule the policy enables for this object and apply suppressions."""
     from jobguard.rules import ALL_RULES
 
@@ -108,7 +112,11 @@ def evaluate(view: JobView, policy: Policy, ctx: Context | None = None, rules: S
             continue
         for finding in _run_rule(rule, view, settings.options, ctx, settings.action):
             reason = suppressed_rules.get(finding.rule, "").strip()
-            if reason and finding.rule not in policy.unsuppressible and finding.rule != "suppression":
+            if (
+                reason
+                and finding.rule not in policy.unsuppressible
+                and finding.rule != "suppression"
+            ):
                 suppressed.append(finding)
             else:
                 findings.append(finding)

@@ -13,7 +13,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from jobguard.core.model import Edit, RemoveValue, SetValue
+from jobguard.core.model import Edit, RemoveValue
 from jobguard.core.paths import FieldPath, json_pointer, segment_name
 
 
@@ -70,7 +70,9 @@ def _apply_one(doc: dict[str, Any], edit: Edit) -> dict[str, Any] | None:
     return {"op": op, "path": json_pointer(path), "value": parent[last]}
 
 
-def apply_edits(doc: dict[str, Any], edits: Iterable[Edit]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def apply_edits(
+    doc: dict[str, Any], edits: Iterable[Edit]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A patched deep copy of ``doc`` and the JSON Patch that turns ``doc`` into it."""
     work = copy.deepcopy(doc)
     ops: list[dict[str, Any]] = []

@@ -45,7 +45,9 @@ class JobView:
     applied: Mapping[str, Any] | None = None
 
     @staticmethod
-    def of(obj: Any, *, defaulted: bool = False, applied: Mapping[str, Any] | None = None) -> JobView | None:
+    def of(
+        obj: Any, *, defaulted: bool = False, applied: Mapping[str, Any] | None = None
+    ) -> JobView | None:
         """The view of ``obj`` if it is a Job or CronJob mapping, else None."""
         if not isinstance(obj, dict) or obj.get("kind") not in JOB_KINDS:
             return None

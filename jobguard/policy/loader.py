@@ -94,7 +94,9 @@ class _Reader:
     def problem(self, path: FieldPath, message: str) -> None:
         line, col = self.origin.document.position(path)
         where = field_path(path)
-        self.problems.append(PolicyProblem(self.origin.file, line, col, f"{where}: {message}" if where else message))
+        self.problems.append(
+            PolicyProblem(self.origin.file, line, col, f"{where}: {message}" if where else message)
+        )
 
     def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str]) -> dict[str, Any]:
         if value is None:
@@ -104,7 +106,10 @@ class _Reader:
             return {}
         for key in value:
             if key not in allowed:
-                self.problem((*path, str(key)), f"unknown key {key!r}{_suggest(str(key), allowed)}; expected one of: {', '.join(allowed)}")
+                self.problem(
+                    (*path, str(key)),
+                    f"unknown key {key!r}{_suggest(str(key), allowed)}; expected one of: {', '.join(allowed)}",
+                )
         return {k: v for k, v in value.items() if k in allowed}
 
     def str_list(self, value: Any, path: FieldPath) -> tuple[str, ...]:
@@ -117,9 +122,14 @@ class _Reader:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), "null" if value is None else type(value).__name__)
 
 
 # -- options ----------------------------------------------------------------------------------
@@ -157,7 +167,9 @@ def _coerce(value: Any, hint: Any) -> tuple[bool, Any]:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool), value
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool), float(value) if isinstance(value, (int, float)) else None
+        return isinstance(value, (int, float)) and not isinstance(value, bool), float(
+            value
+        ) if isinstance(value, (int, float)) else None
     if hint is str:
         return isinstance(value, str), value
     return False, None
@@ -171,7 +183,13 @@ def _describe(hint: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
     if origin is tuple:
         return f"a list of {_describe(typing.get_args(hint)[0])}"
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}.get(hint, str(hint))
+    return {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        type(None): "null",
+    }.get(hint, str(hint))
 
 
 # -- the file format --------------------------------------------------------------------------
@@ -188,19 +206,27 @@ class _Layer:
     scope: tuple[Scope, _Origin, FieldPath] | None = None
     suppressions_allowed: bool | None = None
     forbid: set[str] = dataclasses.field(default_factory=set)
-    rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(default_factory=dict)
+    rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(
+        default_factory=dict
+    )
     sources: list[str] = dataclasses.field(default_factory=list)
 
 
 def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
     body = reader.mapping(value, path, _SCOPE_KEYS)
     ns = reader.mapping(body.get("namespaces"), (*path, "namespaces"), ("include", "exclude"))
-    include = reader.str_list(ns.get("include"), (*path, "namespaces", "include")) if "include" in ns else ("*",)
+    include = (
+        reader.str_list(ns.get("include"), (*path, "namespaces", "include"))
+        if "include" in ns
+        else ("*",)
+    )
     exclude = reader.str_list(ns.get("exclude"), (*path, "namespaces", "exclude"))
     labels_path = (*path, "labels")
     labels = reader.mapping(body.get("labels"), labels_path, ("matchLabels", "matchExpressions"))
     match_labels = labels.get("matchLabels") or {}
-    if not isinstance(match_labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in match_labels.items()):
+    if not isinstance(match_labels, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in match_labels.items()
+    ):
         reader.problem((*labels_path, "matchLabels"), "must map label keys to string values")
         match_labels = {}
     requirements: list[LabelRequirement] = []
@@ -225,7 +251,13 @@ def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
     return Scope(include, exclude, MappingProxyType(dict(match_labels)), tuple(requirements))
 
 
-def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_names: Sequence[str], chain: tuple[str, ...]) -> None:
+def _read_file(
+    path: str,
+    layer: _Layer,
+    problems: list[PolicyProblem],
+    rule_names: Sequence[str],
+    chain: tuple[str, ...],
+) -> None:
     display = path
     if path.startswith(BUILTIN_PREFIX):
         real = bundled_policy_dir() / (path[len(BUILTIN_PREFIX) :] + ".yaml")
@@ -233,12 +265,18 @@ def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_nam
         real = Path(path)
     key = str(real.resolve()) if real.exists() else str(real)
     if key in chain:
-        problems.append(PolicyProblem(display, 1, 1, "extends itself (cycle: " + " -> ".join((*chain, key)) + ")"))
+        problems.append(
+            PolicyProblem(
+                display, 1, 1, "extends itself (cycle: " + " -> ".join((*chain, key)) + ")"
+            )
+        )
         return
     try:
         raw = real.read_bytes()
     except OSError as exc:
-        problems.append(PolicyProblem(display, 0, 0, f"cannot read policy file: {exc.strerror or exc}"))
+        problems.append(
+            PolicyProblem(display, 0, 0, f"cannot read policy file: {exc.strerror or exc}")
+        )
         return
     stream = parse_stream(raw, max_bytes=MAX_POLICY_BYTES)
     for err in stream.errors:
@@ -247,7 +285,11 @@ def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_nam
     if stream.errors:
         return
     if len(docs) != 1:
-        problems.append(PolicyProblem(display, 1, 1, f"a policy file holds exactly one YAML document, found {len(docs)}"))
+        problems.append(
+            PolicyProblem(
+                display, 1, 1, f"a policy file holds exactly one YAML document, found {len(docs)}"
+            )
+        )
         return
     reader = _Reader(_Origin(display, docs[0]), problems)
     body = reader.mapping(docs[0].data, (), _TOP_KEYS)
@@ -276,7 +318,9 @@ def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_nam
             reader.problem(("suppressions", "allowed"), "must be true or false")
     for i, name in enumerate(reader.str_list(supp.get("forbid"), ("suppressions", "forbid"))):
         if name not in rule_names:
-            reader.problem(("suppressions", "forbid", i), f"unknown rule {name!r}{_suggest(name, rule_names)}")
+            reader.problem(
+                ("suppressions", "forbid", i), f"unknown rule {name!r}{_suggest(name, rule_names)}"
+            )
         layer.forbid.add(name)
 
     rules = body.get("rules")
@@ -286,7 +330,10 @@ def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_nam
     for name, settings in (rules or {}).items():
         rpath: FieldPath = ("rules", str(name))
         if name not in rule_names:
-            reader.problem(rpath, f"unknown rule {name!r}{_suggest(str(name), rule_names)}; `jobguard rules` lists them")
+            reader.problem(
+                rpath,
+                f"unknown rule {name!r}{_suggest(str(name), rule_names)}; `jobguard rules` lists them",
+            )
             continue
         if not isinstance(settings, dict):
             reader.problem(rpath, f"must be a mapping of settings, not {_type_name(settings)}")
@@ -297,7 +344,9 @@ def _read_file(path: str, layer: _Layer, problems: list[PolicyProblem], rule_nam
     layer.sources.append(display)
 
 
-def _compile_rule(rule: Any, raw: Mapping[str, tuple[Any, _Origin, FieldPath]], problems: list[PolicyProblem]) -> RuleSettings:
+def _compile_rule(
+    rule: Any, raw: Mapping[str, tuple[Any, _Origin, FieldPath]], problems: list[PolicyProblem]
+) -> RuleSettings:
     action = rule.default_action
     scope = Scope()
     hints = typing.get_type_hints(rule.options)
@@ -316,7 +365,10 @@ def _compile_rule(rule: Any, raw: Mapping[str, tuple[Any, _Origin, FieldPath]], 
             scope = _read_scope(reader, value, path)
         elif key not in fields:
             allowed = [*_RULE_RESERVED, *fields]
-            reader.problem(path, f"unknown option {key!r} for rule {rule.name}{_suggest(key, allowed)}; expected one of: {', '.join(allowed)}")
+            reader.problem(
+                path,
+                f"unknown option {key!r} for rule {rule.name}{_suggest(key, allowed)}; expected one of: {', '.join(allowed)}",
+            )
         else:
             ok, converted = _coerce(value, hints[key])
             if ok:
@@ -359,7 +411,9 @@ def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None
     return Policy(
         rules=MappingProxyType(compiled),
         scope=layer.scope[0] if layer.scope else Scope(),
-        suppressions_allowed=True if layer.suppressions_allowed is None else layer.suppressions_allowed,
+        suppressions_allowed=True
+        if layer.suppressions_allowed is None
+        else layer.suppressions_allowed,
         unsuppressible=frozenset(layer.forbid),
         sources=tuple(layer.sources),
     )

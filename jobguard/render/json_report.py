@@ -38,7 +38,9 @@ def finding_dict(obj: ObjectResult, lf: LocatedFinding) -> dict[str, Any]:
         "name": obj.name,
         "path": f.field,
         "message": f.message,
-        "fix": None if f.fix is None else {"safe": f.fix.safe, "title": f.fix.title, "patch": list(f.patch)},
+        "fix": None
+        if f.fix is None
+        else {"safe": f.fix.safe, "title": f.fix.title, "patch": list(f.patch)},
     }
 
 
@@ -59,7 +61,13 @@ def report_dict(result: LintResult) -> dict[str, Any]:
         "version": VERSION,
         "findings": [finding_dict(o, lf) for o, lf in result.findings],
         "problems": [
-            {"file": p.file, "line": p.line, "column": p.column, "severity": p.severity.value, "message": p.message}
+            {
+                "file": p.file,
+                "line": p.line,
+                "column": p.column,
+                "severity": p.severity.value,
+                "message": p.message,
+            }
             for p in result.problems
         ],
         "summary": summary(result),

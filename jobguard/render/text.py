@@ -22,7 +22,9 @@ def render(result: LintResult, *, colour: bool = False) -> str:
     lines: list[str] = []
     for problem in result.problems:
         sev = _paint(problem.severity.value, _COLOURS[problem.severity], colour)
-        lines.append(f"{problem.file}:{problem.line}:{problem.column}: {sev} input {problem.message}")
+        lines.append(
+            f"{problem.file}:{problem.line}:{problem.column}: {sev} input {problem.message}"
+        )
     for obj in result.objects:
         if not obj.findings:
             continue

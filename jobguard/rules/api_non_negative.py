@@ -52,8 +52,12 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
     for name in JOB_FIELDS:
         value = view.get(name)
         if _negative(value):
-            yield Violation(view.at(name), f"Invalid value: {value}: must be greater than or equal to 0")
+            yield Violation(
+                view.at(name), f"Invalid value: {value}: must be greater than or equal to 0"
+            )
     for name in CRONJOB_FIELDS:
         value = view.cronjob_spec.get(name)
         if _negative(value):
-            yield Violation(("spec", name), f"Invalid value: {value}: must be greater than or equal to 0")
+            yield Violation(
+                ("spec", name), f"Invalid value: {value}: must be greater than or equal to 0"
+            )

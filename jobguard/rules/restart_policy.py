@@ -44,14 +44,16 @@ CODE = "JG101"
 NAME = "restart-policy"
 CATEGORY = Category.POLICY
 SUMMARY = "Pod template restartPolicy must be Never or OnFailure (policy may narrow)"
-REMEDIATION = "Set spec.template.spec.restartPolicy to Never (or OnFailure if the policy allows it)."
+REMEDIATION = (
+    "Set spec.template.spec.restartPolicy to Never (or OnFailure if the policy allows it)."
+)
 
 JOB_RESTART_POLICIES = ("Never", "OnFailure")
 
 
 @dataclass(frozen=True)
 class Options:
-    allowed: tuple[Literal["Never", "OnFailure"], ...] = JOB_RESTART_POLICIES
+    allowed: tuple[Literal["Never", "OnFailure"], ...] = ("Never", "OnFailure")
     default: Literal["Never", "OnFailure"] = "Never"
 
     def validate(self) -> list[tuple[str, str]]:
@@ -71,10 +73,18 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
     target = "Never" if needs_never and "Never" in options.allowed else options.default
     fix = Fix(f"set restartPolicy: {target}", (SetValue(path, target),), safe=True)
     if not view.user_set("template", "spec", "restartPolicy") or value in ("Always", ""):
-        shown = "not set" if not view.user_set("template", "spec", "restartPolicy") else f"{value!r}"
-        yield Violation(path, f"restartPolicy is {shown}; Jobs must use {' or '.join(options.allowed)}", fix)
+        shown = (
+            "not set" if not view.user_set("template", "spec", "restartPolicy") else f"{value!r}"
+        )
+        yield Violation(
+            path, f"restartPolicy is {shown}; Jobs must use {' or '.join(options.allowed)}", fix
+        )
         return
     if value not in options.allowed:
         # Never <-> OnFailure changes how retries behave: suggest, do not apply.
         unsafe = Fix(fix.title, fix.edits, safe=False) if value in JOB_RESTART_POLICIES else fix
-        yield Violation(path, f"restartPolicy {value!r} is not allowed by policy; use {' or '.join(options.allowed)}", unsafe)
+        yield Violation(
+            path,
+            f"restartPolicy {value!r} is not allowed by policy; use {' or '.join(options.allowed)}",
+            unsafe,
+        )

@@ -36,7 +36,9 @@ NAME = "suppression"
 CATEGORY = Category.POLICY
 DEFAULT_ACTION = Action.WARN
 SUMMARY = "Suppression annotations must name a known rule, give a reason, and be allowed by policy"
-REMEDIATION = "Fix the rule name in the suppress.jobguard.dev/<rule> annotation, add a reason, or remove it."
+REMEDIATION = (
+    "Fix the rule name in the suppress.jobguard.dev/<rule> annotation, add a reason, or remove it."
+)
 
 
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
@@ -45,8 +47,14 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         if rule not in ctx.known_rules:
             close = difflib.get_close_matches(rule, sorted(ctx.known_rules), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            yield Violation(path, f"suppression names unknown rule {rule!r}{hint}; it silences nothing")
+            yield Violation(
+                path, f"suppression names unknown rule {rule!r}{hint}; it silences nothing"
+            )
         elif rule in ctx.unsuppressible:
-            yield Violation(path, f"the policy forbids suppressing {rule!r}; the suppression is ignored")
+            yield Violation(
+                path, f"the policy forbids suppressing {rule!r}; the suppression is ignored"
+            )
         elif not reason.strip():
-            yield Violation(path, f"suppression of {rule!r} gives no reason; it is ignored until it does")
+            yield Violation(
+                path, f"suppression of {rule!r} gives no reason; it is ignored until it does"
+            )
