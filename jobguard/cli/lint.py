@@ -32,7 +32,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
     "--kubernetes-version",
     default=None,
     metavar="MAJOR.MINOR",
-    help="Target API server version for version-dependent rules (default: %s)." % "1.34",
+    help="Target API server version for version-dependent rules (default: 1.34, see docs/api-checks.md).",
 )
 @click.option(
     "--max-file-size",
