@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from jobguard import __version__
+from jobguard.cli.certs import certs
 from jobguard.cli.lint import lint
 from jobguard.cli.rules import explain, rules
 
@@ -19,3 +20,4 @@ def main() -> None:
 main.add_command(lint)
 main.add_command(rules)
 main.add_command(explain)
+main.add_command(certs)
