@@ -35,6 +35,8 @@ from jobguard.certs.files import (
     write_atomic,
 )
 
+# Set explicitly where the client lets us: without it, client releases differ in what they send.
+JSON, JSON_PATCH = "application/json", "application/json-patch+json"
 TLS_SECRET_TYPE = "kubernetes.io/tls"
 OPAQUE_SECRET_TYPE = "Opaque"
 WebhookKind = Literal["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]
@@ -171,7 +173,7 @@ def sync_secret(
                 "type": secret_type,
                 "data": encoded,
             }
-            core.create_namespaced_secret(namespace, body)
+            core.create_namespaced_secret(namespace, body, _content_type=JSON)
             return "created"
         current = _as_dict(api_client, existing)
         if current.get("type", OPAQUE_SECRET_TYPE) != secret_type:
@@ -182,7 +184,7 @@ def sync_secret(
         if current.get("data") == encoded:
             return "unchanged"
         current["data"] = encoded
-        core.replace_namespaced_secret(name, namespace, current)
+        core.replace_namespaced_secret(name, namespace, current, _content_type=JSON)
         return "updated"
     except ApiException as exc:
         raise _api_error(exc, action) from exc
@@ -239,7 +241,7 @@ def patch_ca_bundle(api_client: Any, kind: WebhookKind, name: str, bundle: str) 
     if not ops:
         return "unchanged"
     try:
-        patch(name, ops, _content_type="application/json-patch+json")
+        patch(name, ops, _content_type=JSON_PATCH)
     except ApiException as exc:
         raise _api_error(exc, action) from exc
     return "patched"
