@@ -5,7 +5,17 @@ Importing a rule module has no side effect; adding a rule means adding it here.
 
 from __future__ import annotations
 
-from jobguard.rules import api_non_negative, restart_policy, suppression
+from jobguard.rules import (
+    api_non_negative,
+    cronjob_concurrency,
+    cronjob_history_limits,
+    cronjob_schedule,
+    cronjob_starting_deadline,
+    manual_selector,
+    resources,
+    restart_policy,
+    suppression,
+)
 from jobguard.rules.base import Rule, rule_from_module
 
 ALL_RULES: tuple[Rule, ...] = tuple(
@@ -16,6 +26,12 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         # policy
         suppression,
         restart_policy,
+        manual_selector,
+        resources,
+        cronjob_schedule,
+        cronjob_concurrency,
+        cronjob_starting_deadline,
+        cronjob_history_limits,
     )
 )
 

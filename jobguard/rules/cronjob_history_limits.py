@@ -1,0 +1,118 @@
+"""cronjob-history-limits: a CronJob keeps a bounded history, including its failures.
+
+What: ``spec.successfulJobsHistoryLimit`` at most ``max_successful`` and
+``spec.failedJobsHistoryLimit`` between ``min_failed`` and ``max_failed``. Unset limits are judged
+by the API defaults (3 and 1), so only a policy stricter than those defaults reports them.
+Reported at ``spec.successfulJobsHistoryLimit`` / ``spec.failedJobsHistoryLimit``.
+
+Why: the controller keeps that many finished Jobs, and each keeps its pods. High limits on a
+frequent schedule leave hundreds of Jobs and pods in etcd, in every ``kubectl get pods`` and in
+every controller's informer cache. A failed limit of 0 is worse in the other direction: each
+failed Job is deleted with its pods as soon as it finishes, so there are no logs, no events and,
+for alerting on failed Jobs, no failure to see. (A ``ttlSecondsAfterFinished`` in the job template
+deletes finished Jobs regardless of these limits; see ttl-after-finished.)
+
+Example::
+
+    spec:
+      successfulJobsHistoryLimit: 100   # 100 Jobs and their pods kept
+      failedJobsHistoryLimit: 0         # every failure disappears at once
+
+Fix: set the limit to the policy's bound. Raising a failed limit to ``min_failed`` is applied
+automatically (it keeps more, deletes nothing); lowering a limit is only suggested, because the
+controller then deletes the Jobs above the new limit on its next sync.
+
+Options:
+  max_successful  highest successfulJobsHistoryLimit (default 10; null: no maximum)
+  max_failed      highest failedJobsHistoryLimit (default 10; null: no maximum)
+  min_failed      lowest failedJobsHistoryLimit (default 1; 0 allows hiding failures)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from jobguard.core.context import Context
+from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.view import JobView
+
+CODE = "JG115"
+NAME = "cronjob-history-limits"
+CATEGORY = Category.POLICY
+DEFAULT_ACTION = Action.WARN
+KINDS = ("CronJob",)
+SUMMARY = "CronJob history limits are bounded and keep at least one failed Job"
+REMEDIATION = (
+    "Set spec.successfulJobsHistoryLimit and spec.failedJobsHistoryLimit within the policy's "
+    "bounds (failedJobsHistoryLimit at least 1 so failures stay visible)."
+)
+
+# What the API server fills in when a limit is unset (SetDefaults_CronJob).
+API_DEFAULTS = {"successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1}
+
+
+@dataclass(frozen=True)
+class Options:
+    max_successful: int | None = 10
+    max_failed: int | None = 10
+    min_failed: int = 1
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        for name in ("max_successful", "max_failed", "min_failed"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                problems.append((name, "must be 0 or more"))
+        if self.max_failed is not None and self.min_failed > self.max_failed:
+            problems.append(("min_failed", f"must not exceed max_failed ({self.max_failed})"))
+        return problems
+
+
+def _effective(view: JobView, field: str) -> tuple[int | None, str]:
+    """(value in force, how to name it): the written value or the API default."""
+    value = view.cronjob_spec.get(field)
+    if value is None:
+        default = API_DEFAULTS[field]
+        return default, f"{field} is not set (the API default is {default})"
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None, ""  # type errors and negatives are reported by the API rules
+    return value, f"{field} is {value}"
+
+
+def _set(field: str, value: int, *, safe: bool) -> Fix:
+    return Fix(f"set {field}: {value}", (SetValue(("spec", field), value),), safe=safe)
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    field = "successfulJobsHistoryLimit"
+    kept, shown = _effective(view, field)
+    if kept is not None and options.max_successful is not None and kept > options.max_successful:
+        yield Violation(
+            ("spec", field),
+            f"{shown}, above the policy's maximum {options.max_successful}; finished Jobs and "
+            "their pods pile up",
+            _set(field, options.max_successful, safe=False),
+        )
+    field = "failedJobsHistoryLimit"
+    kept, shown = _effective(view, field)
+    if kept is None:
+        return
+    if kept < options.min_failed:
+        effect = (
+            "every failed Job is deleted at once and failures go unseen"
+            if kept == 0
+            else "failed Jobs are deleted before anyone looks at them"
+        )
+        yield Violation(
+            ("spec", field),
+            f"{shown}, below the policy's minimum {options.min_failed}; {effect}",
+            _set(field, options.min_failed, safe=True),
+        )
+    elif options.max_failed is not None and kept > options.max_failed:
+        yield Violation(
+            ("spec", field),
+            f"{shown}, above the policy's maximum {options.max_failed}; failed Jobs and their "
+            "pods pile up",
+            _set(field, options.max_failed, safe=False),
+        )

@@ -1,0 +1,163 @@
+"""manual-selector: a Job must let the API server generate its pod selector.
+
+What: ``spec.manualSelector: true`` is denied unless the Job is exempt (``exempt_namespaces``,
+``exempt_label``, or a reasoned ``suppress.jobguard.dev/manual-selector`` annotation). Whether
+exempt or not, a Job with a manual selector is also checked for:
+
+* an empty selector (``selector: {}``), reported at ``spec.selector``: it matches every pod in the
+  namespace;
+* a non-unique selector, reported at ``spec.selector``: it must pin (``matchLabels`` or an ``In``
+  expression) at least one of ``unique_keys``, by default the labels that identify one Job:
+  ``batch.kubernetes.io/controller-uid``, ``controller-uid`` (the Job's uid, unique forever),
+  ``batch.kubernetes.io/job-name`` and ``job-name`` (unique among the namespace's live Jobs).
+  A selector such as ``app: report`` also matches the pods of the Deployment, the CronJob's other
+  Jobs and anything else labelled ``app: report``;
+* a selector that does not match the template's labels, reported at
+  ``spec.template.metadata.labels`` (the API server's own path for this error).
+
+Only Jobs: a CronJob's job template may not carry a selector or ``manualSelector: true`` at all,
+which the API rules report.
+
+Why: the Job controller counts, adopts and deletes every pod its selector matches. With a
+selector that matches other pods it counts their successes as its completions, deletes them
+when it has too many active pods, and kills them when the Job is deleted or fails. The API server
+accepts ``manualSelector: true`` with ``selector: {}`` (every pod in the namespace). The manual
+selector exists for one rare task, handing running pods over from an old Job to a new one
+(``batch.kubernetes.io/controller-uid: <old uid>``), and that should be reviewed.
+
+Example::
+
+    spec:
+      manualSelector: true
+      selector:
+        matchLabels: {app: report}       # also matches every other pod labelled app=report
+      template:
+        metadata:
+          labels: {app: report}
+
+Fix: remove ``manualSelector`` and ``selector`` and let the API server generate a selector on
+``batch.kubernetes.io/controller-uid`` (offered as a suggestion, never applied: it changes which
+pods the Job owns, and ``spec.selector`` is immutable after creation). For a reviewed handover, pin
+the old Job's ``batch.kubernetes.io/controller-uid`` and mark the Job exempt.
+
+Admission: on UPDATE of a Job that already had ``manualSelector: true`` nothing is reported: the
+selector and template labels are immutable, the update could not fix them, and denying it would
+only block suspending or scaling the running Job.
+
+Options:
+  exempt_namespaces  namespace globs where manual selectors are allowed (default none)
+  exempt_label       Job label marking a reviewed exemption, ``key`` or ``key=value`` (default
+                     none)
+  unique_keys        label keys that identify one Job (default the four above; replaces the list)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from jobguard.core.context import Context
+from jobguard.core.model import Category, Fix, RemoveValue, Violation
+from jobguard.core.paths import Key, lookup
+from jobguard.core.selectors import LabelSelector, parse_selector
+from jobguard.core.view import JobView
+
+CODE = "JG110"
+NAME = "manual-selector"
+CATEGORY = Category.POLICY
+KINDS = ("Job",)
+SUMMARY = "No manualSelector unless exempt; a manual selector must be non-empty, unique and match"
+REMEDIATION = (
+    "Remove spec.manualSelector and spec.selector so the API server generates a unique selector; "
+    "for a reviewed pod handover pin batch.kubernetes.io/controller-uid and mark the Job exempt."
+)
+
+JOB_IDENTITY_KEYS = (
+    "batch.kubernetes.io/controller-uid",
+    "controller-uid",
+    "batch.kubernetes.io/job-name",
+    "job-name",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    exempt_namespaces: tuple[str, ...] = ()
+    exempt_label: str | None = None
+    unique_keys: tuple[str, ...] = JOB_IDENTITY_KEYS
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.exempt_label is not None and not self.exempt_label.partition("=")[0]:
+            problems.append(("exempt_label", "must be a label key or key=value"))
+        if not self.unique_keys:
+            problems.append(("unique_keys", "must name at least one label key"))
+        return problems
+
+
+def is_exempt(view: JobView, options: Options) -> bool:
+    namespace = view.namespace
+    if namespace is not None and any(fnmatchcase(namespace, g) for g in options.exempt_namespaces):
+        return True
+    if options.exempt_label is None:
+        return False
+    key, has_value, value = options.exempt_label.partition("=")
+    if key not in view.labels:
+        return False
+    return not has_value or view.labels[key] == value
+
+
+def is_unique(selector: LabelSelector, unique_keys: tuple[str, ...]) -> bool:
+    return any(selector.pins(key) for key in unique_keys)
+
+
+def _grandfathered(ctx: Context) -> bool:
+    """An UPDATE of a Job created with a manual selector (immutable, nothing to fix now)."""
+    if not ctx.is_update or ctx.old_object is None:
+        return False
+    return lookup(ctx.old_object, ("spec", "manualSelector")) is True
+
+
+def _generate_selector_fix(view: JobView) -> Fix:
+    """Drop the manual selector and the identity labels the API server will write itself."""
+    labels_path = view.at("template", "metadata", "labels")
+    edits = [RemoveValue(view.at("manualSelector")), RemoveValue(view.at("selector"))]
+    edits += [
+        RemoveValue((*labels_path, Key(key)))
+        for key in JOB_IDENTITY_KEYS
+        if key in view.template_labels
+    ]
+    return Fix("let the API server generate the selector", tuple(edits), safe=False)
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    if view.get("manualSelector") is not True or _grandfathered(ctx):
+        return
+    if not is_exempt(view, options):
+        yield Violation(
+            view.at("manualSelector"),
+            "manualSelector: true is not allowed; let the API server generate the selector",
+            None if ctx.is_update else _generate_selector_fix(view),
+        )
+    selector = parse_selector(view.get("selector"))
+    if selector is None:
+        return  # missing or malformed: the API server rejects it, the API rules report it
+    if selector.is_empty:
+        yield Violation(
+            view.at("selector"),
+            "the empty selector matches every pod in the namespace; the Job would adopt and "
+            "delete other workloads' pods",
+        )
+        return
+    if not is_unique(selector, options.unique_keys):
+        yield Violation(
+            view.at("selector"),
+            "the selector can match other workloads' pods; pin one of "
+            + ", ".join(options.unique_keys),
+        )
+    if not selector.matches(view.template_labels):
+        yield Violation(
+            view.at("template", "metadata", "labels"),
+            "`selector` does not match template `labels`",
+        )

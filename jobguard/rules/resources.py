@@ -1,0 +1,176 @@
+"""resources: every container of a Job's pods states its resource requests and limits.
+
+What: each container and init container (native sidecars included) of the pod template must set
+the policy's ``requests`` (default cpu and memory) and ``limits`` (default memory), and stay at or
+below ``max_cpu`` / ``max_memory`` when the policy sets them (requests and limits alike).
+
+A missing value is reported where it belongs, for example
+``spec.template.spec.containers[0].resources.requests.memory`` (CronJob:
+``spec.jobTemplate.spec.template.spec.containers[0].resources.requests.memory``); a value above
+a maximum at its own path (``...resources.limits.cpu``). Containers are checked in pod order
+(``initContainers`` first, they run first), each: missing requests, missing limits, then maxima.
+
+What counts as set, as the API server and kubelet see it:
+
+* a request is set when the container requests it or limits it: for Pods the API server copies a
+  container's limit into a missing request of the same resource (``SetDefaults_Pod``; not done for
+  templates, so the manifest shows no request, but the Job's pods have one);
+* with pod-level resources (``spec.template.spec.resources``, beta and on by default from
+  Kubernetes 1.34) a pod-level request or limit covers every container for that resource.
+
+Why: a container without requests is scheduled as if it needed nothing and lands on full nodes;
+without a memory limit a Job with a leak or a huge input can take a node's memory and get other
+teams' pods evicted or OOM-killed; a batch Job often runs many pods in parallel, which multiplies
+both. Namespaces with a LimitRange get defaults injected into the *pods* (never into the Job's
+template), so a policy for such namespaces may scope the rule out or lower its action.
+
+Example::
+
+    spec:
+      template:
+        spec:
+          containers:
+          - name: main
+            image: registry.example/etl:2.3
+            # no resources: requests.cpu, requests.memory and limits.memory are reported
+
+Fix: set values that fit the workload, e.g. ``resources: {requests: {cpu: 500m, memory: 1Gi},
+limits: {memory: 1Gi}}``. No automatic fix: a guessed limit either OOM-kills a healthy Job or
+hides a leak; a guessed request wastes or starves capacity.
+
+Options:
+  requests    resource names every container must request (default ``[cpu, memory]``)
+  limits      resource names every container must limit (default ``[memory]``)
+  max_cpu     largest CPU request or limit per container, a quantity such as ``"8"`` or ``"500m"``
+              (default none)
+  max_memory  largest memory request or limit per container, such as ``"16Gi"`` (default none)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from jobguard.core.context import Context
+from jobguard.core.model import Action, Category, Violation
+from jobguard.core.paths import FieldPath
+from jobguard.core.quantity import parse_quantity
+from jobguard.core.view import JobView
+
+CODE = "JG111"
+NAME = "resources"
+CATEGORY = Category.POLICY
+DEFAULT_ACTION = Action.WARN
+SUMMARY = "Containers set resource requests and limits (default: cpu+memory requests, memory limit)"
+REMEDIATION = (
+    "Set resources.requests (cpu, memory) and resources.limits (memory) on every container and "
+    "init container of the pod template, sized for the workload."
+)
+
+POD_LEVEL_RESOURCES_SINCE = (1, 34)
+
+_WHY_MISSING = {
+    ("requests", "cpu"): "the scheduler places it as if it needed no CPU",
+    ("requests", "memory"): "the scheduler places it as if it needed no memory",
+    ("limits", "cpu"): "it may use every idle core of its node",
+    ("limits", "memory"): "a runaway run can take its node's memory from other pods",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    requests: tuple[str, ...] = ("cpu", "memory")
+    limits: tuple[str, ...] = ("memory",)
+    max_cpu: str | None = None
+    max_memory: str | None = None
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        for name in ("max_cpu", "max_memory"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            parsed = parse_quantity(value)
+            if parsed is None or parsed <= 0:
+                problems.append((name, f"{value!r} is not a positive quantity such as 2 or 4Gi"))
+        return problems
+
+    def maxima(self) -> dict[str, Decimal]:
+        found = {}
+        for resource, value in (("cpu", self.max_cpu), ("memory", self.max_memory)):
+            parsed = parse_quantity(value) if value is not None else None
+            if parsed is not None:
+                found[resource] = parsed
+        return found
+
+
+def _resource_map(resources: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    """``requests`` or ``limits`` of a resources block; None when it has the wrong type."""
+    value = resources.get(kind)
+    if value is None:
+        return {}
+    return value if isinstance(value, dict) else None
+
+
+def _pod_level(view: JobView, ctx: Context) -> dict[str, dict[str, Any]]:
+    if ctx.kubernetes_version < POD_LEVEL_RESOURCES_SINCE:
+        return {"requests": {}, "limits": {}}
+    resources = view.pod_spec.get("resources")
+    if not isinstance(resources, dict):
+        return {"requests": {}, "limits": {}}
+    return {kind: _resource_map(resources, kind) or {} for kind in ("requests", "limits")}
+
+
+def _pod_containers(view: JobView) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    yield from view.containers(init=True)
+    yield from view.containers()
+
+
+def _container_violations(
+    path: FieldPath,
+    container: dict[str, Any],
+    options: Options,
+    pod: dict[str, dict[str, Any]],
+    maxima: dict[str, Decimal],
+) -> Iterator[Violation]:
+    resources = container.get("resources", {})
+    if resources is None:
+        resources = {}
+    if not isinstance(resources, dict):
+        return  # a type error, reported by the structure rules
+    requests = _resource_map(resources, "requests")
+    limits = _resource_map(resources, "limits")
+    if requests is None or limits is None:
+        return
+    name = container.get("name")
+    who = f"container {name!r}" if isinstance(name, str) else "this container"
+    base = (*path, "resources")
+    for resource in options.requests:
+        if resource not in requests and resource not in limits and resource not in pod["requests"]:
+            why = _WHY_MISSING.get(("requests", resource), "the scheduler cannot account for it")
+            yield Violation(
+                (*base, "requests", resource), f"{who} has no {resource} request; {why}"
+            )
+    for resource in options.limits:
+        if resource not in limits and resource not in pod["limits"]:
+            why = _WHY_MISSING.get(("limits", resource), "its use is unbounded")
+            yield Violation((*base, "limits", resource), f"{who} has no {resource} limit; {why}")
+    for kind, values in (("requests", requests), ("limits", limits)):
+        for resource, maximum in maxima.items():
+            amount = parse_quantity(values.get(resource))
+            if amount is not None and amount > maximum:
+                shown = options.max_cpu if resource == "cpu" else options.max_memory
+                yield Violation(
+                    (*base, kind, resource),
+                    f"{who}: {resource} {kind[:-1]} {values[resource]} is above the "
+                    f"policy's maximum {shown}",
+                )
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    pod = _pod_level(view, ctx)
+    maxima = options.maxima()
+    for path, container in _pod_containers(view):
+        yield from _container_violations(path, container, options, pod, maxima)
