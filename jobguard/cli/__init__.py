@@ -9,6 +9,7 @@ from jobguard import __version__
 from jobguard.cli.certs import certs
 from jobguard.cli.lint import lint
 from jobguard.cli.rules import explain, rules
+from jobguard.cli.serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,3 +22,4 @@ main.add_command(lint)
 main.add_command(rules)
 main.add_command(explain)
 main.add_command(certs)
+main.add_command(serve)

@@ -1,0 +1,138 @@
+"""``jobguard serve``: the admission webhook over HTTPS (gunicorn, imported lazily)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+EXIT_USAGE = 2
+DEV_CERT_DIR = "certs"
+
+
+def _split_bind(bind: str) -> str:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{bind!r} is not HOST:PORT", param_hint="--bind")
+    return bind
+
+
+@click.command()
+@click.option(
+    "--cert",
+    metavar="FILE",
+    default=None,
+    help=f"Serving certificate (PEM). Default: a development CA and certificate in {DEV_CERT_DIR}/.",
+)
+@click.option("--key", metavar="FILE", default=None, help="Private key of --cert (PEM).")
+@click.option("--bind", default="0.0.0.0:8443", show_default=True, metavar="HOST:PORT")
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="FILE",
+    help="Policy file; repeat to layer, as for lint. Default: the bundled default policy. "
+    "Reloaded when the file changes.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default 2).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Threads per worker (default 32; keep it above the connections the API servers open).",
+)
+@click.option(
+    "--keep-alive",
+    "keepalive",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seconds an idle keep-alive connection stays open (default 120).",
+)
+@click.option(
+    "--max-request-bytes",
+    type=click.IntRange(min=1024),
+    default=None,
+    help="Larger request bodies get HTTP 413 (default 4 MiB).",
+)
+def serve(
+    cert: str | None,
+    key: str | None,
+    bind: str,
+    policies: tuple[str, ...],
+    workers: int | None,
+    threads: int | None,
+    keepalive: int | None,
+    max_request_bytes: int | None,
+) -> None:
+    """Run the admission webhook: POST /mutate and /validate, GET /healthz, /readyz, /metrics.
+
+    The policy is checked before the server starts: a policy with errors, or a certificate
+    that does not load, stops it with exit code 2.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from jobguard.policy import PolicyError, load_policy
+
+    bind = _split_bind(bind)
+    if (cert is None) != (key is None):
+        raise click.UsageError("--cert and --key go together")
+    try:
+        load_policy(policies)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(f"{problem}", err=True)
+        click.echo("error: the policy has errors; the webhook was not started", err=True)
+        sys.exit(EXIT_USAGE)
+
+    if cert is None or key is None:
+        from jobguard.certs import ensure_dev_certs
+
+        cert_path, key_path, ca_path = ensure_dev_certs(DEV_CERT_DIR)
+        cert, key = str(cert_path), str(key_path)
+        click.echo(
+            f"jobguard: no --cert given: serving a development certificate ({cert}); "
+            f"clients must trust {ca_path}",
+            err=True,
+        )
+
+    import ssl
+
+    from jobguard.webhook.tls import build_context
+
+    try:
+        build_context(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        click.echo(f"error: cannot use certificate {cert} with key {key}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+    # Set before prometheus_client is imported anywhere (workers inherit it): metrics from all
+    # workers are merged through files in this directory.
+    metrics_dir = tempfile.mkdtemp(prefix="jobguard-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        from jobguard.webhook.server import WebhookServer
+        from jobguard.webhook.settings import DEFAULT_MAX_REQUEST_BYTES, Settings
+
+        settings = Settings(
+            policy_paths=policies,
+            max_request_bytes=max_request_bytes or DEFAULT_MAX_REQUEST_BYTES,
+            cert_path=cert,
+        )
+        overrides = {
+            "bind": [bind],
+            "certfile": cert,
+            "keyfile": key,
+            "workers": workers,
+            "threads": threads,
+            "keepalive": keepalive,
+        }
+        WebhookServer(settings, overrides).run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,217 @@
+"""What the two webhooks decide, as pure functions of a parsed review and a policy (no Flask).
+
+Guard clauses run first, in a fixed order, each with the reason it lets a request through
+unjudged. Then:
+
+* mutate (CREATE only): evaluate the API-defaulted object and answer with the safe fixes of the
+  deny- and warn-level findings as one JSON Patch, one warning per change. UPDATE is never
+  patched: most of a Job's spec is immutable and the object already exists as its owner wants it.
+* validate: evaluate the object exactly as ``jobguard lint`` evaluates a file (that is what makes
+  the CLI and the cluster agree); deny-level findings deny with 403 naming each rule and field,
+  warn-level ones become warnings, audit-level ones are only logged and counted. On UPDATE a
+  violation already present in ``oldObject`` (same rule, same path) does not block: it is shown
+  as a warning, so a legacy Job still takes a label or finalizer change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobguard.core.context import Context
+from jobguard.core.engine import Report, evaluate
+from jobguard.core.model import Action, Finding, Severity
+from jobguard.core.patching import PatchConflict
+from jobguard.core.view import JOB_KINDS, JobView
+from jobguard.policy import Policy
+from jobguard.webhook import responses
+from jobguard.webhook.responses import Answer
+from jobguard.webhook.review import Review
+
+MUTATE, VALIDATE = "mutate", "validate"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+MAX_LAST_APPLIED_CHARS = 1024 * 1024
+
+# Decisions, also the ``decision`` label of the request metric.
+ALLOWED, PATCHED, DENIED, SKIPPED, INVALID = "allowed", "patched", "denied", "skipped", "invalid"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An answer and what the log line and the metrics need to know about it."""
+
+    answer: Answer
+    decision: str
+    reason: str = ""
+    findings: tuple[Finding, ...] = ()
+    blocking: tuple[Finding, ...] = field(default=())
+
+
+# -- guards -----------------------------------------------------------------------------------
+
+Guard = Callable[[Review], "Outcome | None"]
+
+
+def skip_operation(review: Review) -> Outcome | None:
+    if review.operation in ("DELETE", "CONNECT"):
+        reason = f"{review.operation} is always allowed"
+        return Outcome(responses.allow(review.uid), SKIPPED, reason)
+    return None
+
+
+def skip_subresource(review: Review) -> Outcome | None:
+    if review.sub_resource is not None:
+        reason = f"subresource {review.sub_resource!r} is not judged"
+        return Outcome(responses.allow(review.uid), SKIPPED, reason)
+    return None
+
+
+def skip_other_kinds(review: Review) -> Outcome | None:
+    gvk = review.kind
+    obj_kind = review.object.get("kind") if review.object is not None else None
+    is_job_kind = gvk["group"] == "batch" and gvk["version"] == "v1" and gvk["kind"] in JOB_KINDS
+    if is_job_kind and obj_kind in (None, gvk["kind"]):
+        return None
+    shown = f"{gvk['group'] or 'core'}/{gvk['version']} {gvk['kind']}"
+    reason = f"jobguard checks batch/v1 Job and CronJob only; {shown} was not checked"
+    return Outcome(responses.allow(review.uid, [reason]), SKIPPED, reason)
+
+
+#: The fixed order: cheapest and most general first.
+GUARDS: tuple[Guard, ...] = (skip_operation, skip_subresource, skip_other_kinds)
+
+
+def run_guards(review: Review) -> Outcome | None:
+    for guard in GUARDS:
+        outcome = guard(review)
+        if outcome is not None:
+            return outcome
+    return None
+
+
+# -- views ------------------------------------------------------------------------------------
+
+
+def with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any]:
+    """``obj`` with the request's namespace when its metadata has none (for policy scope)."""
+    metadata = obj.get("metadata")
+    if namespace is None or (isinstance(metadata, dict) and metadata.get("namespace")):
+        return obj
+    base = metadata if isinstance(metadata, dict) else {}
+    return {**obj, "metadata": {**base, "namespace": namespace}}
+
+
+def last_applied(obj: Mapping[str, Any]) -> dict[str, Any] | None:
+    """kubectl's record of the user's own manifest, when present and readable."""
+    metadata = obj.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    if not isinstance(raw, str) or len(raw) > MAX_LAST_APPLIED_CHARS:
+        return None
+    try:
+        applied = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(applied, dict) or applied.get("kind") != obj.get("kind"):
+        return None
+    return applied
+
+
+def admission_view(obj: dict[str, Any]) -> JobView | None:
+    """The mutating webhook's view: API defaults count as unset unless kubectl's
+    last-applied-configuration shows the user wrote them (managedFields is no evidence at
+    CREATE: it lists defaulted fields too)."""
+    return JobView.of(obj, defaulted=True, applied=last_applied(obj))
+
+
+def _not_a_job(review: Review) -> Outcome:
+    reason = "the object is not a batch/v1 Job or CronJob; not checked"
+    return Outcome(responses.allow(review.uid, [f"jobguard: {reason}"]), SKIPPED, reason)
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def change_warning(finding: Finding) -> str:
+    title = finding.fix.title if finding.fix else "changed"
+    return responses.short(f"jobguard {finding.rule}: {finding.field}: {title}")
+
+
+def finding_warning(finding: Finding, *, preexisting: bool = False) -> str:
+    note = " (already there, not blocking)" if preexisting else ""
+    return responses.short(f"jobguard {finding.rule}: {finding.field}: {finding.message}{note}")
+
+
+def denial_message(findings: tuple[Finding, ...]) -> str:
+    parts = [f"[{f.rule}] {f.field or '(object)'}: {f.message}" for f in findings]
+    return "jobguard policy: " + "; ".join(parts)
+
+
+# -- the webhooks -----------------------------------------------------------------------------
+
+
+def _changes(report: Report) -> tuple[Report, tuple[Finding, ...]]:
+    """The report restricted to findings whose safe fix the webhook applies.
+
+    Audit-level rules only observe: their fixes are not applied.
+    """
+    applied = tuple(
+        f
+        for f in report.findings
+        if f.action is not Action.AUDIT and f.fix is not None and f.fix.safe and f.patch
+    )
+    return Report(report.view, applied), applied
+
+
+def mutate(review: Review, policy: Policy) -> Outcome:
+    guarded = run_guards(review)
+    if guarded is not None:
+        return guarded
+    if review.operation != "CREATE":
+        reason = "UPDATE is never patched (Job spec fields are immutable)"
+        return Outcome(responses.allow(review.uid), SKIPPED, reason)
+    assert review.object is not None  # parse_review requires it on CREATE
+    view = admission_view(with_namespace(review.object, review.namespace))
+    if view is None:
+        return _not_a_job(review)
+    report = evaluate(view, policy, Context(operation="CREATE"))
+    to_apply, changes = _changes(report)
+    try:
+        _patched, ops = to_apply.fixed()
+    except PatchConflict as exc:
+        warning = responses.short(f"jobguard: fixes not applied: {exc}")
+        return Outcome(responses.allow(review.uid, [warning]), ALLOWED, str(exc), report.findings)
+    if not ops:
+        return Outcome(responses.allow(review.uid), ALLOWED, "", report.findings)
+    warnings = [change_warning(f) for f in changes]
+    return Outcome(responses.allow(review.uid, warnings, ops), PATCHED, "", report.findings)
+
+
+def _key(finding: Finding) -> tuple[str, tuple[Any, ...]]:
+    return (finding.rule, finding.path)
+
+
+def validate(review: Review, policy: Policy) -> Outcome:
+    guarded = run_guards(review)
+    if guarded is not None:
+        return guarded
+    assert review.object is not None  # parse_review requires it on CREATE and UPDATE
+    view = JobView.of(with_namespace(review.object, review.namespace))
+    if view is None:
+        return _not_a_job(review)
+    ctx = Context(operation=review.operation, old_object=review.old_object)
+    report = evaluate(view, policy, ctx)
+    before: set[tuple[str, tuple[Any, ...]]] = set()
+    old_view = JobView.of(review.old_object) if review.old_object is not None else None
+    if review.operation == "UPDATE" and old_view is not None:
+        before = {_key(f) for f in evaluate(old_view, policy, ctx).findings}
+    blocking = tuple(f for f in report.errors if _key(f) not in before)
+    warnings = [
+        finding_warning(f, preexisting=True) for f in report.errors if _key(f) in before
+    ] + [finding_warning(f) for f in report.findings if f.severity is Severity.WARNING]
+    if blocking:
+        answer = responses.deny(review.uid, denial_message(blocking), warnings)
+        return Outcome(answer, DENIED, "", report.findings, blocking)
+    return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)

@@ -1,0 +1,230 @@
+"""The Flask application: HTTP guards, the two webhooks, health, readiness and metrics.
+
+HTTP-level guards run in a fixed order before any JSON is parsed: method (routing, 405),
+content type (415), declared size (413, before reading anything), size actually read (413, the
+read itself is capped), JSON (400), AdmissionReview shape (400). Input never causes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from jobguard.core.model import Finding
+from jobguard.policy import Policy
+from jobguard.webhook import admission, logs, responses
+from jobguard.webhook.admission import INVALID, MUTATE, VALIDATE, Outcome
+from jobguard.webhook.metrics import Metrics
+from jobguard.webhook.policy_holder import REJECTED, PolicyHolder, PolicyState
+from jobguard.webhook.responses import Answer
+from jobguard.webhook.review import Review, ReviewError, decode_json, parse_review
+from jobguard.webhook.settings import Settings
+
+JSON = "application/json"
+Handler = Callable[[Review, Policy], Outcome]
+HANDLERS: dict[str, Handler] = {MUTATE: admission.mutate, VALIDATE: admission.validate}
+METRIC_KINDS = ("Job", "CronJob")
+
+
+def http_response(answer: Answer) -> Response:
+    return Response(answer.body, status=answer.http_status, mimetype=JSON)
+
+
+def read_body(max_bytes: int) -> bytes | Answer:
+    """The request body, or the error answer of the first HTTP guard that fails."""
+    if request.mimetype != JSON:
+        shown = request.mimetype or "none"
+        return responses.error(415, f"Content-Type must be {JSON}, got {shown}")
+    declared = request.content_length
+    if declared is not None and declared > max_bytes:
+        return responses.error(
+            413, f"request body of {declared} bytes is over the {max_bytes}-byte limit"
+        )
+    try:
+        body = request.stream.read(max_bytes + 1)
+    except Exception as exc:  # the server's body reader raises its own errors (bad chunking)
+        return responses.error(400, f"cannot read the request body: {type(exc).__name__}")
+    if len(body) > max_bytes:
+        return responses.error(413, f"request body is over the {max_bytes}-byte limit")
+    return body
+
+
+def _rules(findings: tuple[Finding, ...]) -> list[str]:
+    return [f"{f.rule}@{f.field}" for f in findings]
+
+
+class Webhook:
+    """Request handling with its policy holder, metrics and loggers."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, holder: PolicyHolder):
+        self.settings = settings
+        self.metrics = metrics
+        self.holder = holder
+        self.log = logs.request_logger()
+
+    def handle(self, webhook: str) -> Response:
+        started = time.perf_counter()
+        review: Review | None = None
+        outcome: Outcome
+        body = read_body(self.settings.max_request_bytes)
+        try:
+            if isinstance(body, Answer):
+                outcome = Outcome(body, INVALID, body.review["response"]["status"]["message"])
+            else:
+                review = parse_review(decode_json(body))
+                outcome = HANDLERS[webhook](review, self.holder.current())
+        except ReviewError as exc:
+            outcome = Outcome(responses.error(400, exc.message, exc.uid), INVALID, exc.message)
+        except RecursionError:
+            uid = review.uid if review is not None else None
+            message = "object is nested too deeply to be judged"
+            outcome = Outcome(responses.error(400, message, uid), INVALID, message)
+        elapsed = time.perf_counter() - started
+        self.record(webhook, review, outcome, elapsed)
+        return http_response(outcome.answer)
+
+    def record(self, webhook: str, review: Review | None, outcome: Outcome, elapsed: float) -> None:
+        kind = review.kind["kind"] if review is not None else "unknown"
+        operation = review.operation if review is not None else "unknown"
+        m = self.metrics
+        m.requests.labels(
+            webhook,
+            kind if kind in METRIC_KINDS or kind == "unknown" else "other",
+            operation,
+            outcome.decision,
+        ).inc()
+        m.duration.labels(webhook).observe(elapsed)
+        for finding in outcome.findings:
+            m.findings.labels(webhook, finding.rule, finding.action.value).inc()
+        line: dict[str, Any] = {
+            "event": "admission",
+            "webhook": webhook,
+            "uid": review.uid if review is not None else outcome.answer.review["response"]["uid"],
+            "kind": kind,
+            "namespace": review.namespace if review is not None else None,
+            "name": _object_name(review),
+            "operation": operation,
+            "user": review.username if review is not None else None,
+            "dry_run": review.dry_run if review is not None else None,
+            "decision": outcome.decision,
+            "status": outcome.answer.http_status,
+            "rules": _rules(outcome.findings),
+            "denied_by": _rules(outcome.blocking),
+            "duration_ms": round(elapsed * 1000, 3),
+        }
+        if outcome.reason:
+            line["reason"] = outcome.reason
+        level = logging.WARNING if outcome.decision == INVALID else logging.INFO
+        self.log.log(level, line)
+
+
+def _object_name(review: Review | None) -> str | None:
+    if review is None:
+        return None
+    if review.name:
+        return review.name
+    metadata = review.object.get("metadata") if review.object is not None else None
+    generate = metadata.get("generateName") if isinstance(metadata, dict) else None
+    return f"{generate}*" if isinstance(generate, str) and generate else None
+
+
+def _policy_listener(metrics: Metrics) -> Callable[[str, PolicyState], None]:
+    log = logs.event_logger()
+
+    def listen(event: str, state: PolicyState) -> None:
+        metrics.policy_reloads.labels(event).inc()
+        metrics.policy_stale.set(1 if state.stale else 0)
+        if event == REJECTED:
+            log.error(
+                {
+                    "event": "policy_rejected",
+                    "error": state.rejected_error,
+                    "serving": list(state.policy.sources),
+                }
+            )
+        else:
+            metrics.policy_loaded.set(state.loaded_at)
+            log.info({"event": "policy_reloaded", "sources": list(state.policy.sources)})
+
+    return listen
+
+
+def readiness(state: PolicyState) -> dict[str, Any]:
+    """/readyz body. A rejected new policy keeps the pod ready: it still serves the last good
+    one, and taking every replica out of the Service at once (they all mount the same
+    ConfigMap) would stop the cluster's Job creation."""
+    return {
+        "status": "ok",
+        "policy": {
+            "sources": list(state.policy.sources),
+            "loaded_at": state.loaded_at,
+            "reloads": state.reloads,
+            "stale": state.stale,
+            "rejected_error": state.rejected_error,
+        },
+    }
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The webhook application. Raises PolicyError if the policy does not load."""
+    settings = settings or Settings()
+    logs.configure()
+    metrics = Metrics(settings.cert_path)
+    holder = PolicyHolder(
+        settings.policy_paths,
+        check_interval=settings.policy_check_interval,
+        listener=_policy_listener(metrics),
+    )
+    metrics.policy_stale.set(0)
+    metrics.policy_loaded.set(holder.state.loaded_at)
+    webhook = Webhook(settings, metrics, holder)
+
+    app = Flask("jobguard.webhook")
+    app.extensions["jobguard"] = webhook
+
+    @app.post("/mutate")
+    def mutate() -> Response:
+        return webhook.handle(MUTATE)
+
+    @app.post("/validate")
+    def validate() -> Response:
+        return webhook.handle(VALIDATE)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response(b'{"status":"ok"}', mimetype=JSON)
+
+    @app.get("/readyz")
+    def readyz() -> dict[str, Any]:
+        holder.current()  # a readiness probe also notices a changed policy file
+        return readiness(holder.state)
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        payload, content_type = metrics.exposition()
+        return Response(payload, content_type=content_type)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = exc.code or 400
+        message = f"{request.method} {request.path}: {exc.name}"
+        if code == 405:
+            allowed = ", ".join(getattr(exc, "valid_methods", None) or ())
+            message += f" (allowed: {allowed})"
+        response = http_response(responses.error(code, message))
+        if code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Response:
+        # A bug, not input: answer 500 so the API server applies the configured failurePolicy.
+        logs.event_logger().exception({"event": "internal_error", "path": request.path})
+        return http_response(responses.error(500, "internal error in jobguard; see its log"))
+
+    return app

@@ -1,0 +1,27 @@
+"""What one webhook process needs to know: where its policy and certificate live, and its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The API server caps a request body at 3 MiB and etcd an object at 1.5 MiB; an UPDATE review
+#: carries the object twice plus the envelope. Anything bigger is not from a real API server.
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+#: How often (seconds) a worker looks at the policy files' stat results for a change.
+DEFAULT_POLICY_CHECK_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of :func:`jobguard.webhook.create_app`.
+
+    ``policy_paths`` are layered like ``jobguard lint --policy`` (none: the bundled default).
+    ``cert_path`` is only read for the certificate-expiry metric; TLS itself is gunicorn's.
+    """
+
+    policy_paths: tuple[str, ...] = ()
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    policy_check_interval: float = DEFAULT_POLICY_CHECK_INTERVAL
+    cert_path: str | None = None
+    multiprocess_metrics_dir: str | None = None
