@@ -140,8 +140,9 @@ def change_warning(finding: Finding) -> str:
 
 
 def finding_warning(finding: Finding, *, preexisting: bool = False) -> str:
-    note = " (already there, not blocking)" if preexisting else ""
-    return responses.short(f"jobguard {finding.rule}: {finding.field}: {finding.message}{note}")
+    # The note goes first: a long message is cut at the end.
+    note = " (existing, not blocking)" if preexisting else ""
+    return responses.short(f"jobguard {finding.rule}{note}: {finding.field}: {finding.message}")
 
 
 def denial_message(findings: tuple[Finding, ...]) -> str:

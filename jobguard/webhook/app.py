@@ -8,6 +8,7 @@ read itself is capped), JSON (400), AdmissionReview shape (400). Input never cau
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -116,6 +117,7 @@ class Webhook:
             "rules": _rules(outcome.findings),
             "denied_by": _rules(outcome.blocking),
             "duration_ms": round(elapsed * 1000, 3),
+            "pid": os.getpid(),
         }
         if outcome.reason:
             line["reason"] = outcome.reason
