@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import jsonpatch
+import jsonpatch  # type: ignore[import-untyped]
 import yaml
 
 TOKEN = "test-token"
