@@ -6,7 +6,10 @@ Importing a rule module has no side effect; adding a rule means adding it here.
 from __future__ import annotations
 
 from jobguard.rules import (
+    active_deadline,
     api_non_negative,
+    backoff_limit,
+    completions_parallelism,
     cronjob_concurrency,
     cronjob_history_limits,
     cronjob_schedule,
@@ -15,6 +18,7 @@ from jobguard.rules import (
     resources,
     restart_policy,
     suppression,
+    ttl_after_finished,
 )
 from jobguard.rules.base import Rule, rule_from_module
 
@@ -26,6 +30,10 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         # policy
         suppression,
         restart_policy,
+        completions_parallelism,
+        backoff_limit,
+        ttl_after_finished,
+        active_deadline,
         manual_selector,
         resources,
         cronjob_schedule,

@@ -1,0 +1,114 @@
+"""backoff-limit: a Job states how often it retries, within the policy's maximum.
+
+What: ``spec.backoffLimit`` (CronJob: ``spec.jobTemplate.spec.backoffLimit``) is reported when
+it is not set (the policy's ``default`` is written) and when it is above ``max``. A Job with
+``backoffLimitPerIndex`` is never given a ``backoffLimit``: the limit per index is the retry
+policy there. The whole-Job limit still counts the failed pods of all indexes together, which is
+why the API server defaults it to 2147483647 (MaxInt32) for such Jobs instead of 6; writing the
+usual default on top would fail the whole Job after 7 failures anywhere and defeat the per-index
+limits. An explicit ``backoffLimit`` beside it is still held to ``max``.
+
+Why: the API server's default is 6 retries, with an exponential back-off of 10 s, 20 s, 40 s...
+capped at 6 minutes: about 10 minutes of back-off before a broken Job is declared failed, and 7
+pods' worth of load on whatever the Job talks to. Whether that is right is a policy decision that
+should be visible in the manifest. A very high limit makes a Job that always fails look "still
+running" for hours (each retry past the 6th waits the full 6 minutes) and keeps hammering its
+dependencies.
+
+Example::
+
+    spec:
+      backoffLimit: 100            # hours of retries before anyone notices
+      template: ...
+
+Fix: setting the policy's ``default`` where the field is unset is safe (applied by the mutating
+webhook and ``lint --fix``): the manifest said nothing, and the policy's default is the
+organisation's choice for exactly that case. Lowering an explicit value to ``max`` is only
+suggested (unsafe): fewer retries can make a flaky but working Job fail.
+
+Admission: the mutating webhook sees ``backoffLimit: 6`` where the manifest left it out. On a
+defaulted object 6 counts as unset (unless kubectl's last-applied-configuration shows the user
+wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
+``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone.
+
+Options:
+  default  backoffLimit written where unset (default 6, the API's own value; null: leave unset
+           unless the API default would exceed ``max``, then ``max`` is written)
+  max      highest backoffLimit (default null: no maximum)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from jobguard.core.context import Context
+from jobguard.core.defaults import JOB_SPEC_DEFAULTS
+from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.view import JobView
+from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+
+CODE = "JG103"
+NAME = "backoff-limit"
+CATEGORY = Category.POLICY
+DEFAULT_ACTION = Action.WARN
+SUMMARY = "backoffLimit is set (policy default) and within the policy's maximum"
+REMEDIATION = (
+    "Set spec.backoffLimit to the number of retries the Job really needs (the policy's default "
+    "when unsure), at most the policy's maximum; leave it out when backoffLimitPerIndex is set."
+)
+
+API_DEFAULT_BACKOFF_LIMIT: int = JOB_SPEC_DEFAULTS[("backoffLimit",)]
+
+
+@dataclass(frozen=True)
+class Options:
+    default: int | None = API_DEFAULT_BACKOFF_LIMIT
+    max: int | None = None
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        for name in ("default", "max"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                problems.append((name, "must be 0 or more"))
+        if self.default is not None and self.max is not None and self.default > self.max:
+            problems.append(("default", f"must not exceed max ({self.max})"))
+        return problems
+
+    @property
+    def value_for_unset(self) -> int | None:
+        """What an unset backoffLimit becomes: the policy default, else the API default capped
+        at ``max`` (None: the API default is acceptable, leave the field alone)."""
+        if self.default is not None:
+            return self.default
+        if self.max is not None and self.max < API_DEFAULT_BACKOFF_LIMIT:
+            return self.max
+        return None
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    path = view.at("backoffLimit")
+    if view.has("backoffLimitPerIndex") and not view.user_set("backoffLimit"):
+        return  # the per-index limit governs; see the docstring for why nothing is added
+    target = options.value_for_unset
+    if target is not None and wants_policy_default(view, ("backoffLimit",), target):
+        why = "the policy's default" if options.default is not None else "the policy's maximum"
+        yield Violation(
+            path,
+            f"{unset_phrase(view, ('backoffLimit',))}; {why} is {target} retries",
+            Fix(f"set backoffLimit: {target}", (SetValue(path, target),), safe=True),
+        )
+        return
+    value = view.get_int("backoffLimit")
+    if (
+        value is not None
+        and options.max is not None
+        and view.user_set("backoffLimit")
+        and value > options.max
+    ):
+        yield Violation(
+            path,
+            f"backoffLimit {value} is above the policy's maximum {options.max}",
+            Fix(f"set backoffLimit: {options.max}", (SetValue(path, options.max),), safe=False),
+        )

@@ -1,0 +1,228 @@
+"""completions-parallelism: explicit, sane completions and parallelism for the Job's type.
+
+What: the rule first tells which of the four Job types the spec describes (CronJob: the job
+template under ``spec.jobTemplate.spec``):
+
+* non-parallel: ``completions`` and ``parallelism`` both unset; one pod, done on its first success;
+* fixed completion count: ``completions`` set; done after that many successful pods;
+* Indexed: ``completionMode: Indexed``; pods get indexes ``0..completions-1``;
+* work queue: ``parallelism`` set, ``completions`` unset; done when any pod succeeds and all
+  have stopped (the pods coordinate through a queue).
+
+Then it reports, at ``spec.completions`` / ``spec.parallelism``:
+
+* values the manifest leaves to the API server (with ``require_explicit``): a non-parallel Job
+  gets ``completions: 1`` and ``parallelism: 1``; a fixed-count or Indexed Job gets
+  ``parallelism: min(completions, default_parallelism)``;
+* an Indexed Job without ``completions``: with ``parallelism`` set the API server rejects it
+  (``spec.completions: Required value: when completion mode is Indexed``); without, it silently
+  runs a single index;
+* ``completions`` above ``max_completions``;
+* ``parallelism: 0``: the Job is paused, no pod starts until parallelism is raised;
+* ``parallelism`` above ``max_parallelism``;
+* ``parallelism`` above ``completions``: the controller never runs more pods than completions
+  remain, so the excess is ignored and only misleads readers (and quota planning).
+
+Why: the Job type decides when a Job is "done". Leaving the counts to the API server hides that
+decision from reviewers, and the API's defaults are not symmetric: it fills in both only when
+both are unset, so adding ``parallelism: 3`` to a one-pod Job silently turns it into a work-queue
+Job that finishes when the first pod succeeds. A work-queue Job must never get ``completions``:
+that would make it a fixed-count Job that waits for N successes the queue will never produce.
+Caps stop one Job from flooding the cluster with pods.
+
+Example::
+
+    spec:
+      completions: 10
+      parallelism: 50            # 40 of these never run: the excess is ignored
+      template: ...
+
+Fix: safe fixes, applied by the mutating webhook and ``lint --fix``:
+
+* filling in unset counts: for a non-parallel Job they are exactly what the API server would use;
+  for a fixed-count Job ``parallelism`` is the policy's choice (with the default
+  ``default_parallelism: 1`` again the API's own value); a work-queue Job is never given
+  ``completions``;
+* lowering ``parallelism`` to ``completions``: the excess was ignored anyway, nothing changes.
+
+Only suggested (unsafe): lowering ``parallelism`` to ``max_parallelism`` (the Job runs slower and
+may hit its deadline). No fix is offered for too many completions, a paused Job or an Indexed Job
+without completions: only the owner knows how much work there is.
+
+Admission: the mutating webhook sees the object after the API's defaulting, so a manifest that
+left both counts out arrives with ``completions: 1, parallelism: 1``; that is a non-parallel Job
+already explicit and produces neither a finding nor a patch. A defaulted ``parallelism: 1``
+beside a user's ``completions`` counts as unset, so a ``default_parallelism`` other than 1 applies
+in the cluster exactly as in lint (kubectl's last-applied-configuration, when present, tells a
+written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
+from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job.
+
+Options:
+  default_parallelism  parallelism written for fixed-count and Indexed Jobs, capped at
+                       completions (default 1, the API's own default)
+  max_parallelism      highest parallelism (default null: no cap)
+  max_completions      highest completions (default null: no cap)
+  require_explicit     report counts left to the API server (default true)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+from jobguard.core.context import Context
+from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.view import JobView
+from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+
+CODE = "JG102"
+NAME = "completions-parallelism"
+CATEGORY = Category.POLICY
+DEFAULT_ACTION = Action.WARN
+SUMMARY = "Explicit completions/parallelism for the Job's type, within caps, without ignored excess"
+REMEDIATION = (
+    "Write completions and parallelism explicitly (non-parallel: 1 and 1; fixed count: "
+    "parallelism <= completions; work queue: parallelism only), within the policy's caps."
+)
+
+
+class JobType(str, Enum):
+    NON_PARALLEL = "non-parallel"
+    FIXED_COUNT = "fixed completion count"
+    INDEXED = "Indexed"
+    WORK_QUEUE = "work queue"
+
+
+@dataclass(frozen=True)
+class Options:
+    default_parallelism: int = 1
+    max_parallelism: int | None = None
+    max_completions: int | None = None
+    require_explicit: bool = True
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.default_parallelism < 1:
+            problems.append(("default_parallelism", "must be 1 or more (0 pauses the Job)"))
+        for name in ("max_parallelism", "max_completions"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                problems.append((name, "must be 1 or more, or null for no cap"))
+        if self.max_parallelism is not None and self.default_parallelism > self.max_parallelism:
+            problems.append(
+                (
+                    "default_parallelism",
+                    f"must not exceed max_parallelism ({self.max_parallelism})",
+                )
+            )
+        return problems
+
+
+def job_type(view: JobView) -> JobType:
+    """The Job's type, read from what is present (a defaulted ``parallelism`` alone never makes
+    a Job non-parallel, and a defaulted ``completions`` is only there when both were unset)."""
+    if view.get("completionMode") == "Indexed":
+        return JobType.INDEXED
+    if view.has("completions"):
+        return JobType.FIXED_COUNT
+    if view.has("parallelism"):
+        return JobType.WORK_QUEUE
+    return JobType.NON_PARALLEL
+
+
+def _set(view: JobView, field: str, value: int, *, safe: bool) -> Fix:
+    return Fix(f"set {field}: {value}", (SetValue(view.at(field), value),), safe=safe)
+
+
+def _completions_findings(view: JobView, kind: JobType, options: Options) -> Iterator[Violation]:
+    path = view.at("completions")
+    completions = view.get_int("completions")
+    if kind is JobType.INDEXED and not view.has("completions"):
+        if view.has("parallelism"):
+            message = (
+                "an Indexed Job with parallelism needs completions (the number of indexes); "
+                "the API server rejects it without"
+            )
+        else:
+            message = (
+                "an Indexed Job without completions runs a single index (the API server "
+                "defaults completions to 1); set the number of indexes"
+            )
+        yield Violation(path, message)
+    elif kind is JobType.NON_PARALLEL and options.require_explicit:
+        yield Violation(
+            path,
+            "completions is not set: a non-parallel Job (one pod, done on its first success); "
+            "write completions: 1",
+            _set(view, "completions", 1, safe=True),
+        )
+    if (
+        completions is not None
+        and options.max_completions is not None
+        and completions > options.max_completions
+    ):
+        yield Violation(
+            path,
+            f"completions {completions} is above the policy's maximum {options.max_completions}; "
+            "split the work over several Jobs",
+        )
+
+
+def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Iterator[Violation]:
+    path = view.at("parallelism")
+    completions = view.get_int("completions")
+    parallelism = view.get_int("parallelism")
+    if kind is JobType.NON_PARALLEL:
+        if options.require_explicit:
+            yield Violation(
+                path,
+                "parallelism is not set: a non-parallel Job runs one pod; write parallelism: 1",
+                _set(view, "parallelism", 1, safe=True),
+            )
+        return
+    if kind is not JobType.WORK_QUEUE and completions is not None and completions >= 1:
+        # A Job of 0 completions is done at once: no parallelism to choose.
+        target = min(completions, options.default_parallelism)
+        if options.require_explicit and wants_policy_default(view, ("parallelism",), target):
+            yield Violation(
+                path,
+                f"{unset_phrase(view, ('parallelism',))}; the policy runs {target} of the "
+                f"{completions} completions at a time",
+                _set(view, "parallelism", target, safe=True),
+            )
+            return
+    if parallelism is None or parallelism < 0:
+        return  # absent, a type error or negative: the API rules report those
+    if parallelism == 0:
+        yield Violation(
+            path,
+            "parallelism is 0: the Job is paused and starts no pod until it is raised "
+            "(spec.suspend: true says so explicitly)",
+        )
+        return
+    cap = options.max_parallelism
+    # The completions the controller counts to (a work-queue Job has none; 0 completes at once).
+    counted = None
+    if kind is not JobType.WORK_QUEUE and completions is not None and completions >= 1:
+        counted = completions
+    if cap is not None and parallelism > cap and (counted is None or counted > cap):
+        yield Violation(
+            path,
+            f"parallelism {parallelism} is above the policy's maximum {cap}",
+            _set(view, "parallelism", cap, safe=False),
+        )
+    elif counted is not None and parallelism > counted:
+        # Also resolves a parallelism above the cap: counted is within it here.
+        yield Violation(
+            path,
+            f"parallelism {parallelism} is above completions {counted}; the controller "
+            f"never runs more than {counted} pods at once, the excess is ignored",
+            _set(view, "parallelism", counted, safe=True),
+        )
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    kind = job_type(view)
+    yield from _completions_findings(view, kind, options)
+    yield from _parallelism_findings(view, kind, options)

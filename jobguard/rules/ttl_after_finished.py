@@ -1,0 +1,140 @@
+"""ttl-after-finished: finished Jobs are cleaned up after a bounded time.
+
+What: ``spec.ttlSecondsAfterFinished`` (CronJob: ``spec.jobTemplate.spec.ttlSecondsAfterFinished``)
+is reported when it is not set (the policy's ``default`` is written), below ``min`` or above
+``max``.
+
+CronJobs are a policy choice (option ``cronjobs``). With ``skip`` (the default) a CronJob's job
+template is not given the default and a Job created by a CronJob (an ownerReference of kind
+CronJob) is not judged at all: the CronJob controller already deletes its finished Jobs, keeping
+the newest ``successfulJobsHistoryLimit`` (3) and ``failedJobsHistoryLimit`` (1). A TTL would fight
+those limits: it deletes the failed Job the history was meant to keep for debugging, often before
+anyone looked. An explicit TTL in a CronJob template is still held to ``min`` and ``max``. With
+``default`` CronJob templates and CronJob-created Jobs are treated like any other Job.
+
+Why: without a TTL a finished Job and its pods stay forever. They pile up in etcd, in every
+``kubectl get pods``, in the Job controller's and every informer's cache, and keep their
+volumes. A TTL too short (``0`` deletes the Job the moment it finishes) loses the logs, events and
+exit status of a failed run before anyone or any alert has read them.
+
+Example::
+
+    spec:
+      ttlSecondsAfterFinished: 0     # a failure vanishes with its logs
+      template: ...
+
+Fix: safe fixes (applied by the mutating webhook and ``lint --fix``): writing the policy's
+``default`` where the manifest has none (the Job runs exactly as before; only how long its record
+is kept changes, which is what the policy decides), and raising a TTL to ``min`` (keeps the
+record longer, deletes nothing). Lowering a TTL to ``max`` is only suggested (unsafe): the owner
+may rely on the record for longer, and the TTL controller deletes the Job as soon as the new
+value has passed.
+
+Admission: the API server does not default this field, so the webhook and the linter see the
+same thing.
+
+Options:
+  default   seconds written where unset (default 86400, one day; null: leave unset)
+  min       lowest TTL in seconds (default null: any, 0 included)
+  max       highest TTL in seconds (default null: no maximum)
+  cronjobs  ``skip`` or ``default``, see above (default ``skip``)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from jobguard.core.context import Context
+from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.view import JobView
+from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+
+CODE = "JG104"
+NAME = "ttl-after-finished"
+CATEGORY = Category.POLICY
+DEFAULT_ACTION = Action.WARN
+SUMMARY = "ttlSecondsAfterFinished is set (policy default) within bounds; CronJobs by policy"
+REMEDIATION = (
+    "Set spec.ttlSecondsAfterFinished so finished Jobs are cleaned up, long enough to read a "
+    "failure's logs; CronJobs usually rely on their history limits instead."
+)
+
+ONE_DAY = 24 * 60 * 60
+FIELD = ("ttlSecondsAfterFinished",)
+
+
+@dataclass(frozen=True)
+class Options:
+    default: int | None = ONE_DAY
+    min: int | None = None
+    max: int | None = None
+    cronjobs: Literal["skip", "default"] = "skip"
+
+    def validate(self) -> list[tuple[str, str]]:
+        problems = []
+        for name in ("default", "min", "max"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                problems.append((name, "must be 0 or more"))
+        if self.min is not None and self.max is not None and self.min > self.max:
+            problems.append(("min", f"must not exceed max ({self.max})"))
+        if self.default is not None:
+            if self.min is not None and self.default < self.min:
+                problems.append(("default", f"must be at least min ({self.min})"))
+            if self.max is not None and self.default > self.max:
+                problems.append(("default", f"must not exceed max ({self.max})"))
+        return problems
+
+
+def _duration(seconds: int) -> str:
+    """A reader's version of a TTL (86400 -> "1d"), shown beside the seconds."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _set(view: JobView, value: int, *, safe: bool) -> Fix:
+    return Fix(
+        f"set ttlSecondsAfterFinished: {value} ({_duration(value)})",
+        (SetValue(view.at(*FIELD), value),),
+        safe=safe,
+    )
+
+
+def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    skip_cronjobs = options.cronjobs == "skip"
+    if view.owned_by_cronjob and skip_cronjobs:
+        return  # judged through its CronJob, whose history limits clean it up
+    path = view.at(*FIELD)
+    if not view.has(*FIELD):
+        if view.is_cronjob and skip_cronjobs:
+            return
+        target = options.default
+        if target is not None and wants_policy_default(view, FIELD, target):
+            yield Violation(
+                path,
+                f"{unset_phrase(view, FIELD)}: the finished Job and its pods are kept forever; "
+                f"the policy's default is {target}s ({_duration(target)})",
+                _set(view, target, safe=True),
+            )
+        return
+    value = view.get_int(*FIELD)
+    if value is None or value < 0:
+        return  # a type error or negative: the API rules report those
+    if options.min is not None and value < options.min:
+        yield Violation(
+            path,
+            f"ttlSecondsAfterFinished {value} is below the policy's minimum {options.min}s "
+            f"({_duration(options.min)}); a failure's logs go before anyone reads them",
+            _set(view, options.min, safe=True),
+        )
+    elif options.max is not None and value > options.max:
+        yield Violation(
+            path,
+            f"ttlSecondsAfterFinished {value} is above the policy's maximum {options.max}s "
+            f"({_duration(options.max)})",
+            _set(view, options.max, safe=False),
+        )
