@@ -1,0 +1,119 @@
+"""resources (JG111): messages, what counts as set, malformed input, options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobguard.core.context import Context
+from jobguard.policy import PolicyError, load_policy
+from tests.rules._single_rule import found, report_of
+
+
+def job(*containers: dict[str, Any], **pod: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "etl"},
+        "spec": {
+            "template": {"spec": {"restartPolicy": "Never", "containers": list(containers), **pod}}
+        },
+    }
+
+
+def findings(obj: dict[str, Any], **kw: Any) -> list[tuple[str, str]]:
+    return found(obj, "resources", **kw)
+
+
+def test_each_missing_value_is_reported_where_it_belongs_with_its_consequence() -> None:
+    prefix = "spec.template.spec.containers[0].resources"
+    assert findings(job({"name": "main", "image": "busybox"})) == [
+        (
+            f"{prefix}.requests.cpu",
+            "container 'main' has no cpu request; the scheduler places it as if it needed no CPU",
+        ),
+        (
+            f"{prefix}.requests.memory",
+            "container 'main' has no memory request; the scheduler places it as if it needed no memory",
+        ),
+        (
+            f"{prefix}.limits.memory",
+            "container 'main' has no memory limit; a runaway run can take its node's memory from other pods",
+        ),
+    ]
+
+
+def test_findings_have_no_fix_because_sizes_are_workload_specific() -> None:
+    report = report_of(job({"name": "main", "image": "busybox"}), "resources")
+    assert [f.fix for f in report.findings] == [None, None, None]
+
+
+def test_resources_null_counts_as_missing_and_a_wrong_type_is_left_to_the_structure_rules() -> None:
+    assert len(findings(job({"name": "main", "resources": None}))) == 3
+    assert findings(job({"name": "main", "resources": "1Gi"})) == []
+    assert findings(job({"name": "main", "resources": {"requests": ["cpu"]}})) == []
+
+
+def test_pod_level_resources_count_from_kubernetes_1_34() -> None:
+    obj = job(
+        {"name": "main"},
+        {"name": "sidecar"},
+        resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+    )
+    assert findings(obj, ctx=Context(kubernetes_version=(1, 34))) == []
+    assert len(findings(obj, ctx=Context(kubernetes_version=(1, 33)))) == 6
+
+
+def test_maxima_compare_quantities_exactly_and_name_the_offending_value(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "apiVersion: jobguard.dev/v1\nkind: Policy\nrules:\n"
+        "  resources: {requests: [], limits: [], max_cpu: 1500m, max_memory: 1Gi}\n"
+    )
+    policy = load_policy([str(path)])
+    obj = job(
+        {"name": "a", "resources": {"requests": {"cpu": 1.5, "memory": "1024Mi"}}},
+        {"name": "b", "resources": {"limits": {"cpu": "2", "memory": "1025Mi"}}},
+    )
+    assert findings(obj, policy=policy) == [
+        (
+            "spec.template.spec.containers[1].resources.limits.cpu",
+            "container 'b': cpu limit 2 is above the policy's maximum 1500m",
+        ),
+        (
+            "spec.template.spec.containers[1].resources.limits.memory",
+            "container 'b': memory limit 1025Mi is above the policy's maximum 1Gi",
+        ),
+    ]
+
+
+def test_other_resource_names_can_be_required(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "apiVersion: jobguard.dev/v1\nkind: Policy\nrules:\n"
+        "  resources: {requests: [ephemeral-storage], limits: []}\n"
+    )
+    obj = job({"name": "main", "resources": {"requests": {"cpu": "1"}}})
+    assert findings(obj, policy=load_policy([str(path)])) == [
+        (
+            "spec.template.spec.containers[0].resources.requests.ephemeral-storage",
+            "container 'main' has no ephemeral-storage request; the scheduler cannot account for it",
+        )
+    ]
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-1Gi"])
+def test_a_maximum_that_is_not_a_positive_quantity_is_a_policy_error(
+    tmp_path: Path, value: str
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        f"apiVersion: jobguard.dev/v1\nkind: Policy\nrules:\n  resources:\n    max_memory: '{value}'\n"
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy([str(path)])
+    (problem,) = info.value.problems
+    assert problem.line == 5
+    assert problem.message.endswith(f"'{value}' is not a positive quantity such as 2 or 4Gi")
