@@ -13,7 +13,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-KUSTOMIZATIONS = ("deploy/base", "deploy/overlays/cert-manager", "deploy/overlays/fail-closed")
+KUSTOMIZATIONS = (
+    "deploy/base",
+    "deploy/overlays/cert-manager",
+    "deploy/overlays/fail-closed",
+    "deploy/overlays/strict",
+)
 NAMESPACE = "jobguard"
 
 

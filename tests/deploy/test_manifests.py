@@ -95,15 +95,54 @@ def test_base_renders_exactly_the_install() -> None:
     assert {o["metadata"].get("namespace") for o in namespaced} == {NAMESPACE}
 
 
-def test_policy_configmap_is_the_very_file_ci_lints_with() -> None:
-    policy_map = next(o for o in render("deploy/base") if o["kind"] == "ConfigMap")
+@pytest.mark.parametrize(
+    ("kustomization", "served"),
+    [("deploy/base", "default.yaml"), ("deploy/overlays/strict", "strict.yaml")],
+)
+def test_policy_configmap_holds_the_very_files_ci_lints_with(
+    kustomization: str, served: str
+) -> None:
+    objects = render(kustomization)
+    policy_map = next(o for o in objects if o["kind"] == "ConfigMap")
     assert policy_map["data"] == {
-        "default.yaml": (ROOT / "policies" / "default.yaml").read_text(encoding="utf-8")
+        name: (ROOT / "policies" / name).read_text(encoding="utf-8")
+        for name in ("default.yaml", "strict.yaml")
     }
-    volumes = find(render("deploy/base"), "Deployment", "jobguard")["spec"]["template"]["spec"][
+    pod = find(objects, "Deployment", "jobguard")["spec"]["template"]["spec"]
+    assert {"name": "policy", "configMap": {"name": policy_map["metadata"]["name"]}} in pod[
         "volumes"
     ]
-    assert {"name": "policy", "configMap": {"name": policy_map["metadata"]["name"]}} in volumes
+    assert serve_args(kustomization)["policy"] == f"/etc/jobguard/policy/{served}"
+
+
+@pytest.mark.parametrize("policy", ["default.yaml", "strict.yaml"])
+def test_jobguard_lints_its_own_jobs_clean(tmp_path: Path, policy: str) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    rendered = tmp_path / "jobguard.yaml"
+    rendered.write_text(yaml.safe_dump_all(render("deploy/base")))
+    command = [
+        sys.executable,
+        "-m",
+        "jobguard",
+        "lint",
+        "--policy",
+        str(ROOT / "policies" / policy),
+    ]
+    result = subprocess.run(
+        [*command, str(rendered)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (
+        0,
+        "1 files, 2 Jobs/CronJobs, 13 other objects skipped: 0 errors, 0 warnings, 0 infos",
+    )
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
@@ -143,6 +182,7 @@ def test_webhooks_call_the_paths_the_server_serves_through_the_service(
         ("deploy/base", "Ignore"),
         ("deploy/overlays/cert-manager", "Ignore"),
         ("deploy/overlays/fail-closed", "Fail"),
+        ("deploy/overlays/strict", "Ignore"),
     ],
 )
 def test_webhook_configurations_are_safe_for_the_cluster(
