@@ -27,6 +27,9 @@ from jobguard.webhook.review import Review, ReviewError, decode_json, parse_revi
 from jobguard.webhook.settings import Settings
 
 JSON = "application/json"
+#: Set in the WSGI environ when a request body is refused unread: the connection must close
+#: rather than have the server drain (possibly endless) body bytes to reuse it.
+CLOSE_CONNECTION = "jobguard.close_connection"
 Handler = Callable[[Review, Policy], Outcome]
 HANDLERS: dict[str, Handler] = {MUTATE: admission.mutate, VALIDATE: admission.validate}
 METRIC_KINDS = ("Job", "CronJob")
@@ -43,6 +46,7 @@ def read_body(max_bytes: int) -> bytes | Answer:
         return responses.error(415, f"Content-Type must be {JSON}, got {shown}")
     declared = request.content_length
     if declared is not None and declared > max_bytes:
+        request.environ[CLOSE_CONNECTION] = True
         return responses.error(
             413, f"request body of {declared} bytes is over the {max_bytes}-byte limit"
         )
@@ -51,6 +55,7 @@ def read_body(max_bytes: int) -> bytes | Answer:
     except Exception as exc:  # the server's body reader raises its own errors (bad chunking)
         return responses.error(400, f"cannot read the request body: {type(exc).__name__}")
     if len(body) > max_bytes:
+        request.environ[CLOSE_CONNECTION] = True
         return responses.error(413, f"request body is over the {max_bytes}-byte limit")
     return body
 

@@ -16,6 +16,29 @@ def config_defaults() -> dict[str, Any]:
     return {k: v for k, v in vars(gunicorn_config).items() if not k.startswith("_")}
 
 
+def close_refused_connections(app: Any) -> Any:
+    """WSGI wrapper: when the app refused a body unread (``CLOSE_CONNECTION`` in the environ),
+    tell gunicorn to close the connection instead of draining the body to keep it alive.
+
+    gunicorn passes its Response's bound ``start_response``; ``force_close`` is its own switch.
+    """
+    from jobguard.webhook.app import CLOSE_CONNECTION
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if environ.get(CLOSE_CONNECTION):
+                force_close = getattr(
+                    getattr(start_response, "__self__", None), "force_close", None
+                )
+                if callable(force_close):
+                    force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return wrapped
+
+
 class WebhookServer(BaseApplication):  # type: ignore[misc]
     """gunicorn with jobguard's config module, command-line overrides (None: keep the config
     module's value) and app factory."""
@@ -36,4 +59,4 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
         # metrics files and TLS context.
         from jobguard.webhook.app import create_app
 
-        return create_app(self.settings)
+        return close_refused_connections(create_app(self.settings))
