@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+
 from jobguard.certs.pki import (
     DEFAULT_CA_DAYS,
     DEFAULT_RENEW_BEFORE_DAYS,
@@ -37,6 +39,7 @@ from jobguard.certs.pki import (
     generate_ca,
     is_issued_by,
     issue_serving_certificate,
+    load_certificate,
     load_key_pair,
     parse_subject_names,
     remaining,
@@ -133,7 +136,11 @@ def read_matching_pair(
 
 @dataclass(frozen=True)
 class EnsureResult:
-    """What ``ensure_certs`` did, and why."""
+    """What ``ensure_certs`` did, and why.
+
+    ``ca_bundle`` is what the webhook configurations must trust: the CA, plus the CA it just
+    replaced while that one is still valid (a rollover; the next run drops it).
+    """
 
     paths: CertPaths
     ca_created: bool
@@ -203,7 +210,8 @@ def ensure_certs(
     Keeps what is still good. The serving certificate is re-issued (the CA stays) when it is
     missing, unreadable, not from this CA, lacks a name, expires within ``renew_before_days``,
     or ``renew`` is set. The CA is replaced only when it is missing, unusable, itself due for
-    renewal, or ``new_ca`` is set; a new CA always brings a new serving certificate.
+    renewal, or ``new_ca`` is set; a new CA always brings a new serving certificate, and the
+    returned ``ca_bundle`` still trusts the old CA for this one run (see EnsureResult).
     """
     paths = CertPaths(Path(directory))
     paths.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -212,8 +220,10 @@ def ensure_certs(
     reasons: list[str] = []
 
     ca_problem = "a new CA was requested" if new_ca else _ca_problem(paths, threshold, moment)
+    trusted_before = b""
     if ca_problem is not None:
         reasons.append(ca_problem)
+        trusted_before = _still_valid_ca_pem(paths, moment)
         ca = generate_ca(days=ca_days, now=moment)
         write_key_pair(ca, paths.ca_cert, paths.ca_key)
     else:
@@ -236,8 +246,23 @@ def ensure_certs(
         ca_created=ca_problem is not None,
         serving_issued=serving_problem is not None,
         reasons=tuple(reasons),
-        ca_bundle=ca_bundle(ca.certificate_pem()),
+        ca_bundle=ca_bundle(ca.certificate_pem(), trusted_before),
     )
+
+
+def _still_valid_ca_pem(paths: CertPaths, now: dt.datetime) -> bytes:
+    """The CA certificate being replaced, if it still verifies anything; else b"".
+
+    It stays in this run's caBundle so servers still presenting a certificate from it are
+    trusted until they pick up the new one; the next run's bundle has the new CA only.
+    """
+    try:
+        old = load_certificate(paths.ca_cert.read_bytes())
+    except (OSError, CertificateError):
+        return b""
+    if remaining(old, now) <= dt.timedelta(0):
+        return b""
+    return old.public_bytes(serialization.Encoding.PEM)
 
 
 def ensure_dev_certs(

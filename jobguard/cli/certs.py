@@ -53,7 +53,11 @@ EXIT_OK, EXIT_RENEWAL_DUE, EXIT_UNUSABLE = 0, 1, 2
     help="Renew (or, with --check, report) certificates expiring within this many days.",
 )
 @click.option("--renew", is_flag=True, help="Issue a new serving certificate now; the CA stays.")
-@click.option("--new-ca", is_flag=True, help="Replace the CA too (the caBundle changes).")
+@click.option(
+    "--new-ca",
+    is_flag=True,
+    help="Replace the CA too; this run's caBundle also trusts the old CA, the next run's not.",
+)
 @click.option(
     "--check",
     is_flag=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import stat
 import threading
@@ -87,11 +88,25 @@ def test_a_damaged_serving_key_is_replaced(tmp_path: Path) -> None:
     assert check_certs(tmp_path, NAMES, now=NOW).exit_code == 0
 
 
-def test_new_ca_replaces_everything_and_changes_the_bundle(tmp_path: Path) -> None:
+def test_new_ca_rolls_over_trusting_old_and_new_ca_for_one_run(tmp_path: Path) -> None:
     first = ensure_certs(tmp_path, NAMES, now=NOW)
-    second = ensure_certs(tmp_path, NAMES, new_ca=True, now=NOW)
-    assert (second.ca_created, second.serving_issued) == (True, True)
-    assert second.ca_bundle != first.ca_bundle
+    old_ca = (tmp_path / "ca.crt").read_bytes()
+    rolled = ensure_certs(tmp_path, NAMES, new_ca=True, now=NOW)
+    new_ca = (tmp_path / "ca.crt").read_bytes()
+    assert (rolled.ca_created, rolled.serving_issued) == (True, True)
+    assert new_ca != old_ca
+    assert base64.b64decode(first.ca_bundle) == old_ca
+    assert base64.b64decode(rolled.ca_bundle) == new_ca + old_ca
+    settled = ensure_certs(tmp_path, NAMES, now=NOW)
+    assert base64.b64decode(settled.ca_bundle) == new_ca
+
+
+def test_an_expired_ca_is_replaced_and_not_trusted_any_more(tmp_path: Path) -> None:
+    ensure_certs(tmp_path, NAMES, ca_days=40, now=NOW)
+    later = NOW + dt.timedelta(days=41)
+    replaced = ensure_certs(tmp_path, NAMES, now=later)
+    assert replaced.reasons == ("the CA expires 2030-02-09", "the CA is new")
+    assert base64.b64decode(replaced.ca_bundle) == (tmp_path / "ca.crt").read_bytes()
 
 
 def test_check_reports_ok_then_due_then_expired(tmp_path: Path) -> None:
