@@ -21,7 +21,6 @@ server validates schedules with the same parser), the policy rules skip schedule
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import itertools
 import re
@@ -29,7 +28,14 @@ from dataclasses import dataclass, replace
 
 MINUTES_PER_DAY = 24 * 60
 
-_MONTH_NAMES = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_MONTH_NAMES = {
+    name: i
+    for i, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+# The most days each month can have (February in leap years): whether a day exists at all.
+_LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _DOW_NAMES = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 
 
@@ -94,7 +100,7 @@ class CronSchedule:
             return False  # the weekday set is not empty, every month has each weekday
         # Day-of-week is a star field: the day of month alone decides. February has 29 days in
         # leap years, which robfig's five-year search always reaches.
-        return not any(d <= _longest_month(m) for m in self.months for d in self.days_of_month)
+        return not any(d <= _LONGEST_MONTH[m - 1] for m in self.months for d in self.days_of_month)
 
     # -- times ---------------------------------------------------------------------------------
     @property
@@ -172,10 +178,6 @@ class CronSchedule:
         if self.dom_star or self.dow_star:
             return all_dom and all_dow
         return all_dom or all_dow
-
-
-def _longest_month(month: int) -> int:
-    return 29 if month == 2 else calendar.monthrange(2023, month)[1]
 
 
 # -- parsing ---------------------------------------------------------------------------------

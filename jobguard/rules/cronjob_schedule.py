@@ -11,7 +11,8 @@ What: three checks on a schedule that parses (syntax errors are the API rules' b
 * ``spec.timeZone`` is missing although the schedule depends on the time zone (``require_time_zone:
   when-pinned``: it names an hour, a day or a month, e.g. ``0 3 * * *``; ``*/15 * * * *``,
   ``@hourly`` and ``@every`` run at the same instants everywhere) or in any case (``always``).
-  A legacy ``TZ=``/``CRON_TZ=`` prefix counts as a zone. Reported at ``spec.timeZone``.
+  A legacy ``TZ=``/``CRON_TZ=`` prefix counts as a zone. Reported at ``spec.timeZone`` (not for
+  a schedule that never fires: when it would run is moot).
 
 Why: the API server accepts a schedule that never matches a date; the CronJob then silently never
 runs. Every run creates a Job and a pod (scheduling, image pull, start-up, history): a schedule
