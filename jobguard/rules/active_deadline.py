@@ -80,8 +80,12 @@ class Options:
             value = getattr(self, name)
             if value is not None and value < 1:
                 problems.append((name, "must be 1 or more seconds"))
+        if problems:
+            return problems  # compare the options only once each is valid on its own
         if self.default is not None and self.max is not None and self.default > self.max:
-            problems.append(("default", f"must not exceed max ({self.max})"))
+            problems.append(
+                ("default", f"default ({self.default}) must not exceed max ({self.max})")
+            )
         return problems
 
 

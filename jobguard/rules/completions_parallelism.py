@@ -109,11 +109,14 @@ class Options:
             value = getattr(self, name)
             if value is not None and value < 1:
                 problems.append((name, "must be 1 or more, or null for no cap"))
+        if problems:
+            return problems  # compare the options only once each is valid on its own
         if self.max_parallelism is not None and self.default_parallelism > self.max_parallelism:
             problems.append(
                 (
                     "default_parallelism",
-                    f"must not exceed max_parallelism ({self.max_parallelism})",
+                    f"default_parallelism ({self.default_parallelism}) must not exceed "
+                    f"max_parallelism ({self.max_parallelism})",
                 )
             )
         return problems

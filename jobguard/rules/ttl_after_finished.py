@@ -78,13 +78,17 @@ class Options:
             value = getattr(self, name)
             if value is not None and value < 0:
                 problems.append((name, "must be 0 or more"))
+        if problems:
+            return problems  # compare the options only once each is valid on its own
         if self.min is not None and self.max is not None and self.min > self.max:
-            problems.append(("min", f"must not exceed max ({self.max})"))
+            return [("min", f"min ({self.min}) must not exceed max ({self.max})")]
         if self.default is not None:
             if self.min is not None and self.default < self.min:
-                problems.append(("default", f"must be at least min ({self.min})"))
+                problems.append(("default", f"default ({self.default}) is below min ({self.min})"))
             if self.max is not None and self.default > self.max:
-                problems.append(("default", f"must not exceed max ({self.max})"))
+                problems.append(
+                    ("default", f"default ({self.default}) must not exceed max ({self.max})")
+                )
         return problems
 
 
