@@ -22,6 +22,7 @@ server validates schedules with the same parser), the policy rules skip schedule
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from dataclasses import dataclass, replace
@@ -141,23 +142,10 @@ class CronSchedule:
         return found if found is not None and found < limit_seconds else None
 
     def _min_days_between_firing_days(self) -> int | None:
-        """Fewest days between two days the schedule fires on, over an eight-year window."""
+        """Fewest days between two days the schedule fires on (see :func:`_min_day_gap`)."""
         if self.months == _ALL_MONTHS and self._fires_every_day():
             return 1
-        # Eight years starting on a leap year cover every weekday/date/leap combination that
-        # matters in practice; the window is fixed so that results do not depend on today.
-        start = dt.date(2024, 1, 1)
-        previous: int | None = None
-        best: int | None = None
-        for offset in range(366 * 8):
-            if self.fires_on(start + dt.timedelta(days=offset)):
-                if previous is not None:
-                    gap = offset - previous
-                    best = gap if best is None else min(best, gap)
-                    if best == 1:
-                        break
-                previous = offset
-        return best
+        return _min_day_gap(self)
 
     @property
     def depends_on_time_zone(self) -> bool:
@@ -180,6 +168,27 @@ class CronSchedule:
         return all_dom or all_dow
 
 
+@functools.lru_cache(maxsize=256)
+def _min_day_gap(schedule: CronSchedule) -> int | None:
+    """Fewest days between two firing days, over an eight-year window (cached: ~3 ms each).
+
+    Eight years starting on a leap year cover every weekday/date/leap combination that matters in
+    practice; the window is fixed so that results do not depend on today.
+    """
+    start = dt.date(2024, 1, 1).toordinal()
+    previous: int | None = None
+    best: int | None = None
+    for offset in range(366 * 8):
+        if schedule.fires_on(dt.date.fromordinal(start + offset)):
+            if previous is not None:
+                gap = offset - previous
+                best = gap if best is None else min(best, gap)
+                if best == 1:
+                    break
+            previous = offset
+    return best
+
+
 # -- parsing ---------------------------------------------------------------------------------
 
 _DESCRIPTORS = {
@@ -195,8 +204,26 @@ _DESCRIPTORS = {
 _TZ_PREFIX = re.compile(r"^(?:CRON_TZ|TZ)=(\S*)\s")
 
 
+_CACHED_LENGTH = 256  # real schedules are short; huge hostile ones are parsed, never kept
+
+
 def parse_schedule(text: str) -> CronSchedule:
-    """Parse a CronJob ``spec.schedule``; raises :class:`CronSyntaxError`."""
+    """Parse a CronJob ``spec.schedule``; raises :class:`CronSyntaxError`.
+
+    Cached: the same few schedules come back in every lint run and admission request, and the
+    result is immutable.
+    """
+    if len(text) <= _CACHED_LENGTH:
+        return _parse_cached(text)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> CronSchedule:
+    return _parse(text)
+
+
+def _parse(text: str) -> CronSchedule:
     spec = text
     zone = None
     if spec.startswith(("TZ=", "CRON_TZ=")):

@@ -184,3 +184,11 @@ def test_min_interval_below_matches_brute_force(
     assert schedule.min_interval_seconds() == exact
     expected_below = exact if exact is not None and exact < limit else None
     assert schedule.min_interval_below(limit) == expected_below
+
+
+def test_short_schedules_are_parsed_once_and_huge_ones_are_not_kept() -> None:
+    assert parse_schedule("0 3 * * *") is parse_schedule("0 3 * * *")
+    huge = ",".join(["0"] * 2000) + " * * * *"
+    parsed = parse_schedule(huge)
+    assert parsed == parse_schedule("0 * * * *")
+    assert parsed is not parse_schedule(huge)
