@@ -271,9 +271,19 @@ def ensure_dev_certs(
     """(cert_path, key_path, ca_path) of a local development chain for ``names``.
 
     Reuses the files in ``directory`` while they are valid, so a client can keep trusting the
-    same ``ca.crt`` across restarts of a development server.
+    same ``ca.crt`` across restarts of a development server. A serving certificate already there
+    (say, one ``jobguard certs`` made for the Service) keeps its names: when it lacks ``names``
+    it is re-issued for both, so the same directory serves both purposes.
     """
-    result = ensure_certs(directory, parse_subject_names(names))
+    wanted = parse_subject_names(names)
+    paths = CertPaths(Path(directory))
+    try:
+        existing = load_certificate(paths.cert.read_bytes())
+    except (OSError, CertificateError):
+        existing = None
+    if existing is not None:
+        wanted = certificate_names(existing).merged(wanted)
+    result = ensure_certs(directory, wanted)
     return result.paths.cert, result.paths.key, result.paths.ca_cert
 
 

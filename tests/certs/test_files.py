@@ -157,6 +157,16 @@ def test_ensure_dev_certs_returns_paths_and_reuses_them(tmp_path: Path) -> None:
     assert report.exit_code == 0
 
 
+def test_ensure_dev_certs_keeps_the_service_names_of_a_shared_directory(tmp_path: Path) -> None:
+    ensure_certs(tmp_path, NAMES)
+    ensure_dev_certs(tmp_path)
+    both = NAMES.merged(parse_subject_names(["localhost", "127.0.0.1", "::1"]))
+    assert check_certs(tmp_path, both).exit_code == 0
+    before = (tmp_path / "tls.crt").read_bytes()
+    ensure_certs(tmp_path, NAMES)  # jobguard certs again: its names are covered, nothing to do
+    assert (tmp_path / "tls.crt").read_bytes() == before
+
+
 def test_write_atomic_never_shows_a_partial_file(tmp_path: Path) -> None:
     target = tmp_path / "tls.crt"
     versions = [bytes([65 + i]) * 200_000 for i in range(8)]
