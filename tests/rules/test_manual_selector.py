@@ -192,7 +192,8 @@ def test_selector_semantics_follow_kubernetes() -> None:
     assert not selector.matches({"app": "report", "team": "a", "tier": "web"})
     assert not selector.matches({"app": "report"})
     assert not selector.matches({"app": "report", "team": "a", "legacy": ""})
-    assert parse_selector({}) is not None and parse_selector({}).matches({"anything": "x"})
+    everything = parse_selector({})
+    assert everything is not None and everything.is_empty and everything.matches({"any": "x"})
     assert (
         parse_selector({"matchExpressions": [{"key": "a", "operator": "In", "values": []}]}) is None
     )
