@@ -30,6 +30,9 @@ JSON = "application/json"
 #: Set in the WSGI environ when a request body is refused unread: the connection must close
 #: rather than have the server drain (possibly endless) body bytes to reuse it.
 CLOSE_CONNECTION = "jobguard.close_connection"
+#: How much of a refused body is read and dropped to keep the connection usable.
+DISCARD_LIMIT = 256 * 1024
+DISCARD_CHUNK = 64 * 1024
 Handler = Callable[[Review, Policy], Outcome]
 HANDLERS: dict[str, Handler] = {MUTATE: admission.mutate, VALIDATE: admission.validate}
 METRIC_KINDS = ("Job", "CronJob")
@@ -39,23 +42,49 @@ def http_response(answer: Answer) -> Response:
     return Response(answer.body, status=answer.http_status, mimetype=JSON)
 
 
+def discard_body(limit: int) -> None:
+    """Read and drop the rest of a refused body, up to ``limit`` bytes, so the connection can
+    carry the next request; a longer (or unreadable) rest closes the connection instead.
+
+    Closing with unread bytes in the socket makes the kernel reset the connection, which can
+    destroy the error answer before the client reads it: a modest excess is cheaper to read.
+    """
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        request.environ[CLOSE_CONNECTION] = True
+        return
+    try:
+        left = limit + 1
+        while left > 0:
+            chunk = request.stream.read(min(DISCARD_CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+    except Exception:
+        pass
+    request.environ[CLOSE_CONNECTION] = True
+
+
 def read_body(max_bytes: int) -> bytes | Answer:
     """The request body, or the error answer of the first HTTP guard that fails."""
     if request.mimetype != JSON:
+        discard_body(DISCARD_LIMIT)
         shown = request.mimetype or "none"
         return responses.error(415, f"Content-Type must be {JSON}, got {shown}")
     declared = request.content_length
     if declared is not None and declared > max_bytes:
-        request.environ[CLOSE_CONNECTION] = True
+        # Decided on the header alone: nothing of an oversized body is parsed.
+        discard_body(DISCARD_LIMIT)
         return responses.error(
             413, f"request body of {declared} bytes is over the {max_bytes}-byte limit"
         )
     try:
-        body = request.stream.read(max_bytes + 1)
+        body = request.stream.read(max_bytes + 1)  # capped: a chunked body declares no size
     except Exception as exc:  # the server's body reader raises its own errors (bad chunking)
+        request.environ[CLOSE_CONNECTION] = True
         return responses.error(400, f"cannot read the request body: {type(exc).__name__}")
     if len(body) > max_bytes:
-        request.environ[CLOSE_CONNECTION] = True
+        discard_body(DISCARD_LIMIT)
         return responses.error(413, f"request body is over the {max_bytes}-byte limit")
     return body
 

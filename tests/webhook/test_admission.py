@@ -1,0 +1,248 @@
+"""The webhook's decisions in process (Flask test_client and the pure admission functions):
+how API defaults are read on the captured requests, which fixes the mutating webhook applies
+under each policy action, scope, and the answer invariants."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from jobguard.webhook import admission, responses
+from jobguard.webhook.app import create_app
+from jobguard.webhook.settings import Settings
+from tests.webhook.support import (
+    all_rules_off,
+    fixture_object,
+    load_review,
+    patch_ops,
+    review_for,
+    write_policy,
+)
+
+RESTART = ("template", "spec", "restartPolicy")
+
+
+def client_for(tmp_path: Path, rules: dict[str, Any], **top: Any) -> FlaskClient:
+    policy = write_policy(tmp_path / "policy.yaml", rules, **top)
+    settings = Settings(policy_paths=(str(all_rules_off(tmp_path)), str(policy)))
+    return create_app(settings).test_client()
+
+
+def post(client: FlaskClient, webhook: str, review: dict[str, Any]) -> dict[str, Any]:
+    r = client.post(f"/{webhook}", data=json.dumps(review), content_type="application/json")
+    assert r.status_code == 200, r.data
+    body: dict[str, Any] = r.get_json()
+    assert body["response"]["uid"] == review["request"]["uid"]
+    return body
+
+
+# -- API defaults on the captured requests ----------------------------------------------------
+
+
+def test_kubectl_apply_job_counts_only_what_its_manifest_set() -> None:
+    view = admission.admission_view(fixture_object("001-mutate-Job-CREATE-pi.json"))
+    assert view is not None and view.applied is not None
+    assert view.user_set("backoffLimit")  # 4, in the applied manifest
+    assert view.user_set(*RESTART)  # Never, in the applied manifest
+    assert not view.user_set("completions")  # 1, filled by the API server
+    assert not view.user_set("parallelism")
+    assert not view.user_set("completionMode")
+    assert not view.user_set("suspend")
+
+
+def test_job_without_last_applied_treats_api_default_values_as_unset() -> None:
+    # 003: `kubectl create` of a Job with parallelism 3 and no restartPolicy. managedFields lists
+    # f:backoffLimit and f:restartPolicy, but only because the API server defaulted them.
+    obj = fixture_object("003-mutate-Job-CREATE-noname.json")
+    fields = obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    assert "f:backoffLimit" in fields and "f:restartPolicy" in fields["f:template"]["f:spec"]
+    view = admission.admission_view(obj)
+    assert view is not None and view.applied is None
+    assert not view.user_set("backoffLimit")  # 6: the API default
+    assert not view.user_set(*RESTART)  # Always: the pod default
+    assert view.user_set("parallelism")  # 3 is no default
+    assert not view.user_set("completions")  # a work-queue Job: stays null
+
+
+def test_indexed_job_applied_manifest_shows_its_own_values() -> None:
+    view = admission.admission_view(fixture_object("006-mutate-Job-CREATE-indexed-render.json"))
+    assert view is not None
+    assert [view.user_set(f) for f in ("completions", "parallelism", "completionMode")] == [
+        True,
+        True,
+        True,
+    ]
+    assert view.user_set("ttlSecondsAfterFinished")
+    assert not view.user_set("backoffLimit")  # 6 came from the API server
+
+
+def test_cronjob_template_is_not_defaulted_except_its_pod() -> None:
+    view = admission.admission_view(fixture_object("025-mutate-CronJob-CREATE-cleanup-tmp.json"))
+    assert view is not None and view.is_cronjob
+    assert view.user_set("backoffLimit")  # 2, and CronJob templates get no Job defaults
+    assert not view.user_set(*RESTART)  # Always, the pod default, not in the manifest
+    assert view.at(*RESTART) == ("spec", "jobTemplate", "spec", *RESTART)
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    ["{not json", "[1, 2]", '{"kind": "CronJob", "spec": {}}', "x" * (1024 * 1024 + 1)],
+)
+def test_unusable_last_applied_annotation_is_ignored(annotation: str) -> None:
+    obj = fixture_object("001-mutate-Job-CREATE-pi.json")
+    obj["metadata"]["annotations"][admission.LAST_APPLIED] = annotation
+    assert admission.last_applied(obj) is None
+    view = admission.admission_view(obj)
+    assert view is not None and view.applied is None
+
+
+# -- mutate under each policy action ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "patched"), [("deny", True), ("warn", True), ("audit", False)])
+def test_mutate_applies_safe_fixes_of_deny_and_warn_rules_only(
+    tmp_path: Path, action: str, patched: bool
+) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": action}})
+    review = load_review("003-mutate-Job-CREATE-noname.json")
+    answer = post(client, "mutate", review)
+    expected = (
+        [{"op": "replace", "path": "/spec/template/spec/restartPolicy", "value": "Never"}]
+        if patched
+        else []
+    )
+    assert patch_ops(answer) == expected
+
+
+def test_mutate_uses_the_policy_default_value(tmp_path: Path) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": "deny", "default": "OnFailure"}})
+    answer = post(client, "mutate", load_review("025-mutate-CronJob-CREATE-cleanup-tmp.json"))
+    assert patch_ops(answer) == [
+        {
+            "op": "replace",
+            "path": "/spec/jobTemplate/spec/template/spec/restartPolicy",
+            "value": "OnFailure",
+        }
+    ]
+    assert answer["response"]["warnings"] == [
+        "jobguard restart-policy: spec.jobTemplate.spec.template.spec.restartPolicy: "
+        "set restartPolicy: OnFailure"
+    ]
+
+
+def test_mutate_never_patches_an_update(tmp_path: Path) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": "deny"}})
+    old = fixture_object("025-mutate-CronJob-CREATE-cleanup-tmp.json")  # restartPolicy Always
+    new = json.loads(json.dumps(old))
+    new["metadata"]["labels"]["owner"] = "me"
+    answer = post(client, "mutate", review_for(new, operation="UPDATE", old=old))
+    assert answer["response"] == {"uid": answer["response"]["uid"], "allowed": True}
+
+
+def test_request_namespace_is_used_when_the_object_has_none(tmp_path: Path) -> None:
+    client = client_for(
+        tmp_path, {"restart-policy": {"action": "deny"}}, scope={"namespaces": {"exclude": ["ops"]}}
+    )
+    obj = fixture_object("005-validate-Job-CREATE-primes-xrmf7.json")
+    del obj["metadata"]["namespace"]
+    review = review_for(obj)
+    review["request"]["namespace"] = "ops"
+    assert post(client, "validate", review)["response"]["allowed"] is True
+    review["request"]["namespace"] = "batch-demo"
+    assert post(client, "validate", review)["response"]["allowed"] is True  # OnFailure allowed
+    client = client_for(
+        tmp_path,
+        {"restart-policy": {"action": "deny", "allowed": ["Never"]}},
+        scope={"namespaces": {"exclude": ["ops"]}},
+    )
+    assert post(client, "validate", review)["response"]["allowed"] is False
+    review["request"]["namespace"] = "ops"
+    assert post(client, "validate", review)["response"]["allowed"] is True
+
+
+def test_label_scope_of_a_rule_decides_whether_it_runs(tmp_path: Path) -> None:
+    client = client_for(
+        tmp_path,
+        {
+            "restart-policy": {
+                "action": "deny",
+                "allowed": ["Never"],
+                "scope": {"labels": {"matchLabels": {"tier": "batch"}}},
+            }
+        },
+    )
+    obj = fixture_object("005-validate-Job-CREATE-primes-xrmf7.json")
+    assert post(client, "validate", review_for(obj))["response"]["allowed"] is True
+    obj["metadata"]["labels"]["tier"] = "batch"
+    assert post(client, "validate", review_for(obj))["response"]["allowed"] is False
+
+
+def test_status_subresource_is_not_judged(tmp_path: Path) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": "deny", "allowed": ["Never"]}})
+    old = fixture_object("005-validate-Job-CREATE-primes-xrmf7.json")
+    review = review_for(old, operation="UPDATE", old=old)
+    review["request"]["subResource"] = "status"
+    assert post(client, "validate", review)["response"] == {
+        "uid": review["request"]["uid"],
+        "allowed": True,
+    }
+
+
+def test_a_bug_answers_500_so_the_failure_policy_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(tmp_path, {})
+
+    def broken(review: Any, policy: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(admission_handlers(), "validate", broken)
+    r = client.post(
+        "/validate",
+        data=json.dumps(load_review("002-validate-Job-CREATE-pi.json")),
+        content_type="application/json",
+    )
+    assert r.status_code == 500
+    assert r.get_json()["response"]["status"] == {
+        "code": 500,
+        "reason": "InternalError",
+        "message": "internal error in jobguard; see its log",
+    }
+
+
+def admission_handlers() -> dict[str, Any]:
+    from jobguard.webhook import app
+
+    return app.HANDLERS
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+def test_validating_answers_never_carry_a_patch(tmp_path: Path) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": "warn"}})
+    answer = post(client, "validate", load_review("003-mutate-Job-CREATE-noname.json"))
+    assert answer["response"]["allowed"] is True
+    assert "patch" not in answer["response"] and "patchType" not in answer["response"]
+
+
+def test_warnings_are_cut_to_under_120_characters_and_capped_in_number() -> None:
+    answer = responses.allow("u", ["w" * 300] + [f"w{i}" for i in range(40)])
+    warnings = answer.review["response"]["warnings"]
+    assert len(warnings) == responses.MAX_WARNINGS
+    assert warnings[0] == "w" * 118 + "…"
+    assert warnings[-1] == "jobguard: 22 more warnings not shown"
+    assert all(len(w) < 120 for w in warnings)
+
+
+def test_patch_is_base64_json_patch_with_its_type() -> None:
+    ops = [{"op": "add", "path": "/spec/backoffLimit", "value": 3}]
+    response = responses.allow("u", patch=ops).review["response"]
+    assert response["patchType"] == "JSONPatch"
+    assert json.loads(base64.b64decode(response["patch"])) == ops
+    assert "patch" not in responses.allow("u", patch=[]).review["response"]
