@@ -165,7 +165,11 @@ def _ca_problem(paths: CertPaths, renew_before: dt.timedelta, now: dt.datetime) 
     try:
         ca = read_key_pair(paths.ca_cert, paths.ca_key, "CA certificate")
     except CertificateError as exc:
-        return str(exc)
+        # Never replace a damaged or unreadable CA behind the operator's back: every client
+        # trusting it would stop trusting the webhook.
+        raise CertificateError(
+            f"{exc}; repair it, or replace the CA on purpose (jobguard certs --new-ca)"
+        ) from exc
     if remaining(ca.certificate, now) < renew_before:
         return f"the CA expires {ca.certificate.not_valid_after_utc:%Y-%m-%d}"
     return None
@@ -209,8 +213,8 @@ def ensure_certs(
 
     Keeps what is still good. The serving certificate is re-issued (the CA stays) when it is
     missing, unreadable, not from this CA, lacks a name, expires within ``renew_before_days``,
-    or ``renew`` is set. The CA is replaced only when it is missing, unusable, itself due for
-    renewal, or ``new_ca`` is set; a new CA always brings a new serving certificate, and the
+    or ``renew`` is set. The CA is created when absent and replaced only when it is itself due
+    for renewal or ``new_ca`` is set; a damaged or unreadable CA raises CertificateError; a new CA always brings a new serving certificate, and the
     returned ``ca_bundle`` still trusts the old CA for this one run (see EnsureResult).
     """
     paths = CertPaths(Path(directory))

@@ -88,6 +88,20 @@ def test_a_damaged_serving_key_is_replaced(tmp_path: Path) -> None:
     assert check_certs(tmp_path, NAMES, now=NOW).exit_code == 0
 
 
+def test_a_damaged_ca_is_an_error_and_nothing_is_overwritten(tmp_path: Path) -> None:
+    ensure_certs(tmp_path, NAMES, now=NOW)
+    (tmp_path / "ca.key").write_bytes(generate_ca().private_key_pem())
+    before = snapshot(CertPaths(tmp_path))
+    with pytest.raises(CertificateError) as raised:
+        ensure_certs(tmp_path, NAMES, now=NOW)
+    assert str(raised.value) == (
+        "CA certificate and its key do not belong together; repair it, or replace the CA on "
+        "purpose (jobguard certs --new-ca)"
+    )
+    assert snapshot(CertPaths(tmp_path)) == before
+    assert ensure_certs(tmp_path, NAMES, new_ca=True, now=NOW).ca_created
+
+
 def test_new_ca_rolls_over_trusting_old_and_new_ca_for_one_run(tmp_path: Path) -> None:
     first = ensure_certs(tmp_path, NAMES, now=NOW)
     old_ca = (tmp_path / "ca.crt").read_bytes()

@@ -148,6 +148,17 @@ def test_check_on_missing_files_exits_2(tmp_path: Path) -> None:
     assert check.stdout.splitlines()[0].startswith("UNUSABLE: cannot read CA certificate")
 
 
+def test_a_damaged_ca_stops_the_command_without_touching_files(tmp_path: Path) -> None:
+    assert jobguard_certs("--dir", str(tmp_path)).returncode == 0
+    (tmp_path / "ca.key").write_text("not a key")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    run = jobguard_certs("--dir", str(tmp_path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr.startswith("error: CA certificate key is not an unencrypted PEM private key")
+    assert run.stderr.rstrip().endswith("replace the CA on purpose (jobguard certs --new-ca)")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_bad_san_is_a_usage_error(tmp_path: Path) -> None:
     run = jobguard_certs("--dir", str(tmp_path), "--san", "not_a name")
     assert run.returncode == 2
