@@ -55,7 +55,9 @@ already explicit and produces neither a finding nor a patch. A defaulted ``paral
 beside a user's ``completions`` counts as unset, so a ``default_parallelism`` other than 1 applies
 in the cluster exactly as in lint (kubectl's last-applied-configuration, when present, tells a
 written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
-from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job.
+from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job. A Job created
+by a CronJob keeps its counts: they are a copy of the CronJob's job template, judged (and given
+the policy's defaults) on the CronJob.
 
 Options:
   default_parallelism  parallelism written for fixed-count and Indexed Jobs, capped at

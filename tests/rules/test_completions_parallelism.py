@@ -267,3 +267,10 @@ def test_options_are_validated_when_the_policy_loads(tmp_path: Path) -> None:
             "rules.completions-parallelism.max_completions: must be 1 or more, or null for no cap",
         )
     ]
+
+
+def test_a_cronjob_created_job_keeps_the_counts_copied_from_its_template(tmp_path: Path) -> None:
+    pol = policy(tmp_path, RULE, "    default_parallelism: 4\n")
+    owned = admission_object("021-mutate-Job-CREATE-from-cron")
+    owned["spec"]["completions"] = 10  # from the template; parallelism 1 maybe the template's own
+    assert report(owned, RULE, policy=pol, defaulted=True).findings == ()
