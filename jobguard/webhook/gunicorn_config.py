@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobguard.webhook.metrics import mark_worker_dead
-from jobguard.webhook.tls import gunicorn_ssl_context
+from jobguard.webhook.tls import gunicorn_ssl_context, warm_up
 
 worker_class = "gthread"
 workers = 2
@@ -40,3 +40,8 @@ control_socket_disable = True
 
 def child_exit(server: Any, worker: Any) -> None:
     mark_worker_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    if worker.cfg.is_ssl:
+        warm_up(worker.cfg)

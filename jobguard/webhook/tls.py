@@ -18,10 +18,13 @@ import logging
 import os
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 FileKey = tuple[int, int, int, int] | None
+FIRST_LOAD_ATTEMPTS = 10
+FIRST_LOAD_RETRY_DELAY = 0.05
 
 
 def _file_key(path: str) -> FileKey:
@@ -63,6 +66,19 @@ class ReloadingContext:
         self._failed_key: tuple[FileKey, FileKey] | None = None
         self.loads = 0
 
+    def _build(self, *, retry: bool) -> ssl.SSLContext:
+        """Build a context; without a previous one to fall back on, ride out a rotation in
+        progress (key already replaced, certificate not yet) with a few short retries."""
+        attempts = FIRST_LOAD_ATTEMPTS if retry else 1
+        for attempt in range(attempts):
+            try:
+                return self._builder(self.cert_path, self.key_path)
+            except (ssl.SSLError, OSError, ValueError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(FIRST_LOAD_RETRY_DELAY)
+        raise AssertionError("unreachable")
+
     def _keys(self) -> tuple[FileKey, FileKey]:
         return (_file_key(self.cert_path), _file_key(self.key_path))
 
@@ -75,7 +91,7 @@ class ReloadingContext:
             if self._context is not None and keys == self._key:
                 return self._context
             try:
-                fresh = self._builder(self.cert_path, self.key_path)
+                fresh = self._build(retry=self._context is None)
             except (ssl.SSLError, OSError, ValueError) as exc:
                 if self._context is None:
                     raise
@@ -111,3 +127,9 @@ def gunicorn_ssl_context(
         with _contexts_lock:
             holder = _contexts.setdefault(pair, ReloadingContext(*pair))
     return holder.get()
+
+
+def warm_up(conf: Any) -> None:
+    """Load the worker's context at boot, so that a worker never meets its first connection
+    in the middle of a rotation without a previous certificate to fall back on."""
+    gunicorn_ssl_context(conf, ssl.create_default_context)
