@@ -107,7 +107,7 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
                 pod_path,
                 f"the pod-level activeDeadlineSeconds {pod_deadline} limits each pod attempt "
                 "(a timeout becomes a retried failure) and the Job has no deadline of its own; "
-                "the Job-level spec.activeDeadlineSeconds was probably meant",
+                "the Job-level activeDeadlineSeconds was probably meant",
                 Fix(
                     f"move the deadline to the Job: activeDeadlineSeconds: {target}",
                     (SetValue(job_path, target), RemoveValue(pod_path)),

@@ -203,7 +203,7 @@ def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Ite
         yield Violation(
             path,
             "parallelism is 0: the Job is paused and starts no pod until it is raised "
-            "(spec.suspend: true says so explicitly)",
+            "(suspend: true says so explicitly)",
         )
         return
     cap = options.max_parallelism

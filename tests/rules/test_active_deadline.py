@@ -19,7 +19,7 @@ RULE = "active-deadline"
 DEADLINE = "activeDeadlineSeconds"
 POD_LEVEL_MESSAGE = (
     "the pod-level activeDeadlineSeconds {} limits each pod attempt (a timeout becomes a retried "
-    "failure) and the Job has no deadline of its own; the Job-level spec.activeDeadlineSeconds "
+    "failure) and the Job has no deadline of its own; the Job-level activeDeadlineSeconds "
     "was probably meant"
 )
 

@@ -153,7 +153,7 @@ def test_parallelism_zero_says_the_job_is_paused_and_offers_no_fix() -> None:
         (
             "spec.jobTemplate.spec.parallelism",
             "parallelism is 0: the Job is paused and starts no pod until it is raised "
-            "(spec.suspend: true says so explicitly)",
+            "(suspend: true says so explicitly)",
             None,
         )
     ]
