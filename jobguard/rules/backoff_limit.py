@@ -29,7 +29,9 @@ suggested (unsafe): fewer retries can make a flaky but working Job fail.
 Admission: the mutating webhook sees ``backoffLimit: 6`` where the manifest left it out. On a
 defaulted object 6 counts as unset (unless kubectl's last-applied-configuration shows the user
 wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
-``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone. A Job
+``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone, and it
+is never held to ``max`` (the validating webhook reads the stored object like a manifest and would
+otherwise deny every such Job). A Job
 created by a CronJob keeps the value it has: it is a copy of the CronJob's job template, where
 ``backoffLimit: 6`` may have been written on purpose (the CronJob itself got the policy's default
 when it was created).
@@ -46,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jobguard.core.context import Context
-from jobguard.core.defaults import JOB_SPEC_DEFAULTS
+from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, JOB_SPEC_DEFAULTS
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
@@ -108,6 +110,10 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
         )
         return
     value = view.get_int("backoffLimit")
+    if value == BACKOFF_LIMIT_WITH_PER_INDEX and view.has("backoffLimitPerIndex"):
+        # The API's own default beside a per-index limit. The validating webhook sees the stored
+        # object as a plain manifest, where this looks user-set: it must not be denied there.
+        return
     if (
         value is not None
         and options.max is not None

@@ -143,3 +143,15 @@ def test_a_cronjob_created_job_keeps_the_limit_copied_from_its_template(tmp_path
     assert [f.field for f in report(owned, RULE, policy=pol, defaulted=True).findings] == [
         "spec.backoffLimit"
     ]
+
+
+def test_the_validating_webhook_view_of_a_per_index_job_is_not_denied(tmp_path: Path) -> None:
+    # The validating webhook reads the stored (defaulted) object as a plain manifest.
+    stored = job(backoffLimitPerIndex=2, backoffLimit=MAX_INT32, **PER_INDEX)
+    pol = policy(tmp_path, RULE, "    action: deny\n    default: 3\n    max: 10\n")
+    assert report(stored, RULE, policy=pol).findings == ()
+    # Without the per-index limit, a huge explicit value is what it looks like.
+    del stored["spec"]["backoffLimitPerIndex"]
+    assert findings(stored, RULE, policy=pol) == [
+        ("spec.backoffLimit", f"backoffLimit {MAX_INT32} is above the policy's maximum 10")
+    ]
