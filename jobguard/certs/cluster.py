@@ -11,7 +11,8 @@ Three idempotent steps, each a read followed by a write only when something diff
    (HTTP 409) instead of being silently overwritten.
 3. ``patch_ca_bundle``: a JSON Patch setting ``clientConfig.caBundle`` of every webhook in the
    Mutating- and ValidatingWebhookConfiguration, guarded by a ``test`` of ``resourceVersion``.
-   Patching only that field leaves the rest to ``kubectl apply`` (which never owned it).
+   Patching only that field leaves the rest to ``kubectl apply`` (which never owned it). When
+   the CA changes, the bundle trusts the old and the new CA for that run (``with_previous_ca``).
 
 The client is passed in; this module imports ``kubernetes`` only where it must (exceptions,
 API classes), and only ``jobguard certs --kubeconfig/--in-cluster`` imports this module.
@@ -20,9 +21,13 @@ API classes), and only ``jobguard certs --kubeconfig/--in-cluster`` imports this
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import importlib
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from jobguard.certs.files import (
     CA_CERT,
@@ -34,6 +39,7 @@ from jobguard.certs.files import (
     CertPaths,
     write_atomic,
 )
+from jobguard.certs.pki import CertificateError, ca_bundle, load_certificate, remaining
 
 # Set explicitly where the client lets us: without it, client releases differ in what they send.
 JSON, JSON_PATCH = "application/json", "application/json-patch+json"
@@ -247,14 +253,39 @@ def patch_ca_bundle(api_client: Any, kind: WebhookKind, name: str, bundle: str) 
     return "patched"
 
 
-def push_certs(
-    api_client: Any, target: ClusterTarget, paths: CertPaths, bundle: str
-) -> tuple[tuple[tuple[str, Outcome], ...], tuple[tuple[str, Outcome], ...]]:
-    """Write both Secrets from ``paths``, then patch ``bundle`` into both configurations.
+def with_previous_ca(bundle: str, previous_ca_pem: bytes | None) -> str:
+    """``bundle`` plus the CA the cluster trusted so far, if that one differs and is still valid.
 
-    Secrets first: the webhook must be able to serve the new certificate before the API server
-    is told to trust it (with an unchanged CA the order does not matter; with a new CA it does).
+    Pods keep presenting the old serving certificate until the kubelet refreshes their Secret
+    volume; trusting both CAs for this run keeps them reachable. The next run drops the old one.
     """
+    if not previous_ca_pem:
+        return bundle
+    try:
+        previous = load_certificate(previous_ca_pem, "the cluster's CA certificate")
+    except CertificateError:
+        return bundle
+    trusted = x509.load_pem_x509_certificates(base64.b64decode(bundle))
+    if previous in trusted or remaining(previous) <= dt.timedelta(0):
+        return bundle
+    return ca_bundle(base64.b64decode(bundle), previous.public_bytes(serialization.Encoding.PEM))
+
+
+@dataclass(frozen=True)
+class PushResult:
+    secrets: tuple[tuple[str, Outcome], ...]
+    webhooks: tuple[tuple[str, Outcome], ...]
+    ca_bundle: str
+
+
+def push_certs(api_client: Any, target: ClusterTarget, paths: CertPaths, bundle: str) -> PushResult:
+    """Write both Secrets from ``paths``, then patch the caBundle into both configurations.
+
+    The caBundle is ``bundle``, plus the CA the cluster had until now when that one is being
+    replaced (see ``with_previous_ca``), so no pod is distrusted in between.
+    """
+    previous = read_secret_data(api_client, target.namespace, target.ca_secret) or {}
+    bundle = with_previous_ca(bundle, previous.get(CA_CERT))
     ca_cert, ca_key = paths.ca_cert.read_bytes(), paths.ca_key.read_bytes()
     secrets = (
         (
@@ -286,4 +317,4 @@ def push_certs(
         (kind, patch_ca_bundle(api_client, kind, target.webhook_configuration, bundle))
         for kind in WEBHOOK_KINDS
     )
-    return secrets, webhooks
+    return PushResult(secrets, webhooks, bundle)

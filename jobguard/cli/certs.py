@@ -182,14 +182,20 @@ def certs(
         from jobguard.certs.cluster import ClusterError, push_certs
 
         try:
-            secrets, webhooks = push_certs(api_client, target, result.paths, result.ca_bundle)
+            pushed = push_certs(api_client, target, result.paths, result.ca_bundle)
         except ClusterError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_RENEWAL_DUE)
         finally:
             api_client.close()
-        for name, outcome in secrets:
+        for name, outcome in pushed.secrets:
             click.echo(f"Secret {namespace}/{name}: {outcome}", err=True)
-        for kind, outcome in webhooks:
+        for kind, outcome in pushed.webhooks:
             click.echo(f"{kind} {webhook_configuration}: caBundle {outcome}", err=True)
+        if pushed.ca_bundle != result.ca_bundle:
+            click.echo(
+                "the caBundle also trusts the cluster's previous CA until the next run", err=True
+            )
+        click.echo(pushed.ca_bundle)
+        return
     click.echo(result.ca_bundle)

@@ -154,6 +154,27 @@ def test_an_empty_directory_takes_the_ca_from_the_cluster(tmp_path: Path) -> Non
         ).read_bytes()
 
 
+def test_a_different_local_ca_rolls_over_in_the_cluster(tmp_path: Path) -> None:
+    """A directory with its own CA replaces the cluster's; for one run both are trusted."""
+    with fake_apiserver(tmp_path) as (state, kubeconfig):
+        seed_webhooks(state)
+        certs("--dir", str(tmp_path / "first"), "--kubeconfig", str(kubeconfig))
+        old_ca = (tmp_path / "first" / "ca.crt").read_bytes()
+        assert certs("--dir", str(tmp_path / "second")).returncode == 0  # local only
+        new_ca = (tmp_path / "second" / "ca.crt").read_bytes()
+
+        rollover = certs("--dir", str(tmp_path / "second"), "--kubeconfig", str(kubeconfig))
+        assert rollover.returncode == 0, rollover.stderr
+        assert base64.b64decode(rollover.stdout) == new_ca + old_ca
+        assert bundles(state) == [rollover.stdout.strip()] * 2
+        assert secret_data(state, "jobguard-ca")["ca.crt"] == new_ca
+        assert "also trusts the cluster's previous CA until the next run" in rollover.stderr
+
+        settled = certs("--dir", str(tmp_path / "second"), "--kubeconfig", str(kubeconfig))
+        assert base64.b64decode(settled.stdout) == new_ca
+        assert bundles(state) == [settled.stdout.strip()] * 2
+
+
 def test_missing_webhook_configurations_fail_with_the_next_step(tmp_path: Path) -> None:
     with fake_apiserver(tmp_path) as (_state, kubeconfig):
         run = certs("--dir", str(tmp_path / "c"), "--kubeconfig", str(kubeconfig))
