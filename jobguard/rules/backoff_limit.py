@@ -31,10 +31,9 @@ defaulted object 6 counts as unset (unless kubectl's last-applied-configuration 
 wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
 ``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone, and it
 is never held to ``max`` (the validating webhook reads the stored object like a manifest and would
-otherwise deny every such Job). A Job
-created by a CronJob keeps the value it has: it is a copy of the CronJob's job template, where
-``backoffLimit: 6`` may have been written on purpose (the CronJob itself got the policy's default
-when it was created).
+otherwise deny every such Job). A Job created by a CronJob keeps the value it has: it is a copy of
+the CronJob's job template, where ``backoffLimit: 6`` may have been written on purpose (the
+CronJob itself got the policy's default when it was created).
 
 Options:
   default  backoffLimit written where unset (default 6, the API's own value; null: leave unset
