@@ -20,14 +20,7 @@ def wants_policy_default(view: JobView, relative: tuple[str, ...], target: Any) 
     On a raw manifest that is "the field is absent". On a defaulted admission object a field
     holding the API default counts as unset, but the API default that equals ``target`` needs no
     finding: the patch would be empty and the warning noise.
-
-    A defaulted Job created by a CronJob is a copy of the CronJob's job template, which the API
-    server does not default: a value there equal to the API default may be the template's own
-    explicit choice (the CronJob was judged, and given the policy's defaults, when it was created).
-    Such a value is left alone.
     """
-    if view.defaulted and view.owned_by_cronjob and view.has(*relative):
-        return False
     return not view.user_set(*relative) and view.get(*relative) != target
 
 

@@ -11,7 +11,8 @@ What: three checks on the deadlines of a Job (CronJob: under ``spec.jobTemplate.
 
 A Job created by a CronJob (an ownerReference of kind CronJob) is not judged: it is a copy of the
 CronJob's job template, which this rule judges on the CronJob, and denying the copy would only
-make the CronJob controller fail to start its runs.
+make the CronJob controller fail to start its runs (a suppression annotation on the CronJob does
+not reach the Jobs it creates).
 
 Why: ``spec.activeDeadlineSeconds`` bounds the whole Job: when it passes, the controller kills
 the running pods and marks the Job failed with reason ``DeadlineExceeded``, retries or not. A

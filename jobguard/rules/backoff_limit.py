@@ -31,9 +31,13 @@ defaulted object 6 counts as unset (unless kubectl's last-applied-configuration 
 wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
 ``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone, and it
 is never held to ``max`` (the validating webhook reads the stored object like a manifest and would
-otherwise deny every such Job). A Job created by a CronJob keeps the value it has: it is a copy of
-the CronJob's job template, where ``backoffLimit: 6`` may have been written on purpose (the
-CronJob itself got the policy's default when it was created).
+otherwise deny every such Job).
+
+A Job created by a CronJob (an ownerReference of kind CronJob) is not judged: it is a copy of the
+CronJob's job template, which this rule judges (and gives the policy's default) on the CronJob.
+The copy's ``backoffLimit: 6`` may be the template's own explicit value, and denying the copy
+would only make the CronJob controller fail to start its runs (a suppression annotation on the
+CronJob does not reach the Jobs it creates).
 
 Options:
   default  backoffLimit written where unset (default 6, the API's own value; null: leave unset
@@ -96,6 +100,8 @@ class Options:
 
 
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    if view.owned_by_cronjob:
+        return  # a copy of the CronJob's template, judged on the CronJob
     path = view.at("backoffLimit")
     if view.has("backoffLimitPerIndex") and not view.user_set("backoffLimit"):
         return  # the per-index limit governs; see the docstring for why nothing is added

@@ -55,9 +55,12 @@ already explicit and produces neither a finding nor a patch. A defaulted ``paral
 beside a user's ``completions`` counts as unset, so a ``default_parallelism`` other than 1 applies
 in the cluster exactly as in lint (kubectl's last-applied-configuration, when present, tells a
 written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
-from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job. A Job created
-by a CronJob keeps its counts: they are a copy of the CronJob's job template, judged (and given
-the policy's defaults) on the CronJob.
+from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job.
+
+A Job created by a CronJob (an ownerReference of kind CronJob) is not judged: its counts are a
+copy of the CronJob's job template, which this rule judges (and fills in) on the CronJob, where
+the API server does not default them. Denying the copy would only make the CronJob controller
+fail to start its runs (a suppression annotation on the CronJob does not reach its Jobs).
 
 Options:
   default_parallelism  parallelism written for fixed-count and Indexed Jobs, capped at
@@ -228,6 +231,8 @@ def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Ite
 
 
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+    if view.owned_by_cronjob:
+        return  # a copy of the CronJob's template, judged on the CronJob
     kind = job_type(view)
     yield from _completions_findings(view, kind, options)
     yield from _parallelism_findings(view, kind, options)

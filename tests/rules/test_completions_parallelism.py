@@ -269,8 +269,12 @@ def test_options_are_validated_when_the_policy_loads(tmp_path: Path) -> None:
     ]
 
 
-def test_a_cronjob_created_job_keeps_the_counts_copied_from_its_template(tmp_path: Path) -> None:
-    pol = policy(tmp_path, RULE, "    default_parallelism: 4\n")
+def test_a_cronjob_created_job_is_judged_through_its_cronjob(tmp_path: Path) -> None:
+    pol = policy(tmp_path, RULE, "    default_parallelism: 4\n    max_parallelism: 8\n")
     owned = admission_object("021-mutate-Job-CREATE-from-cron")
     owned["spec"]["completions"] = 10  # from the template; parallelism 1 maybe the template's own
     assert report(owned, RULE, policy=pol, defaulted=True).findings == ()
+    owned["spec"]["parallelism"] = 0  # the validating webhook must not stop the CronJob's run
+    assert report(owned, RULE, policy=pol).findings == ()
+    owned["metadata"].pop("ownerReferences")
+    assert [f.field for f in report(owned, RULE, policy=pol).findings] == ["spec.parallelism"]
