@@ -99,15 +99,23 @@ def _api_error(exc: Exception, action: str) -> ClusterError:
     return ClusterError(f"{action}: HTTP {status} {reason}{hint}")
 
 
-def _read_or_none(call: Any, action: str, *args: Any) -> Any:
+def _call(action: str, call: Any, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+    """One API call; failures become a ClusterError naming ``action``.
+
+    With ``missing_ok`` a 404 returns None. A refused or dropped connection is reported as such
+    rather than as a traceback.
+    """
     from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
 
     try:
-        return call(*args)
+        return call(*args, **kwargs)
     except ApiException as exc:
-        if exc.status == 404:
+        if missing_ok and exc.status == 404:
             return None
         raise _api_error(exc, action) from exc
+    except (HTTPError, OSError) as exc:
+        raise ClusterError(f"{action}: cannot reach the API server: {exc}") from exc
 
 
 def _as_dict(api_client: Any, obj: Any) -> dict[str, Any]:
@@ -122,9 +130,8 @@ def read_secret_data(api_client: Any, namespace: str, name: str) -> dict[str, by
 
     # Any: bodies are plain dicts, which typed releases of the client accept but do not declare.
     core: Any = client.CoreV1Api(api_client)
-    secret = _read_or_none(
-        core.read_namespaced_secret, f"reading Secret {namespace}/{name}", name, namespace
-    )
+    action = f"reading Secret {namespace}/{name}"
+    secret = _call(action, core.read_namespaced_secret, name, namespace, missing_ok=True)
     if secret is None:
         return None
     raw = _as_dict(api_client, secret).get("data") or {}
@@ -162,38 +169,34 @@ def sync_secret(
 ) -> Outcome:
     """Create the Secret, or replace its data when it differs; ``unchanged`` otherwise."""
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
 
     # Any: bodies are plain dicts, which typed releases of the client accept but do not declare.
     core: Any = client.CoreV1Api(api_client)
     action = f"writing Secret {namespace}/{name}"
     encoded = {key: base64.b64encode(value).decode("ascii") for key, value in data.items()}
     labels = {"app.kubernetes.io/name": "jobguard", "app.kubernetes.io/component": "webhook-tls"}
-    existing = _read_or_none(core.read_namespaced_secret, action, name, namespace)
-    try:
-        if existing is None:
-            body = {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": name, "namespace": namespace, "labels": labels},
-                "type": secret_type,
-                "data": encoded,
-            }
-            core.create_namespaced_secret(namespace, body, _content_type=JSON)
-            return "created"
-        current = _as_dict(api_client, existing)
-        if current.get("type", OPAQUE_SECRET_TYPE) != secret_type:
-            raise ClusterError(
-                f"Secret {namespace}/{name} has type {current.get('type')!r}, not "
-                f"{secret_type!r}; the type of a Secret cannot change: delete it and run again"
-            )
-        if current.get("data") == encoded:
-            return "unchanged"
-        current["data"] = encoded
-        core.replace_namespaced_secret(name, namespace, current, _content_type=JSON)
-        return "updated"
-    except ApiException as exc:
-        raise _api_error(exc, action) from exc
+    existing = _call(action, core.read_namespaced_secret, name, namespace, missing_ok=True)
+    if existing is None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
+            "type": secret_type,
+            "data": encoded,
+        }
+        _call(action, core.create_namespaced_secret, namespace, body, _content_type=JSON)
+        return "created"
+    current = _as_dict(api_client, existing)
+    if current.get("type", OPAQUE_SECRET_TYPE) != secret_type:
+        raise ClusterError(
+            f"Secret {namespace}/{name} has type {current.get('type')!r}, not "
+            f"{secret_type!r}; the type of a Secret cannot change: delete it and run again"
+        )
+    if current.get("data") == encoded:
+        return "unchanged"
+    current["data"] = encoded
+    _call(action, core.replace_namespaced_secret, name, namespace, current, _content_type=JSON)
+    return "updated"
 
 
 def ca_bundle_patch(configuration: dict[str, Any], bundle: str) -> list[dict[str, Any]]:
@@ -220,7 +223,6 @@ def ca_bundle_patch(configuration: dict[str, Any], bundle: str) -> list[dict[str
 def patch_ca_bundle(api_client: Any, kind: WebhookKind, name: str, bundle: str) -> Outcome:
     """Set ``caBundle`` on every webhook of one configuration; ClusterError when it is absent."""
     from kubernetes import client
-    from kubernetes.client.exceptions import ApiException
 
     api: Any = client.AdmissionregistrationV1Api(api_client)
     if kind == "MutatingWebhookConfiguration":
@@ -234,11 +236,11 @@ def patch_ca_bundle(api_client: Any, kind: WebhookKind, name: str, bundle: str) 
             api.patch_validating_webhook_configuration,
         )
     action = f"patching the caBundle of {kind} {name}"
-    existing = _read_or_none(read, action, name)
+    existing = _call(action, read, name, missing_ok=True)
     if existing is None:
         raise ClusterError(
             f"{kind} {name} does not exist: apply the kustomization first "
-            "(kubectl apply -k .), then run this again"
+            "(kubectl apply -k deploy/base), then run this again"
         )
     configuration = _as_dict(api_client, existing)
     if not configuration.get("webhooks"):
@@ -246,10 +248,7 @@ def patch_ca_bundle(api_client: Any, kind: WebhookKind, name: str, bundle: str) 
     ops = ca_bundle_patch(configuration, bundle)
     if not ops:
         return "unchanged"
-    try:
-        patch(name, ops, _content_type=JSON_PATCH)
-    except ApiException as exc:
-        raise _api_error(exc, action) from exc
+    _call(action, patch, name, ops, _content_type=JSON_PATCH)
     return "patched"
 
 

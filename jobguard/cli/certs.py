@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+# 1 means "act now": renewal due (--check) or a cluster step failed.
 EXIT_OK, EXIT_RENEWAL_DUE, EXIT_UNUSABLE = 0, 1, 2
+EXIT_CLUSTER_FAILED = EXIT_RENEWAL_DUE
 
 
 @click.command()
@@ -160,7 +162,10 @@ def certs(
             pulled = pull_certs(api_client, target, CertPaths(Path(directory)))
         except ClusterError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_RENEWAL_DUE)
+            sys.exit(EXIT_CLUSTER_FAILED)
+        except OSError as exc:
+            click.echo(f"error: cannot write to {directory}: {exc}", err=True)
+            sys.exit(EXIT_UNUSABLE)
     try:
         result = ensure_certs(
             directory,
@@ -185,7 +190,7 @@ def certs(
             pushed = push_certs(api_client, target, result.paths, result.ca_bundle)
         except ClusterError as exc:
             click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_RENEWAL_DUE)
+            sys.exit(EXIT_CLUSTER_FAILED)
         finally:
             api_client.close()
         for name, outcome in pushed.secrets:

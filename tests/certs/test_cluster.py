@@ -181,7 +181,7 @@ def test_missing_webhook_configurations_fail_with_the_next_step(tmp_path: Path) 
     assert run.returncode == 1
     assert run.stderr.splitlines()[-1] == (
         "error: MutatingWebhookConfiguration jobguard does not exist: apply the kustomization "
-        "first (kubectl apply -k .), then run this again"
+        "first (kubectl apply -k deploy/base), then run this again"
     )
 
 
@@ -212,6 +212,18 @@ def test_a_secret_of_another_type_is_not_overwritten(tmp_path: Path) -> None:
         assert run.returncode == 1
         assert "has type 'Opaque', not 'kubernetes.io/tls'" in run.stderr
         assert state.objects[object_path(opaque)]["data"] == opaque["data"]
+
+
+def test_an_unreachable_api_server_is_a_clear_error(tmp_path: Path) -> None:
+    with fake_apiserver(tmp_path) as (_state, kubeconfig):
+        pass  # stopped: its port now refuses connections
+    run = certs("--dir", str(tmp_path / "c"), "--kubeconfig", str(kubeconfig))
+    assert run.returncode == 1
+    last = run.stderr.splitlines()[-1]
+    assert last.startswith(
+        "error: reading Secret jobguard/jobguard-ca: cannot reach the API server: "
+    )
+    assert "Traceback" not in run.stderr
 
 
 def test_unreadable_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
