@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -224,6 +225,23 @@ def test_an_unreachable_api_server_is_a_clear_error(tmp_path: Path) -> None:
         "error: reading Secret jobguard/jobguard-ca: cannot reach the API server: "
     )
     assert "Traceback" not in run.stderr
+
+
+def test_in_cluster_outside_a_pod_is_a_clear_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_SERVICE_")}
+    run = subprocess.run(
+        [sys.executable, "-m", "jobguard", "certs", "--dir", str(tmp_path), "--in-cluster"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert run.returncode == 1
+    assert run.stderr.startswith(
+        "error: cannot load cluster credentials from the pod's service account: "
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unreadable_kubeconfig_is_a_clear_error(tmp_path: Path) -> None:
