@@ -165,6 +165,7 @@ def test_webhooks_call_the_paths_the_server_serves_through_the_service(
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"] == LABELS
     for kind, path in zip(WEBHOOK_KINDS, ("/mutate", "/validate"), strict=True):
         [webhook] = find(objects, kind, "jobguard")["webhooks"]
+        assert webhook["name"] == f"{path.strip('/')}.jobguard.dev"  # the runbook greps these
         assert webhook["clientConfig"]["service"] == {
             "name": service["metadata"]["name"],
             "namespace": service["metadata"]["namespace"],
