@@ -77,8 +77,18 @@ EXIT_CLUSTER_FAILED = EXIT_RENEWAL_DUE
     is_flag=True,
     help="Like --kubeconfig, with the pod's service account (the rotation CronJob uses this).",
 )
-@click.option("--tls-secret", default="jobguard-tls", show_default=True)
-@click.option("--ca-secret", default="jobguard-ca", show_default=True)
+@click.option(
+    "--tls-secret",
+    default="jobguard-tls",
+    show_default=True,
+    help="kubernetes.io/tls Secret the Deployment mounts (tls.crt, tls.key, ca.crt).",
+)
+@click.option(
+    "--ca-secret",
+    default="jobguard-ca",
+    show_default=True,
+    help="Secret keeping the CA (ca.crt, ca.key) for later runs.",
+)
 @click.option(
     "--webhook-configuration",
     default="jobguard",
