@@ -126,3 +126,25 @@ def test_load_key_pair_refuses_a_key_from_another_pair() -> None:
 def test_ca_bundle_is_base64_of_the_pem() -> None:
     ca = generate_ca(now=NOW)
     assert base64.b64decode(ca_bundle(ca.certificate_pem())) == ca.certificate_pem()
+
+
+def test_imports_stay_light() -> None:
+    """The CLI group never loads cryptography; the certs package never loads the k8s client."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, {module}; "
+        "print(sorted(m for m in ('cryptography', 'kubernetes') if m in sys.modules))"
+    )
+    loaded = {
+        module: subprocess.run(
+            [sys.executable, "-c", probe.format(module=module)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for module in ("jobguard.cli", "jobguard.certs")
+    }
+    assert loaded == {"jobguard.cli": "[]", "jobguard.certs": "['cryptography']"}
