@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -31,11 +32,38 @@ def kubectl() -> str:
     return found
 
 
+def every_kubectl() -> list[str]:
+    """The test extra's kubectl plus every other distinct kubectl on PATH (older kustomize
+    releases have their own bugs; users run whichever kubectl they have)."""
+    by_version: dict[str | None, str] = {_version(kubectl()): kubectl()}
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(directory) / "kubectl"
+        version = _version(str(candidate)) if os.access(candidate, os.X_OK) else None
+        if candidate.is_file() and version is not None:
+            by_version.setdefault(version, str(candidate))
+    return list(by_version.values())
+
+
+def _version(binary: str) -> str | None:
+    """The client version report, or None for a kubectl that does not run here."""
+    try:
+        out = subprocess.run(
+            [binary, "version", "--client", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except OSError:
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
 @functools.cache
-def render(kustomization: str) -> tuple[dict[str, Any], ...]:
+def render(kustomization: str, binary: str | None = None) -> tuple[dict[str, Any], ...]:
     """Every object `kubectl kustomize <kustomization>` produces (default load restrictor)."""
     out = subprocess.run(
-        [kubectl(), "kustomize", str(ROOT / kustomization)],
+        [binary or kubectl(), "kustomize", str(ROOT / kustomization)],
         capture_output=True,
         text=True,
         timeout=120,

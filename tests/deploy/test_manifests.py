@@ -12,7 +12,15 @@ import pytest
 from kubernetes_validate.utils import SchemaNotFoundError  # type: ignore[import-untyped]
 
 from jobguard.certs import service_dns_names
-from tests.deploy.kube import KUSTOMIZATIONS, NAMESPACE, ROOT, find, kinds, render
+from tests.deploy.kube import (
+    KUSTOMIZATIONS,
+    NAMESPACE,
+    ROOT,
+    every_kubectl,
+    find,
+    kinds,
+    render,
+)
 
 #: Oldest API server the manifests are written for (timeZone, matchLabelKeys,
 #: unhealthyPodEvictionPolicy all exist there) and the newest schemas the package ships.
@@ -59,6 +67,14 @@ def test_every_rendered_object_is_valid_against_the_kubernetes_schemas(
     cert_manager = ["Certificate", "Certificate", "Issuer", "Issuer"]
     expected = cert_manager if "cert-manager" in kustomization else []
     assert sorted(custom) == expected
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_every_kubectl_at_hand_renders_the_same_objects(kustomization: str) -> None:
+    binaries = every_kubectl()
+    expected = kinds(render(kustomization))
+    for binary in binaries[1:]:
+        assert kinds(render(kustomization, binary)) == expected, binary
 
 
 def test_strict_validation_really_rejects_an_unknown_field() -> None:
