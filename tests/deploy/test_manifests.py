@@ -286,6 +286,8 @@ def test_serve_accepts_the_deployment_arguments() -> None:
     context = serve.make_context("serve", list(container["args"][1:]))
     assert context.params["cert"] == "/etc/jobguard/tls/tls.crt"
     assert context.params["bind"] == "0.0.0.0:8443"
+    defaults = {p.name: p.default for p in serve.params}
+    assert defaults["bind"] == context.params["bind"]  # the manifests say what serve does anyway
 
 
 def test_certs_jobs_run_the_real_certs_command_with_its_defaults() -> None:
