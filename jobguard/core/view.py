@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
@@ -35,6 +36,9 @@ def _str_map(value: Any) -> dict[str, str]:
 class JobView:
     """A Job or CronJob document seen as "a Job spec at some prefix".
 
+    Derived values (kind, labels, the Job spec...) are computed once per view: every rule asks
+    for them, on every admission request. A view's object must not be changed while it is used.
+
     ``defaulted`` is true for objects that went through the API server's defaulting (admission);
     ``applied`` is the user's own manifest when known (kubectl's last-applied-configuration),
     used to tell user-set fields from API defaults.
@@ -54,55 +58,55 @@ class JobView:
         return JobView(obj, defaulted, applied)
 
     # -- identity -------------------------------------------------------------------------
-    @property
+    @cached_property
     def kind(self) -> str:
         return str(self.obj["kind"])
 
-    @property
+    @cached_property
     def is_cronjob(self) -> bool:
         return self.kind == "CronJob"
 
-    @property
+    @cached_property
     def metadata(self) -> dict[str, Any]:
         return _mapping(self.obj.get("metadata"))
 
-    @property
+    @cached_property
     def name(self) -> str | None:
         name = self.metadata.get("name")
         return name if isinstance(name, str) and name else None
 
-    @property
+    @cached_property
     def generate_name(self) -> str | None:
         value = self.metadata.get("generateName")
         return value if isinstance(value, str) and value else None
 
-    @property
+    @cached_property
     def namespace(self) -> str | None:
         ns = self.metadata.get("namespace")
         return ns if isinstance(ns, str) and ns else None
 
-    @property
+    @cached_property
     def labels(self) -> dict[str, str]:
         return _str_map(self.metadata.get("labels"))
 
-    @property
+    @cached_property
     def annotations(self) -> dict[str, str]:
         return _str_map(self.metadata.get("annotations"))
 
-    @property
+    @cached_property
     def owner_kinds(self) -> tuple[str, ...]:
         refs = self.metadata.get("ownerReferences")
         if not isinstance(refs, list):
             return ()
         return tuple(str(r.get("kind")) for r in refs if isinstance(r, dict))
 
-    @property
+    @cached_property
     def owned_by_cronjob(self) -> bool:
         """A Job the CronJob controller created (its TTL and history are the CronJob's business)."""
         return not self.is_cronjob and "CronJob" in self.owner_kinds
 
     # -- paths ----------------------------------------------------------------------------
-    @property
+    @cached_property
     def spec_prefix(self) -> FieldPath:
         return CRONJOB_SPEC_PREFIX if self.is_cronjob else JOB_SPEC_PREFIX
 
@@ -110,29 +114,29 @@ class JobView:
         """Absolute path of a path given relative to the Job spec."""
         return self.spec_prefix + tuple(relative)
 
-    @property
+    @cached_property
     def pod_spec_prefix(self) -> FieldPath:
         return self.at("template", "spec")
 
     # -- values ---------------------------------------------------------------------------
-    @property
+    @cached_property
     def job_spec(self) -> dict[str, Any]:
         found = lookup(self.obj, self.spec_prefix)
         return found if isinstance(found, dict) else {}
 
-    @property
+    @cached_property
     def cronjob_spec(self) -> dict[str, Any]:
         return _mapping(self.obj.get("spec")) if self.is_cronjob else {}
 
-    @property
+    @cached_property
     def template(self) -> dict[str, Any]:
         return _mapping(self.job_spec.get("template"))
 
-    @property
+    @cached_property
     def template_labels(self) -> dict[str, str]:
         return _str_map(_mapping(self.template.get("metadata")).get("labels"))
 
-    @property
+    @cached_property
     def pod_spec(self) -> dict[str, Any]:
         return _mapping(self.template.get("spec"))
 

@@ -46,7 +46,19 @@ class Scope:
     match_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     match_expressions: tuple[LabelRequirement, ...] = ()
 
+    @property
+    def unrestricted(self) -> bool:
+        """Matches every object (the default): no need to look at namespace or labels."""
+        return (
+            self.include == ("*",)
+            and not self.exclude
+            and not self.match_labels
+            and not self.match_expressions
+        )
+
     def matches(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
+        if self.unrestricted:  # every rule without a scope of its own, on every request
+            return True
         if namespace is not None:
             if not any(fnmatchcase(namespace, pat) for pat in self.include):
                 return False

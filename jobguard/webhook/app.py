@@ -7,7 +7,6 @@ read itself is capped), JSON (400), AdmissionReview shape (400). Input never cau
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -100,7 +99,8 @@ class Webhook:
         self.settings = settings
         self.metrics = metrics
         self.holder = holder
-        self.log = logs.request_logger()
+        self.log = logs.RequestLog()
+        self.pid = os.getpid()  # the app is built in the worker, after the fork
 
     def handle(self, webhook: str) -> Response:
         started = time.perf_counter()
@@ -126,16 +126,12 @@ class Webhook:
     def record(self, webhook: str, review: Review | None, outcome: Outcome, elapsed: float) -> None:
         kind = review.kind["kind"] if review is not None else "unknown"
         operation = review.operation if review is not None else "unknown"
+        metric_kind = kind if kind in METRIC_KINDS or kind == "unknown" else "other"
         m = self.metrics
-        m.requests.labels(
-            webhook,
-            kind if kind in METRIC_KINDS or kind == "unknown" else "other",
-            operation,
-            outcome.decision,
-        ).inc()
-        m.duration.labels(webhook).observe(elapsed)
+        m.child(m.requests, webhook, metric_kind, operation, outcome.decision).inc()
+        m.child(m.duration, webhook).observe(elapsed)
         for finding in outcome.findings:
-            m.findings.labels(webhook, finding.rule, finding.action.value).inc()
+            m.child(m.findings, webhook, finding.rule, finding.action.value).inc()
         line: dict[str, Any] = {
             "event": "admission",
             "webhook": webhook,
@@ -151,12 +147,11 @@ class Webhook:
             "rules": _rules(outcome.findings),
             "denied_by": _rules(outcome.blocking),
             "duration_ms": round(elapsed * 1000, 3),
-            "pid": os.getpid(),
+            "pid": self.pid,
         }
         if outcome.reason:
             line["reason"] = outcome.reason
-        level = logging.WARNING if outcome.decision == INVALID else logging.INFO
-        self.log.log(level, line)
+        self.log.write("warning" if outcome.decision == INVALID else "info", line)
 
 
 def _object_name(review: Review | None) -> str | None:
@@ -242,6 +237,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/metrics")
     def prometheus() -> Response:
+        holder.current()  # so that a scrape reaching an idle worker shows the files' state
         payload, content_type = metrics.exposition()
         return Response(payload, content_type=content_type)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
-from typing import Any
+from typing import IO, Any
 
-REQUEST_LOGGER = "jobguard.webhook.requests"
 EVENT_LOGGER = "jobguard.webhook"
 
 
@@ -36,20 +36,42 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: int = logging.INFO) -> None:
-    """Send both loggers to stderr as JSON lines (idempotent)."""
-    for name in (REQUEST_LOGGER, EVENT_LOGGER):
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        if not any(getattr(h, "_jobguard", False) for h in logger.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-            handler._jobguard = True  # type: ignore[attr-defined]
-            logger.addHandler(handler)
-        logger.propagate = False
+    """Send the event logger to stderr as JSON lines (idempotent)."""
+    logger = logging.getLogger(EVENT_LOGGER)
+    logger.setLevel(level)
+    if not any(getattr(h, "_jobguard", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._jobguard = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False
 
 
-def request_logger() -> logging.Logger:
-    return logging.getLogger(REQUEST_LOGGER)
+def _now() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+class RequestLog:
+    """One JSON line per admission request, written straight to a stream.
+
+    The request line is on the hot path: going through ``logging`` (a LogRecord with caller
+    lookup, handler lock, formatter) cost as much as judging the object. Same line format as
+    :class:`JsonFormatter`; policy and certificate events still go through ``logging``.
+    """
+
+    def __init__(self, stream: IO[str] | None = None):
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, level: str, fields: dict[str, Any]) -> None:
+        line = json.dumps(
+            {"time": _now(), "level": level, **fields}, separators=(",", ":"), default=str
+        )
+        stream = self._stream or sys.stderr
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
 
 
 def event_logger() -> logging.Logger:

@@ -79,6 +79,7 @@ class Metrics:
     def __init__(self, cert_path: str | None = None):
         self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.cert_collector = CertificateExpiry(cert_path) if cert_path else None
         if self.cert_collector is not None and not self.multiprocess:
             self.registry.register(self.cert_collector)
@@ -120,6 +121,15 @@ class Metrics:
             registry=r,
             multiprocess_mode="livemax",
         )
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, memoised: ``labels()`` takes a lock and builds a key on
+        every call, and a request touches several children."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children.setdefault(key, metric.labels(*labels))
+        return found
 
     def exposition(self) -> tuple[bytes, str]:
         if not self.multiprocess:

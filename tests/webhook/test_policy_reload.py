@@ -81,7 +81,7 @@ def decisions(server: Server, connections: int = 12) -> set[bool]:
     return seen
 
 
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:

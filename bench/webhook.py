@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Benchmark `jobguard serve` against a minimal allow-everything webhook, in one run.
+
+    python bench/webhook.py [--duration 10] [--connections 32] [--rate 300]
+
+Needs `wrk` (Debian: apt-get install -y wrk). Starts, one after the other, on this machine:
+
+* the null webhook: a Flask app that decodes the AdmissionReview and answers ``allowed: true``
+  with its uid, under the very same gunicorn settings (config module, workers, threads,
+  keep-alive, TLS context) as jobguard;
+* `jobguard serve` itself (the real command) with the bundled default policy;
+
+and drives each over HTTPS with keep-alive connections, POSTing real captured AdmissionReviews
+(tests/fixtures/admission): a defaulted Job without restartPolicy to /mutate (answered with a
+patch) and a validated Job to /validate. For each it prints requests/s and p50/p99 latency at
+full load (``--connections`` connections), then p50/p99 at a fixed ``--rate`` requests/s
+(paced by wrk's ``delay()``). The client shares the machine with the server, as it does on
+every run: compare the columns, not the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMISSION = ROOT / "tests" / "fixtures" / "admission"
+MUTATE_REVIEW = ADMISSION / "003-mutate-Job-CREATE-noname.json"
+VALIDATE_REVIEW = ADMISSION / "002-validate-Job-CREATE-pi.json"
+
+NULL_SERVER = """
+import sys
+sys.path.insert(0, {root!r})
+from flask import Flask, Response, request
+import json
+from jobguard.webhook.server import WebhookServer
+from jobguard.webhook.settings import Settings
+
+
+def null_app():
+    app = Flask("null-webhook")
+
+    def allow():
+        review = json.loads(request.get_data())
+        body = {{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "response": {{"uid": review["request"]["uid"], "allowed": True}}}}
+        return Response(json.dumps(body), mimetype="application/json")
+
+    app.add_url_rule("/mutate", "mutate", allow, methods=["POST"])
+    app.add_url_rule("/validate", "validate", allow, methods=["POST"])
+    app.add_url_rule("/healthz", "healthz", lambda: "ok")
+    return app
+
+
+class NullServer(WebhookServer):
+    def load(self):
+        return null_app()
+
+
+NullServer(Settings(), {overrides!r}).run()
+"""
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "kube-apiserver-admission"
+wrk.headers["Accept-Encoding"] = "gzip"
+local f = io.open("{body}", "rb")
+wrk.body = f:read("*all")
+f:close()
+{pacing}
+"""
+
+PACING = """
+function delay()
+  return {interval_ms}
+end
+"""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def median(results: list[Result]) -> Result:
+    """Each figure's median over the rounds (errors: the total)."""
+    return Result(
+        statistics.median(r.rps for r in results),
+        statistics.median(r.p50_ms for r in results),
+        statistics.median(r.p99_ms for r in results),
+        sum(r.errors for r in results),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(text: str) -> Result:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    percentiles = dict(re.findall(r"^\s+(\d+)%\s+([\d.]+\w+)\s*$", text, re.M))
+    errors = 0
+    for pattern in (r"Non-2xx or 3xx responses: (\d+)", r"Socket errors: .*?(\d+) timeout"):
+        found = re.search(pattern, text)
+        if found:
+            errors += int(found.group(1))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+)", text)
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return Result(rps, to_ms(percentiles["50"]), to_ms(percentiles["99"]), errors)
+
+
+def run_wrk(
+    url: str,
+    body: Path,
+    workdir: Path,
+    duration: int,
+    connections: int,
+    rate: float | None,
+) -> Result:
+    pacing = ""
+    if rate is not None:
+        # Each connection waits this long between requests: connections / interval = rate.
+        pacing = PACING.format(interval_ms=int(connections * 1000 / rate))
+    script = workdir / "post.lua"
+    script.write_text(WRK_SCRIPT.format(body=body, pacing=pacing))
+    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    cmd += ["--timeout", "5s", "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out)
+
+
+def wait_ready(port: int, ca: Path, process: subprocess.Popen[bytes]) -> None:
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(ca))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=context):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def write_body(review_path: Path, workdir: Path) -> Path:
+    """The review as the API server sends it (compact JSON), saved for wrk."""
+    review: dict[str, Any] = json.loads(review_path.read_text())
+    body = workdir / review_path.name
+    body.write_text(json.dumps(review, separators=(",", ":")))
+    return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--rate", type=float, default=300.0, help="fixed request rate for latency")
+    parser.add_argument("--rate-connections", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
+    parser.add_argument("--workers", type=int, default=None, help="default: jobguard's")
+    parser.add_argument("--threads", type=int, default=None, help="default: jobguard's")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    sys.path.insert(0, str(ROOT))
+    from jobguard.certs import ensure_dev_certs
+
+    workdir = Path(tempfile.mkdtemp(prefix="jobguard-bench-"))
+    try:
+        cert, key, ca = ensure_dev_certs(workdir / "certs")
+        bodies = {
+            "/mutate": write_body(MUTATE_REVIEW, workdir),
+            "/validate": write_body(VALIDATE_REVIEW, workdir),
+        }
+        env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+        tuning = []
+        if args.workers:
+            tuning += ["--workers", str(args.workers)]
+        if args.threads:
+            tuning += ["--threads", str(args.threads)]
+
+        ports = {"null webhook": free_port(), "jobguard": free_port()}
+        overrides = {
+            "bind": [f"127.0.0.1:{ports['null webhook']}"],
+            "certfile": str(cert),
+            "keyfile": str(key),
+            "workers": args.workers,
+            "threads": args.threads,
+            "loglevel": "warning",
+        }
+        servers = {
+            "null webhook": [
+                sys.executable,
+                "-c",
+                NULL_SERVER.format(root=str(ROOT), overrides=overrides),
+            ],
+            "jobguard": [
+                sys.executable,
+                "-m",
+                "jobguard",
+                "serve",
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+                "--bind",
+                f"127.0.0.1:{ports['jobguard']}",
+                *tuning,
+            ],
+        }
+        # Both servers run side by side (an idle one costs nothing) and the measurements
+        # alternate between them, round after round: load from anything else on the machine
+        # hits both columns alike. Each cell is the median over the rounds.
+        processes = {}
+        try:
+            for name, cmd in servers.items():
+                with open(workdir / f"{name.replace(' ', '-')}.log", "wb") as log:
+                    processes[name] = subprocess.Popen(
+                        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+                    )
+            for name, process in processes.items():
+                wait_ready(ports[name], ca, process)
+            samples: dict[tuple[str, str], list[tuple[Result, Result]]] = {}
+            for round_ in range(args.rounds):
+                for path, body in bodies.items():
+                    for name in servers:
+                        url = f"https://127.0.0.1:{ports[name]}{path}"
+                        if round_ == 0:
+                            run_wrk(url, body, workdir, 2, args.connections, None)  # warm-up
+                        full = run_wrk(url, body, workdir, args.duration, args.connections, None)
+                        paced = run_wrk(
+                            url, body, workdir, args.duration, args.rate_connections, args.rate
+                        )
+                        samples.setdefault((name, path), []).append((full, paced))
+        finally:
+            for process in processes.values():
+                stop(process)
+        rows = [
+            (name, path, median([f for f, _ in runs]), median([p for _, p in runs]))
+            for (name, path), runs in samples.items()
+        ]
+        rows.sort(key=lambda r: (r[0] != "null webhook", r[1]))
+
+        print(
+            f"HTTPS, keep-alive, {os.cpu_count()} CPUs shared by server and wrk; "
+            f"{args.duration}s per measurement, median of {args.rounds} alternating rounds"
+        )
+        header = (
+            f"{'server':<14}{'path':<11}"
+            f"{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}   |"
+            f"{'at rate':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        )
+        print(
+            f"{'':<25}{'full load: ' + str(args.connections) + ' connections':<35}   |"
+            f"  fixed rate {args.rate:g} req/s, {args.rate_connections} connections"
+        )
+        print(header)
+        for name, path, full, paced in rows:
+            print(
+                f"{name:<14}{path:<11}{full.rps:>9.0f}{full.p50_ms:>9.2f}{full.p99_ms:>9.2f}"
+                f"{full.errors:>8}   |{paced.rps:>9.0f}{paced.p50_ms:>9.2f}{paced.p99_ms:>9.2f}"
+                f"{paced.errors:>8}"
+            )
+        null = {path: full.rps for name, path, full, _ in rows if name == "null webhook"}
+        for name, path, full, paced in rows:
+            if name == "jobguard":
+                print(
+                    f"jobguard {path}: {full.rps / null[path]:.0%} of the null webhook's "
+                    f"throughput (target >= 70%); p99 at {paced.rps:.0f} req/s: "
+                    f"{paced.p99_ms:.2f} ms (target < 20 ms)"
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
