@@ -201,9 +201,6 @@ _DESCRIPTORS = {
     "@hourly": CronSchedule(hours=_ALL_HOURS),
 }
 
-_TZ_PREFIX = re.compile(r"^(?:CRON_TZ|TZ)=(\S*)\s")
-
-
 _CACHED_LENGTH = 256  # real schedules are short; huge hostile ones are parsed, never kept
 
 
@@ -224,21 +221,26 @@ def _parse_cached(text: str) -> CronSchedule:
 
 
 def _parse(text: str) -> CronSchedule:
+    if not text:
+        raise CronSyntaxError("empty spec string")
     spec = text
     zone = None
     if spec.startswith(("TZ=", "CRON_TZ=")):
-        found = _TZ_PREFIX.match(spec)
-        if found is None:
+        # robfig: the zone runs from the first '=' to the first space. Without a space robfig
+        # v3.0.1 panics (the API server answers 500); here it is a syntax error.
+        space = spec.find(" ")
+        if space < 0:
             raise CronSyntaxError(f"a time zone prefix must be followed by a schedule: {text!r}")
-        zone = found.group(1)
-        spec = spec[found.end() :].strip()
-    if not spec:
-        raise CronSyntaxError("empty spec string")
+        zone = spec[spec.index("=") + 1 : space]
+        spec = spec[space:].strip()
     if spec.startswith("@"):
         return _with_zone(_parse_descriptor(spec), zone)
     fields = spec.split()
     if len(fields) != 5:
-        raise CronSyntaxError(f"expected exactly 5 fields, found {len(fields)}: {fields}")
+        # Go prints the slice with %s: [f1 f2 ...]
+        raise CronSyntaxError(
+            f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
+        )
     minutes, _ = _parse_field(fields[0], _MINUTE)
     hours, _ = _parse_field(fields[1], _HOUR)
     dom, dom_star = _parse_field(fields[2], _DOM)
@@ -313,9 +315,16 @@ def _parse_int_or_name(text: str, bounds: _Bounds) -> int:
 
 
 def _parse_int(text: str) -> int:
+    # strconv.Atoi: optional sign, decimal digits, int64 range; its error text is kept.
     if not re.fullmatch(r"[+-]?[0-9]+", text):
-        raise CronSyntaxError(f"failed to parse int from {text}")
+        raise CronSyntaxError(
+            f'failed to parse int from {text}: strconv.Atoi: parsing "{text}": invalid syntax'
+        )
     value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise CronSyntaxError(
+            f'failed to parse int from {text}: strconv.Atoi: parsing "{text}": value out of range'
+        )
     if value < 0:
         raise CronSyntaxError(f"negative number ({value}) not allowed: {text}")
     return value
@@ -333,11 +342,20 @@ _DURATION_UNITS = {
     "m": 60.0,
     "h": 3600.0,
 }
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]+)")
+_MAX_DURATION_NS = 2**63 - 1
+
+
+def _go_duration_error(text: str, detail: str) -> CronSyntaxError:
+    return CronSyntaxError(f"failed to parse duration @every {text}: time: {detail}")
 
 
 def parse_go_duration(text: str) -> float:
-    """Seconds in a Go ``time.ParseDuration`` string such as ``1h30m`` or ``90s``."""
+    """Seconds in a Go ``time.ParseDuration`` string such as ``1h30m`` or ``90s``.
+
+    Follows Go's algorithm and error texts (``invalid duration``, ``missing unit``, ``unknown
+    unit``), wrapped as robfig wraps them.
+    """
+    quoted = f'"{text}"'
     body = text
     sign = 1.0
     if body[:1] in ("+", "-"):
@@ -346,18 +364,30 @@ def parse_go_duration(text: str) -> float:
     if body == "0":
         return 0.0
     if not body:
-        raise CronSyntaxError(f"failed to parse duration @every {text}: invalid duration")
-    total = 0.0
-    pos = 0
-    while pos < len(body):
-        found = _DURATION_PART.match(body, pos)
-        if found is None or found.group(1) in ("", "."):
-            raise CronSyntaxError(f"failed to parse duration @every {text}: invalid duration")
-        number, unit = found.groups()
+        raise _go_duration_error(text, f"invalid duration {quoted}")
+    total_ns = 0.0
+    while body:
+        if not (body[0] == "." or "0" <= body[0] <= "9"):
+            raise _go_duration_error(text, f"invalid duration {quoted}")
+        whole = re.match(r"[0-9]*", body).group()  # type: ignore[union-attr]
+        body = body[len(whole) :]
+        fraction = ""
+        if body.startswith("."):
+            body = body[1:]
+            fraction = re.match(r"[0-9]*", body).group()  # type: ignore[union-attr]
+            body = body[len(fraction) :]
+        if not whole and not fraction:
+            raise _go_duration_error(text, f"invalid duration {quoted}")
+        end = 0
+        while end < len(body) and body[end] != "." and not "0" <= body[end] <= "9":
+            end += 1
+        if end == 0:
+            raise _go_duration_error(text, f"missing unit in duration {quoted}")
+        unit = body[:end]
+        body = body[end:]
         if unit not in _DURATION_UNITS:
-            raise CronSyntaxError(
-                f"failed to parse duration @every {text}: unknown unit {unit!r} in duration"
-            )
-        total += float(number) * _DURATION_UNITS[unit]
-        pos = found.end()
-    return sign * total
+            raise _go_duration_error(text, f'unknown unit "{unit}" in duration {quoted}')
+        total_ns += float(f"{whole or 0}.{fraction or 0}") * _DURATION_UNITS[unit] * 1e9
+        if total_ns > _MAX_DURATION_NS:
+            raise _go_duration_error(text, f"invalid duration {quoted}")
+    return sign * total_ns / 1e9
