@@ -122,7 +122,7 @@ def lint_bytes(
         if view is None:
             skipped += 1
             continue
-        report = evaluate(view, policy, ctx)
+        report = evaluate(view, policy, ctx, file=file)
         located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
         objects.append(
             ObjectResult(

@@ -89,9 +89,18 @@ def _run_rule(
 
 
 def evaluate(
-    view: JobView, policy: Policy, ctx: Context | None = None, rules: Sequence[Rule] | None = None
+    view: JobView,
+    policy: Policy,
+    ctx: Context | None = None,
+    rules: Sequence[Rule] | None = None,
+    *,
+    file: str | None = None,
 ) -> Report:
-    """Run every rule the policy enables for this object and apply suppressions."""
+    """Run every rule the policy enables for this object and apply suppressions.
+
+    Findings of rules the policy exempts the object from go to ``suppressed`` like annotation
+    suppressions; ``file`` (the manifest's path, lint only) lets file-glob exemptions match.
+    """
     from jobguard.rules import ALL_RULES
 
     rules = ALL_RULES if rules is None else rules
@@ -116,6 +125,9 @@ def evaluate(
                 reason
                 and finding.rule not in policy.unsuppressible
                 and finding.rule != "suppression"
+            ) or (
+                policy.exemptions
+                and policy.exemption(finding.rule, view.kind, view.namespace, view.name, file)
             ):
                 suppressed.append(finding)
             else:

@@ -13,11 +13,19 @@ A policy file::
       forbid: [restart-policy]         # rules no annotation may silence
     rules:
       backoff-limit: {action: deny, default: 4, max: 10}
+    exemptions:                        # rules that do not apply to matching objects
+      - rules: [resources, backoff-limit]  # rule names, or ["*"] for every rule
+        reason: vendored chart, tracked upstream  # required
+        kinds: [CronJob]               # optional selectors; all given must match
+        namespaces: ["monitoring-*"]   # globs
+        names: ["prometheus-*"]        # globs
+        files: ["charts/vendor/*"]     # globs on the path relative to the working
+                                       # directory (lint only: the webhook has no file)
 
 Layering: files are applied in order (``extends`` first, then the file itself; several
 ``--policy`` options left to right). A later file overrides an earlier one key by key inside a
 rule; lists are replaced whole, except ``suppressions.forbid``, which accumulates: a team file can
-add to the organisation's forbidden list, never take from it.
+add to the organisation's forbidden list, never take from it. ``exemptions`` accumulate too.
 
 Every unknown key and bad value is an error naming the file, line and column; nothing is applied
 from a policy that has any error.
@@ -37,7 +45,7 @@ from typing import Any, Literal
 
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
-from jobguard.policy.model import LabelRequirement, Policy, RuleSettings, Scope
+from jobguard.policy.model import Exemption, LabelRequirement, Policy, RuleSettings, Scope
 from jobguard.source import Document, parse_stream
 
 API_VERSION = "jobguard.dev/v1"
@@ -194,7 +202,18 @@ def _describe(hint: Any) -> str:
 
 # -- the file format --------------------------------------------------------------------------
 
-_TOP_KEYS = ("apiVersion", "kind", "metadata", "extends", "scope", "suppressions", "rules")
+_TOP_KEYS = (
+    "apiVersion",
+    "kind",
+    "metadata",
+    "extends",
+    "scope",
+    "suppressions",
+    "rules",
+    "exemptions",
+)
+_EXEMPTION_KEYS = ("rules", "reason", "kinds", "namespaces", "names", "files")
+_EXEMPTION_SELECTORS = ("kinds", "namespaces", "names", "files")
 _SCOPE_KEYS = ("namespaces", "labels")
 _RULE_RESERVED = ("action", "scope")
 
@@ -210,6 +229,7 @@ class _Layer:
         default_factory=dict
     )
     sources: list[str] = dataclasses.field(default_factory=list)
+    exemptions: list[Exemption] = dataclasses.field(default_factory=list)
 
 
 def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
@@ -249,6 +269,49 @@ def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
             reader.problem((*epath, "values"), f"{op} needs at least one value")
         requirements.append(LabelRequirement(key, op, values))
     return Scope(include, exclude, MappingProxyType(dict(match_labels)), tuple(requirements))
+
+
+def _read_exemptions(reader: _Reader, value: Any, rule_names: Sequence[str]) -> list[Exemption]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        reader.problem(("exemptions",), f"must be a list of exemptions, not {_type_name(value)}")
+        return []
+    out: list[Exemption] = []
+    for i, item in enumerate(value):
+        path: FieldPath = ("exemptions", i)
+        if not isinstance(item, dict):
+            reader.problem(path, f"must be a mapping, not {_type_name(item)}")
+            continue
+        before = len(reader.problems)
+        body = reader.mapping(item, path, _EXEMPTION_KEYS)
+        rules = reader.str_list(body.get("rules"), (*path, "rules"))
+        if "rules" not in body or (not rules and len(reader.problems) == before):
+            reader.problem(path, 'an exemption names the rules it lifts (rule names, or ["*"])')
+        for j, name in enumerate(rules):
+            if name != "*" and name not in rule_names:
+                reader.problem(
+                    (*path, "rules", j), f"unknown rule {name!r}{_suggest(name, rule_names)}"
+                )
+        reason = body.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            reader.problem(
+                (*path, "reason") if "reason" in body else path,
+                "an exemption needs a reason (a non-empty string)",
+            )
+        selectors = {k: reader.str_list(body.get(k), (*path, k)) for k in _EXEMPTION_SELECTORS}
+        for j, kind in enumerate(selectors["kinds"]):
+            if kind not in ("Job", "CronJob"):
+                reader.problem((*path, "kinds", j), f"must be Job or CronJob, not {kind!r}")
+        if not any(selectors.values()):
+            reader.problem(
+                path,
+                "an exemption needs at least one of kinds, namespaces, names, files "
+                "(to turn a rule off everywhere, set its action to off)",
+            )
+        if len(reader.problems) == before:
+            out.append(Exemption(rules, str(reason).strip(), **selectors))
+    return out
 
 
 def _read_file(
@@ -322,6 +385,8 @@ def _read_file(
                 ("suppressions", "forbid", i), f"unknown rule {name!r}{_suggest(name, rule_names)}"
             )
         layer.forbid.add(name)
+
+    layer.exemptions.extend(_read_exemptions(reader, body.get("exemptions"), rule_names))
 
     rules = body.get("rules")
     if rules is not None and not isinstance(rules, dict):
@@ -416,4 +481,5 @@ def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None
         else layer.suppressions_allowed,
         unsuppressible=frozenset(layer.forbid),
         sources=tuple(layer.sources),
+        exemptions=tuple(layer.exemptions),
     )

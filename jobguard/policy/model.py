@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +85,36 @@ class RuleSettings:
 
 
 @dataclass(frozen=True)
+class Exemption:
+    """Rules that do not apply to matching objects (third-party charts nobody can annotate).
+
+    Every selector given must match (kinds exactly, the others as shell-style globs); within one
+    selector any entry may match. ``files`` only matches in ``jobguard lint`` (the webhook sees no
+    file), so an exemption with ``files`` never exempts anything at admission.
+    """
+
+    rules: tuple[str, ...]  # rule names, or "*" for all
+    reason: str
+    kinds: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def matches(
+        self, rule: str, kind: str, namespace: str | None, name: str | None, file: str | None
+    ) -> bool:
+        if "*" not in self.rules and rule not in self.rules:
+            return False
+        if self.kinds and kind not in self.kinds:
+            return False
+        checks = ((self.namespaces, namespace), (self.names, name), (self.files, file))
+        for patterns, value in checks:
+            if patterns and (value is None or not any(fnmatchcase(value, p) for p in patterns)):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
 class Policy:
     """A loaded policy. Rules the files do not mention run with their own defaults."""
 
@@ -91,6 +123,26 @@ class Policy:
     suppressions_allowed: bool = True
     unsuppressible: frozenset[str] = frozenset()
     sources: tuple[str, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()
+
+    def exemption(
+        self,
+        rule: str,
+        kind: str,
+        namespace: str | None,
+        name: str | None,
+        file: str | None = None,
+    ) -> Exemption | None:
+        """The first exemption that lifts ``rule`` for this object, if any.
+
+        ``file`` globs match the path relative to the working directory, with ``/`` separators.
+        """
+        if file is not None and file != "<stdin>":
+            file = Path(os.path.relpath(os.path.abspath(file))).as_posix()
+        for exemption in self.exemptions:
+            if exemption.matches(rule, kind, namespace, name, file):
+                return exemption
+        return None
 
     def settings(self, rule: Rule) -> RuleSettings:
         found = self.rules.get(rule.name)
