@@ -1,0 +1,241 @@
+"""The batch/v1 Job and CronJob schema, and what strict decoding would say about a manifest.
+
+The data (``jobguard/data/batch_v1_schema.json``) is generated from the Kubernetes OpenAPI
+schemas by ``tools/gen_schema.py``; it covers the whole object: ObjectMeta, the Job and CronJob
+specs, the complete PodSpec and the status. It is loaded on first use, once per process (about a
+millisecond), and nothing of Kubernetes is imported.
+
+:func:`structure_errors` walks a manifest against it the way the API server's decoder does:
+
+* a value of the wrong JSON type (``backoffLimit: "six"``, ``labels: {version: 1}``) is a
+  decoding error (``cannot unmarshal string into Go struct field ...``);
+* an unknown field is a strict-decoding error (``kubectl`` asks for strict field validation since
+  1.27), and so is a field newer than the target Kubernetes version;
+* ``null`` is accepted anywhere (it decodes to "unset"); ``int-or-string`` takes either;
+  quantities take a string or a number; free-form fields (``x-kubernetes-preserve-unknown-fields``,
+  RawExtension, managedFields' FieldsV1) take anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobguard.core.paths import FieldPath, Key, field_path
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "batch_v1_schema.json"
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Schema:
+    roots: dict[str, str]
+    types: dict[str, dict[str, str]]
+    since: dict[str, tuple[int, int]]
+    oldest: tuple[int, int]
+
+
+@functools.cache
+def load_schema() -> Schema:
+    data = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return Schema(
+        roots=data["roots"],
+        types=data["types"],
+        since={k: (v[0], v[1]) for k, v in data["since"].items()},
+        oldest=(data["versions"][0][0], data["versions"][0][1]),
+    )
+
+
+@dataclass(frozen=True)
+class StructureError:
+    path: FieldPath
+    message: str
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+_GO_TYPES = {
+    "string": "string",
+    "boolean": "bool",
+    "number": "float64",
+    "int32": "int32",
+    "int64": "int64",
+    "integer": "int64",
+    "int-or-string": "intstr.IntOrString",
+    "quantity": "resource.Quantity",
+}
+_PLAIN = {
+    "string": "a string",
+    "boolean": "true or false",
+    "number": "a number",
+    "int32": "an integer",
+    "int64": "an integer",
+    "integer": "an integer",
+    "int-or-string": "an integer or a string",
+    "quantity": "a quantity (a string such as 500m or 1Gi, or a number)",
+}
+
+
+def _go_type(expr: str) -> str:
+    if expr.startswith("["):
+        return "[]" + _go_type(expr[1:-1])
+    if expr.startswith("{"):
+        return "map[string]" + _go_type(expr[1:-1])
+    if expr in _GO_TYPES:
+        return _GO_TYPES[expr]
+    return "v1." + short_type(expr)
+
+
+def _plain(expr: str) -> str:
+    if expr.startswith("["):
+        return "a list"
+    if expr.startswith("{"):
+        return "a map"
+    return _PLAIN.get(expr, "an object")
+
+
+def short_type(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _is_integral(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    # sigs.k8s.io/yaml turns 6.0 into the JSON number 6, which decodes into an integer field.
+    return isinstance(value, float) and value.is_integer()
+
+
+def _fits(expr: str, value: Any) -> bool:
+    if expr == "any":
+        return True
+    if expr == "string":
+        return isinstance(value, str)
+    if expr == "boolean":
+        return isinstance(value, bool)
+    if expr in ("int32", "int64", "integer"):
+        return _is_integral(value)
+    if expr == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expr == "int-or-string":
+        return isinstance(value, str) or _is_integral(value)
+    if expr == "quantity":
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    if expr.startswith("["):
+        return isinstance(value, list)
+    return isinstance(value, dict)
+
+
+def _go_field(path: FieldPath, struct: str) -> str:
+    dotted = ".".join(s for s in path if isinstance(s, str))
+    return f"{short_type(struct)}.{dotted}"
+
+
+def did_you_mean(name: str, known: list[str]) -> str | None:
+    """The known field a misspelt one most likely meant (case first, then spelling)."""
+    lowered = {k.lower(): k for k in known}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _version(v: tuple[int, int]) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
+class _Walker:
+    def __init__(self, schema: Schema, version: tuple[int, int]) -> None:
+        self.schema = schema
+        self.version = version
+        self.errors: list[StructureError] = []
+
+    def value(self, value: Any, expr: str, path: FieldPath, struct: str) -> None:
+        if value is None or expr == "any":
+            return
+        if not _fits(expr, value):
+            shown = json.dumps(value) if isinstance(value, (str, int, float, bool)) else ""
+            name = field_path(path)
+            self.errors.append(
+                StructureError(
+                    path,
+                    f"cannot unmarshal {_json_kind(value)} into Go struct field "
+                    f"{_go_field(path, struct)} of type {_go_type(expr)} ({name} must be "
+                    f"{_plain(expr)}{', not ' + shown if shown else ''})",
+                )
+            )
+            return
+        if expr in ("int32", "int64", "integer"):
+            low, high = (INT32_MIN, INT32_MAX) if expr == "int32" else (INT64_MIN, INT64_MAX)
+            if not low <= value <= high:
+                self.errors.append(
+                    StructureError(
+                        path,
+                        f"cannot unmarshal number {int(value)} into Go struct field "
+                        f"{_go_field(path, struct)} of type {expr} (out of range)",
+                    )
+                )
+            return
+        if expr.startswith("["):
+            for index, item in enumerate(value):
+                self.value(item, expr[1:-1], (*path, index), struct)
+        elif expr.startswith("{"):
+            for key, item in value.items():
+                self.value(item, expr[1:-1], (*path, Key(str(key))), struct)
+        elif expr in self.schema.types:
+            self.struct(value, expr, path)
+
+    def struct(self, value: dict[Any, Any], type_name: str, path: FieldPath) -> None:
+        fields = self.schema.types[type_name]
+        for key, item in value.items():
+            name = str(key)
+            expr = fields.get(name)
+            since = self.schema.since.get(f"{type_name}.{name}")
+            if expr is None or (since is not None and since > self.version):
+                self.errors.append(
+                    StructureError((*path, name), self._unknown(name, path, fields, since))
+                )
+                continue
+            self.value(item, expr, (*path, name), type_name)
+
+    def _unknown(
+        self, name: str, path: FieldPath, fields: dict[str, str], since: tuple[int, int] | None
+    ) -> str:
+        shown = field_path((*path, name))
+        message = f'strict decoding error: unknown field "{shown}"'
+        if since is not None:
+            return (
+                f"{message} (the field was added in Kubernetes {_version(since)}; the target "
+                f"version is {_version(self.version)}, see --kubernetes-version)"
+            )
+        guess = did_you_mean(name, sorted(fields))
+        return f'{message}; did you mean "{guess}"?' if guess else message
+
+
+def structure_errors(obj: dict[str, Any], version: tuple[int, int]) -> list[StructureError]:
+    """Decoding errors of a Job or CronJob manifest, in document order."""
+    schema = load_schema()
+    root = schema.roots.get(str(obj.get("kind")))
+    if root is None:
+        return []
+    walker = _Walker(schema, version)
+    walker.struct(obj, root, ())
+    return walker.errors

@@ -1,0 +1,49 @@
+"""Shared by the API rules (not a rule): the simulated object and the API server's wording.
+
+Every ``api-*`` rule judges what the API server's validation would see (see
+:mod:`jobguard.core.apiserver`): the object after defaulting and, for a Job created without
+``manualSelector: true``, with its generated selector and labels. Paths are the same in the
+manifest and in the simulated object, so findings point at the user's fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jobguard.core.apiserver import ApiObject, simulate
+from jobguard.core.context import Context
+from jobguard.core.k8s_names import go_quote
+from jobguard.core.view import JobView
+
+
+def api_object(view: JobView, ctx: Context) -> ApiObject:
+    return simulate(view.obj, operation=ctx.operation, version=ctx.kubernetes_version)
+
+
+def api_view(view: JobView, ctx: Context) -> JobView:
+    """A JobView over the simulated object (same kind, same paths)."""
+    return JobView(api_object(view, ctx).obj)
+
+
+def shown(value: Any) -> str:
+    """A value the way a field error prints it (strings quoted, maps and lists as JSON)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if value is None:
+        return "null"
+    return go_quote(value)
+
+
+def invalid(value: Any, detail: str) -> str:
+    return f"Invalid value: {shown(value)}: {detail}"
+
+
+def unsupported(value: Any, supported: tuple[str, ...]) -> str:
+    return f"Unsupported value: {shown(value)}: supported values: " + ", ".join(
+        go_quote(s) for s in supported
+    )
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

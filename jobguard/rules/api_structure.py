@@ -1,0 +1,66 @@
+"""api-structure: wrong types and unknown fields, which the API server's decoder rejects.
+
+What: every field of the Job or CronJob (metadata, spec, the whole pod template, status) is
+checked against the batch/v1 schema generated from the Kubernetes OpenAPI document (see
+``tools/gen_schema.py``): a value of the wrong type (``backoffLimit: "six"``, a label value
+``1`` instead of ``"1"``), an integer out of its range, an unknown field (``ttlSecondsAfterFinish``,
+``restartpolicy``, a field indented one level too deep or too shallow), and a field newer than
+the target Kubernetes version (``--kubernetes-version``). Unknown fields get a did-you-mean
+suggestion. Also: ``apiVersion`` must be ``batch/v1`` (``batch/v1beta1`` CronJobs are not served
+since Kubernetes 1.25).
+
+Why: the API server refuses the whole object (``Job in version "v1" cannot be handled as a Job:
+strict decoding error: unknown field "spec.template.spec.restartpolicy"``), or, with lax field
+validation (older kubectl, some GitOps tools), silently drops the field: a misspelt
+``ttlSecondsAfterFinished`` then means finished Jobs are never cleaned up.
+
+Example::
+
+    spec:
+      ttlSecondsAfterFinish: 600     # unknown field; did you mean "ttlSecondsAfterFinished"?
+      backoffLimit: "six"            # cannot unmarshal string ... of type int32
+
+Fix: none automatic; rename the field or write the value with the right type (quote label
+values such as ``"1"`` or ``"true"``).
+
+Not checked: duplicate keys in one mapping (the YAML loader keeps the last one; the API server's
+strict decoder rejects them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from jobguard.core.context import Context
+from jobguard.core.model import Category, Violation
+from jobguard.core.schema import structure_errors
+from jobguard.core.view import JobView
+from jobguard.rules.base import NoOptions
+
+CODE = "JG002"
+NAME = "api-structure"
+CATEGORY = Category.API
+SUMMARY = "Wrong types and unknown fields (the API server's strict decoding rejects them)"
+REMEDIATION = (
+    "Correct the field name (see the did-you-mean hint) or write the value with the type the "
+    "field takes; quote strings that YAML would read as numbers or booleans."
+)
+
+SERVED_API_VERSION = "batch/v1"
+CRONJOB_V1BETA1_REMOVED = (1, 25)
+
+
+def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+    api_version = view.obj.get("apiVersion")
+    if api_version != SERVED_API_VERSION and not (
+        api_version == "batch/v1beta1"
+        and view.is_cronjob
+        and ctx.kubernetes_version < CRONJOB_V1BETA1_REMOVED
+    ):
+        yield Violation(
+            ("apiVersion",),
+            f'no matches for kind "{view.kind}" in version "{api_version}": '
+            f"{view.kind} is served as batch/v1",
+        )
+    for error in structure_errors(view.obj, ctx.kubernetes_version):
+        yield Violation(error.path, error.message)
