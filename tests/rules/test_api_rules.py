@@ -1,0 +1,338 @@
+"""The api rules' building blocks and messages: schema decoding, names, index lists, time zones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobguard.core.context import Context
+from jobguard.core.indexes import IndexListError, count_indexes
+from jobguard.core.k8s_names import (
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    label_value_errors,
+    qualified_name_errors,
+)
+from jobguard.core.model import Category
+from jobguard.core.paths import field_path
+from jobguard.core.schema import did_you_mean, load_schema, structure_errors
+from jobguard.core.timezones import time_zone_errors
+from jobguard.rules import ALL_RULES
+from tests.helpers import evaluate_obj, lint_text, pairs
+
+ROOT = Path(__file__).parent.parent.parent
+API_RULES = [r for r in ALL_RULES if r.category is Category.API]
+
+
+def _errors(obj: dict[str, Any], version: tuple[int, int] = (1, 34)) -> list[tuple[str, str]]:
+    return [(field_path(e.path), e.message) for e in structure_errors(obj, version)]
+
+
+def test_the_schema_covers_job_cronjob_pod_spec_metadata_and_status() -> None:
+    schema = load_schema()
+    job_spec = schema.types["io.k8s.api.batch.v1.JobSpec"]
+    assert job_spec["backoffLimit"] == "int32"
+    assert job_spec["template"] == "io.k8s.api.core.v1.PodTemplateSpec"
+    assert "restartPolicy" in schema.types["io.k8s.api.core.v1.PodSpec"]
+    assert "generateName" in schema.types["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]
+    assert "succeeded" in schema.types["io.k8s.api.batch.v1.JobStatus"]
+    assert schema.since["io.k8s.api.batch.v1.JobSpec.successPolicy"] == (1, 30)
+
+
+def test_the_committed_schema_is_what_the_generator_makes() -> None:
+    pytest.importorskip("kubernetes_validate")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_schema.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_wrong_types_name_the_go_field_and_the_value() -> None:
+    obj = {"kind": "Job", "spec": {"backoffLimit": "six", "suspend": "yes"}}
+    assert _errors(obj) == [
+        (
+            "spec.backoffLimit",
+            "cannot unmarshal string into Go struct field JobSpec.spec.backoffLimit of type int32"
+            ' (spec.backoffLimit must be an integer, not "six")',
+        ),
+        (
+            "spec.suspend",
+            "cannot unmarshal string into Go struct field JobSpec.spec.suspend of type bool"
+            ' (spec.suspend must be true or false, not "yes")',
+        ),
+    ]
+
+
+def test_unknown_fields_get_a_did_you_mean() -> None:
+    obj = {
+        "kind": "Job",
+        "spec": {
+            "ttlSecondsAfterFinish": 1,
+            "template": {"spec": {"restartpolicy": "Never", "zzz": 1}},
+        },
+    }
+    assert _errors(obj) == [
+        (
+            "spec.ttlSecondsAfterFinish",
+            'strict decoding error: unknown field "spec.ttlSecondsAfterFinish"; did you mean "ttlSecondsAfterFinished"?',
+        ),
+        (
+            "spec.template.spec.restartpolicy",
+            'strict decoding error: unknown field "spec.template.spec.restartpolicy"; did you mean "restartPolicy"?',
+        ),
+        ("spec.template.spec.zzz", 'strict decoding error: unknown field "spec.template.spec.zzz"'),
+    ]
+
+
+def test_int_or_string_quantities_nulls_and_free_form_fields_decode() -> None:
+    container = {
+        "name": "m",
+        "image": "i",
+        "resources": {"limits": {"cpu": 1, "memory": "1Gi"}, "requests": {"cpu": 0.5}},
+        "ports": [{"containerPort": 80}],
+        "readinessProbe": {"httpGet": {"port": "http"}, "tcpSocket": None},
+        "livenessProbe": {"tcpSocket": {"port": 8080}},
+    }
+    obj = {
+        "kind": "Job",
+        "metadata": {
+            "creationTimestamp": None,
+            "managedFields": [{"fieldsV1": {"f:x": {"k:{}": {}}}}],
+        },
+        "spec": {"backoffLimit": None, "template": {"spec": {"containers": [container]}}},
+        "status": {"succeeded": 1, "uncountedTerminatedPods": {}},
+    }
+    assert _errors(obj) == []
+
+
+def test_integers_out_of_range_and_label_values_that_are_not_strings() -> None:
+    obj = {"kind": "Job", "metadata": {"labels": {"v": 1}}, "spec": {"completions": 2**31}}
+    assert [p for p, _ in _errors(obj)] == ["metadata.labels[v]", "spec.completions"]
+    assert "out of range" in _errors(obj)[1][1]
+
+
+def test_a_field_newer_than_the_target_version_is_unknown_there() -> None:
+    obj = {"kind": "Job", "spec": {"managedBy": "a.io/b"}}
+    assert _errors(obj, (1, 30)) == []
+    ((path, message),) = _errors(obj, (1, 29))
+    assert path == "spec.managedBy"
+    assert "added in Kubernetes 1.30" in message
+
+
+def test_did_you_mean_prefers_case_then_spelling() -> None:
+    known = ["restartPolicy", "resources", "ttlSecondsAfterFinished"]
+    assert did_you_mean("RestartPolicy", known) == "restartPolicy"
+    assert did_you_mean("ttlSecondAfterFinished", known) == "ttlSecondsAfterFinished"
+    assert did_you_mean("image", known) is None
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "ok"),
+    [
+        (dns1123_label_errors, "pi-2", True),
+        (dns1123_label_errors, "a.b", False),
+        (dns1123_label_errors, "a" * 64, False),
+        (dns1123_subdomain_errors, "a.b-c", True),
+        (dns1123_subdomain_errors, "Nightly_Report", False),
+        (qualified_name_errors, "example.com/My_Name.1", True),
+        (qualified_name_errors, "a/b/c", False),
+        (qualified_name_errors, "/x", False),
+        (qualified_name_errors, "owner team", False),
+        (label_value_errors, "", True),
+        (label_value_errors, "billing and finance", False),
+    ],
+)
+def test_name_syntax(check: Any, value: str, ok: bool) -> None:
+    assert (check(value) == []) is ok
+
+
+def test_name_messages_are_apimachinerys() -> None:
+    assert dns1123_label_errors("a" * 64) == ["must be no more than 63 characters"]
+    assert qualified_name_errors("/x") == ["prefix part must be non-empty"]
+
+
+@pytest.mark.parametrize(
+    ("text", "completions", "count"),
+    [("", 3, 0), ("0", 1, 1), ("0,2-4,7-9", 10, 7), ("+1", 3, 1)],
+)
+def test_index_lists_count_their_indexes(text: str, completions: int, count: int) -> None:
+    assert count_indexes(text, completions) == count
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0-2,5", 'too large index: "5"'),
+        ("1, 3", 'cannot convert string to integer for index: " 3"'),
+        ("3,1", "non-increasing order, previous: 3, current: 1"),
+        ("2-2", "non-increasing order, previous: 2, current: 2"),
+        (
+            "1-2-3",
+            "the fragment \"1-2-3\" violates the requirement that an index interval can have at most two parts separated by '-'",
+        ),
+        ("-1", 'cannot convert string to integer for index: ""'),
+    ],
+)
+def test_index_list_errors_are_the_api_servers(text: str, message: str) -> None:
+    with pytest.raises(IndexListError) as info:
+        count_indexes(text, 5)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("zone", "errors"),
+    [
+        ("Europe/Berlin", []),
+        ("Etc/GMT+2", []),
+        ("UTC", []),
+        ("", ["timeZone must be nil or non-empty string"]),
+        (
+            "Local",
+            [
+                "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"
+            ],
+        ),
+        (
+            "LOCAL",
+            [
+                "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones",
+                "unknown time zone LOCAL",
+            ],
+        ),
+        ("Europe/Paris ", ["unknown time zone Europe/Paris "]),
+        ("../etc/passwd", ["unknown time zone ../etc/passwd"]),
+        ("Europe/Berln", ["unknown time zone Europe/Berln"]),
+    ],
+)
+def test_time_zones_as_the_api_server_checks_them(zone: str, errors: list[str]) -> None:
+    assert time_zone_errors(zone) == errors
+
+
+JOB = """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: pi}
+spec:
+  template:
+    spec:
+      containers: [{name: main, image: busybox}]
+"""
+
+
+def test_api_messages_carry_the_api_servers_text() -> None:
+    result = lint_text(JOB)
+    (finding,) = [
+        lf.finding
+        for o in result.objects
+        for lf in o.findings
+        if lf.finding.rule == "api-restart-policy"
+    ]
+    assert finding.message.startswith('Required value: valid values: "OnFailure", "Never"')
+    bad = JOB.replace("containers:", "restartPolicy: Sometimes\n      containers:")
+    (finding,) = [
+        lf.finding
+        for o in lint_text(bad).objects
+        for lf in o.findings
+        if lf.finding.rule == "api-restart-policy"
+    ]
+    assert finding.message.startswith(
+        'Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"; '
+        'Unsupported value: "Sometimes": supported values: "OnFailure", "Never"'
+    )
+
+
+def test_every_api_rule_is_category_api_and_denies_by_default() -> None:
+    assert len(API_RULES) >= 16
+    for rule in API_RULES:
+        assert rule.code.startswith("JG0")
+        assert rule.name.startswith("api-")
+        assert rule.default_action.value == "deny"
+
+
+def test_update_skips_create_only_checks() -> None:
+    cron = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "n" * 60, "resourceVersion": "3", "uid": "u"},
+        "spec": {
+            "schedule": "TZ=UTC 0 3 * * *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [{"name": "m", "image": "i"}],
+                        }
+                    }
+                }
+            },
+        },
+    }
+    old = {"spec": {"schedule": "TZ=UTC 0 3 * * *"}}
+    created = evaluate_obj(cron, ctx=Context(operation="CREATE"))
+    assert [(f.rule, f.field) for f in created.findings if f.category is Category.API] == [
+        ("api-object-meta", "metadata.name"),
+        ("api-object-meta", "metadata.resourceVersion"),
+        ("api-cronjob-schedule", "spec.schedule"),
+    ]
+    updated = evaluate_obj(cron, ctx=Context(operation="UPDATE", old_object=old))
+    assert [f.rule for f in updated.findings if f.category is Category.API] == []
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+_fields = st.sampled_from(
+    [
+        "spec",
+        "metadata",
+        "template",
+        "selector",
+        "podFailurePolicy",
+        "successPolicy",
+        "jobTemplate",
+        "rules",
+        "labels",
+        "containers",
+        "completionMode",
+        "completions",
+        "parallelism",
+        "schedule",
+        "timeZone",
+        "manualSelector",
+        "onExitCodes",
+        "values",
+        "succeededIndexes",
+    ]
+)
+_shaped = st.recursive(
+    _json, lambda children: st.dictionaries(_fields, children, max_size=4), max_leaves=20
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(["Job", "CronJob"]), body=st.dictionaries(_fields, _shaped, max_size=4))
+def test_no_api_rule_fails_on_any_shape_of_document(kind: str, body: dict[str, Any]) -> None:
+    report = evaluate_obj({"apiVersion": "batch/v1", "kind": kind, **body})
+    assert [f for f in report.findings if f.rule == "internal-error"] == []
+
+
+def test_lint_text_reports_api_findings_in_registry_order() -> None:
+    text = JOB.replace("name: pi}", "name: pi, labels: {v: 1}}")
+    assert pairs(lint_text(text))[:2] == [
+        ("api-structure", "metadata.labels[v]"),
+        ("api-restart-policy", "spec.template.spec.restartPolicy"),
+    ]
