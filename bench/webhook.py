@@ -9,6 +9,7 @@ Needs `wrk` (Debian: apt-get install -y wrk). Starts, one after the other, on th
   with its uid, under the very same gunicorn settings (config module, workers, threads,
   keep-alive, TLS context) as jobguard;
 * `jobguard serve` itself (the real command) with the bundled default policy;
+* `jobguard serve` with every rule turned off (what the webhook costs apart from its rules);
 
 and drives each over HTTPS with keep-alive connections, POSTing real captured AdmissionReviews
 (tests/fixtures/admission): a defaulted Job without restartPolicy to /mutate (answered with a
@@ -218,7 +219,15 @@ def main() -> None:
         if args.threads:
             tuning += ["--threads", str(args.threads)]
 
-        ports = {"null webhook": free_port(), "jobguard": free_port()}
+        # The same server with every rule off: what the webhook itself costs, apart from rules.
+        from jobguard.rules import ALL_RULES
+
+        rules_off = workdir / "rules-off.yaml"
+        rules_off.write_text(
+            "apiVersion: jobguard.dev/v1\nkind: Policy\nrules:\n"
+            + "".join(f"  {r.name}: {{action: 'off'}}\n" for r in ALL_RULES)
+        )
+        ports = {"null webhook": free_port(), "jobguard": free_port(), "rules off": free_port()}
         overrides = {
             "bind": [f"127.0.0.1:{ports['null webhook']}"],
             "certfile": str(cert),
@@ -244,6 +253,21 @@ def main() -> None:
                 str(key),
                 "--bind",
                 f"127.0.0.1:{ports['jobguard']}",
+                *tuning,
+            ],
+            "rules off": [
+                sys.executable,
+                "-m",
+                "jobguard",
+                "serve",
+                "--cert",
+                str(cert),
+                "--key",
+                str(key),
+                "--bind",
+                f"127.0.0.1:{ports['rules off']}",
+                "--policy",
+                str(rules_off),
                 *tuning,
             ],
         }
@@ -278,7 +302,8 @@ def main() -> None:
             (name, path, median([f for f, _ in runs]), median([p for _, p in runs]))
             for (name, path), runs in samples.items()
         ]
-        rows.sort(key=lambda r: (r[0] != "null webhook", r[1]))
+        order = list(servers)
+        rows.sort(key=lambda r: (order.index(r[0]), r[1]))
 
         print(
             f"HTTPS, keep-alive, {os.cpu_count()} CPUs shared by server and wrk; "
@@ -307,6 +332,11 @@ def main() -> None:
                     f"jobguard {path}: {full.rps / null[path]:.0%} of the null webhook's "
                     f"throughput (target >= 70%); p99 at {paced.rps:.0f} req/s: "
                     f"{paced.p99_ms:.2f} ms (target < 20 ms)"
+                )
+            if name == "rules off":
+                print(
+                    f"jobguard {path} with every rule off: {full.rps / null[path]:.0%} of the null "
+                    f"webhook's throughput ({len(ALL_RULES)} rules registered)"
                 )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

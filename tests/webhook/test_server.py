@@ -118,6 +118,18 @@ def test_patched_object_lints_clean_of_the_fixed_findings(
     assert [lf.finding.rule for o in after.objects for lf in o.findings] == []
 
 
+def test_a_job_rescued_by_the_mutating_webhook_passes_the_validating_one(server: Server) -> None:
+    review = load_review("003-mutate-Job-CREATE-noname.json")  # restartPolicy Always: invalid
+    obj = review["request"]["object"]
+    assert server.review("validate", review_for(obj))["response"]["allowed"] is False
+    patched = apply_patch(obj, server.review("mutate", review))
+    second = review_for(patched)
+    assert server.review("validate", second)["response"] == {
+        "uid": second["request"]["uid"],
+        "allowed": True,
+    }
+
+
 @pytest.mark.parametrize("name", sorted(VALIDATE_ANSWERS))
 def test_validating_webhook_answers_each_captured_request(server: Server, name: str) -> None:
     allowed, message, warnings = VALIDATE_ANSWERS[name]
