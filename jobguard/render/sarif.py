@@ -27,7 +27,6 @@ from jobguard.rules.base import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 BASE_ID = "SRCROOT"
-INFORMATION_URI = "https://github.com/jobguard/jobguard"
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _ACTION_LEVEL = {
@@ -144,7 +143,6 @@ def report_dict(
                     "driver": {
                         "name": "jobguard",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": descriptors,
                     }
                 },
