@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from jobguard.core.paths import FieldPath, Key, field_path
+from jobguard.core.quantity import parse_quantity
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "batch_v1_schema.json"
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+QUANTITY_PATTERN = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,16 @@ class _Walker:
                     f"cannot unmarshal {_json_kind(value)} into Go struct field "
                     f"{_go_field(path, struct)} of type {_go_type(expr)} ({name} must be "
                     f"{_plain(expr)}{', not ' + shown if shown else ''})",
+                )
+            )
+            return
+        if expr == "quantity" and isinstance(value, str) and parse_quantity(value) is None:
+            self.errors.append(
+                StructureError(
+                    path,
+                    f"quantities must match the regular expression {QUANTITY_PATTERN!r} "
+                    f"({field_path(path)}: {json.dumps(value)} is not a quantity; write e.g. "
+                    "500m, 2, 1Gi or 512Mi)",
                 )
             )
             return

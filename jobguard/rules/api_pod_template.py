@@ -5,7 +5,9 @@ one container; every container and init container needs a name that is an RFC 11
 (lower case, digits, '-', at most 63 characters), unique across containers and init containers,
 and an ``image``; ``ephemeralContainers`` are not allowed in a template; an init container's
 ``restartPolicy`` may only be ``Always`` (a native sidecar) and a regular container may not set
-one.
+one. Volumes need unique RFC 1123 label names and exactly one volume type; every volume mount
+names a volume of the template and has a ``mountPath``; resource quantities are not negative
+and a request is at most its limit.
 
 Why: each is an HTTP 422 from the API server (``spec.template.spec.containers[0].image:
 Required value``); a templating mistake (an empty image variable) shows up only at deploy time.
@@ -18,8 +20,9 @@ Example::
 
 Fix: none automatic; name the containers and give each one an image.
 
-Not checked (the API server does): volumes, ports, environment variables, probes, resources,
-security contexts and the other pod-spec fields beyond their types (see ``api-structure``).
+Not checked (the API server does): volume sources' own fields, ports, environment variables,
+probes, security contexts, affinity and the other pod-spec fields beyond their types (see
+``api-structure``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from typing import Any
 from jobguard.core.context import Context
 from jobguard.core.k8s_names import dns1123_label_errors
 from jobguard.core.model import Category, Violation
+from jobguard.core.paths import FieldPath, Key
+from jobguard.core.quantity import parse_quantity
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
 from jobguard.rules.base import NoOptions
@@ -47,6 +52,7 @@ def _containers(sim: JobView, key: str, seen: set[str], *, init: bool) -> Iterat
     items = sim.pod_spec.get(key)
     if not isinstance(items, list):
         return
+    volumes = _volume_names(sim)
     for index, container in enumerate(items):
         if not isinstance(container, dict):
             continue
@@ -69,6 +75,8 @@ def _containers(sim: JobView, key: str, seen: set[str], *, init: bool) -> Iterat
             yield Violation((*at, "name"), "; ".join(problems))
         if not container.get("image"):
             yield Violation((*at, "image"), "Required value (the container has no image)")
+        yield from _mounts(at, container, volumes)
+        yield from _resources(at, container)
         policy = container.get("restartPolicy")
         if isinstance(policy, str):
             if init and policy != "Always":
@@ -78,6 +86,83 @@ def _containers(sim: JobView, key: str, seen: set[str], *, init: bool) -> Iterat
                     (*at, "restartPolicy"),
                     "Forbidden: may not be set for non-init containers",
                 )
+
+
+def _volumes(sim: JobView) -> Iterator[Violation]:
+    items = sim.pod_spec.get("volumes")
+    if not isinstance(items, list):
+        return
+    seen: set[str] = set()
+    for index, volume in enumerate(items):
+        if not isinstance(volume, dict):
+            continue
+        at = sim.at("template", "spec", "volumes", index)
+        name = volume.get("name")
+        problems = []
+        if not name:
+            problems.append("Required value (every volume needs a name)")
+        elif isinstance(name, str):
+            errors = dns1123_label_errors(name)
+            if errors:
+                problems.append(invalid(name, "; ".join(errors)))
+            if name in seen:
+                problems.append(f"Duplicate value: {shown(name)}")
+            seen.add(name)
+        if problems:
+            yield Violation((*at, "name"), "; ".join(problems))
+        sources = [k for k, v in volume.items() if k != "name" and v is not None]
+        if not sources:
+            yield Violation(at, "Required value: must specify a volume type")
+        elif len(sources) > 1:
+            yield Violation((*at, sources[1]), "Forbidden: may not specify more than 1 volume type")
+
+
+def _volume_names(sim: JobView) -> set[str]:
+    items = sim.pod_spec.get("volumes")
+    items = items if isinstance(items, list) else []
+    return {v["name"] for v in items if isinstance(v, dict) and isinstance(v.get("name"), str)}
+
+
+def _mounts(at: FieldPath, container: dict[str, Any], volumes: set[str]) -> Iterator[Violation]:
+    mounts = container.get("volumeMounts")
+    for index, mount in enumerate(mounts if isinstance(mounts, list) else []):
+        if not isinstance(mount, dict):
+            continue
+        name = mount.get("name")
+        if not name:
+            yield Violation((*at, "volumeMounts", index, "name"), "Required value")
+        elif isinstance(name, str) and name not in volumes:
+            yield Violation(
+                (*at, "volumeMounts", index, "name"),
+                f"Not found: {shown(name)} (no volume of the pod template has this name)",
+            )
+        if not mount.get("mountPath"):
+            yield Violation((*at, "volumeMounts", index, "mountPath"), "Required value")
+
+
+def _resources(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
+    resources = container.get("resources")
+    if not isinstance(resources, dict):
+        return
+    limits = resources.get("limits")
+    limits = limits if isinstance(limits, dict) else {}
+    requests = resources.get("requests")
+    requests = requests if isinstance(requests, dict) else {}
+    for kind, values in (("limits", limits), ("requests", requests)):
+        for name, raw in values.items():
+            amount = parse_quantity(raw)
+            if amount is not None and amount < 0:
+                yield Violation(
+                    (*at, "resources", kind, Key(str(name))),
+                    invalid(str(raw), "must be greater than or equal to 0"),
+                )
+    for name, raw in requests.items():
+        request, limit = parse_quantity(raw), parse_quantity(limits.get(name))
+        if request is not None and limit is not None and request > limit:
+            yield Violation(
+                (*at, "resources", "requests"),
+                invalid(str(raw), f"must be less than or equal to {name} limit of {limits[name]}"),
+            )
 
 
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
@@ -95,6 +180,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             view.at("template", "spec", "containers"),
             "Required value (a pod needs at least one container)",
         )
+    yield from _volumes(sim)
     seen: set[str] = set()
     yield from _containers(sim, "containers", seen, init=False)
     yield from _containers(sim, "initContainers", seen, init=True)
