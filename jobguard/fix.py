@@ -175,18 +175,20 @@ def _fix_text(file: str, text: str, edits: dict[int, list[Edit]]) -> str:
             fixed_data, _ = apply_edits(data, edits[i])
         except PatchConflict as exc:
             raise _Refused(str(exc)) from None
-        chunks.append(_fix_chunk(body_text, span, stop, edits[i], i))
+        chunks.append(_fix_chunk(body_text, span, stop, edits[i], i, fixed_data))
         expected.append(fixed_data)
     new_text = "".join(chunks)
     reread = parse_stream(new_text)
-    if reread.errors or [d.data for d in reread.documents] != expected:
+    if reread.errors or not same_data([d.data for d in reread.documents], expected):
         raise _Refused("the rewritten file would not read back as the fixed manifest")
     if crlf:
         new_text = new_text.replace("\n", "\r\n")
     return bom + new_text
 
 
-def _fix_chunk(text: str, span: _DocSpan, stop: int, edits: Sequence[Edit], index: int) -> str:
+def _fix_chunk(
+    text: str, span: _DocSpan, stop: int, edits: Sequence[Edit], index: int, expected: Any
+) -> str:
     """One document's chunk with the edits applied to its body; head and tail kept verbatim."""
     if span.root_line == span.start_line and span.explicit_start:
         raise _Refused(f"document {index + 1} starts on its --- line")
@@ -214,7 +216,51 @@ def _fix_chunk(text: str, span: _DocSpan, stop: int, edits: Sequence[Edit], inde
     new_body = out.getvalue()
     if not body.endswith("\n"):
         new_body = new_body.rstrip("\n")
-    return head + new_body + tail
+    return head + restore_original_lines(body, new_body, expected) + tail
+
+
+def same_data(a: Any, b: Any) -> bool:
+    """Equality that also compares types (``True == 1`` and ``1.0 == 1`` in Python)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_data(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _reads_as(lines: list[str], expected: Any) -> bool:
+    stream = parse_stream("".join(lines))
+    return (
+        not stream.errors
+        and len(stream.documents) == 1
+        and same_data(stream.documents[0].data, expected)
+    )
+
+
+def restore_original_lines(old: str, new: str, expected: Any) -> str:
+    """Put back original lines that ruamel.yaml re-spelled without changing their meaning.
+
+    The emitter normalises a few things on lines it was not asked to change (``key:   value``,
+    ``~`` for null, spacing inside ``[ a,  b ]``). Where the diff pairs one old line with one new
+    line, the old line is tried in place of the new one and kept if the document still reads as
+    the fixed data: edited lines fail that test and keep their new text.
+    """
+    old_lines = old.splitlines(keepends=True)
+    out = new.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old_lines, out, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "replace" or i2 - i1 != j2 - j1:
+            continue
+        for k in range(i2 - i1):
+            original = old_lines[i1 + k]
+            if j1 + k == len(out) - 1 and not out[-1].endswith("\n"):
+                original = original.rstrip("\n")
+            trial = [*out[: j1 + k], original, *out[j1 + k + 1 :]]
+            if _reads_as(trial, expected):
+                out = trial
+    return "".join(out)
 
 
 def _line_offset(text: str, line: int) -> int:

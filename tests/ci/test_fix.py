@@ -24,7 +24,7 @@ from tests.ci.conftest import FIX_FIXTURES, run_jobguard
 from tests.helpers import POLICY_FIXTURES, policy_for
 
 FIXABLE = {"restart-policy", "completions-parallelism", "backoff-limit", "ttl-after-finished"}
-GOLDEN = ["kubectl-multidoc", "helm-indented", "four-space", "flow-style"]
+GOLDEN = ["kubectl-multidoc", "helm-indented", "four-space", "flow-style", "spacing", "markers"]
 POLICY = policy_for("ci-fix.yaml")
 
 
@@ -261,3 +261,43 @@ def test_fix_and_diff_refuse_stdin_and_each_other(work: Path) -> None:
     both = run_jobguard("lint", "--fix", "--diff", "k8s", cwd=work)
     assert both.returncode == 2
     assert "--fix and --diff are alternatives" in both.stderr
+
+
+def finding_setting(path: tuple[str, ...], value: object) -> Finding:
+    return Finding(
+        rule="r",
+        code="JG999",
+        category=Category.POLICY,
+        severity=Severity.WARNING,
+        action=PolicyAction.WARN,
+        path=path,
+        message="m",
+        fix=Fix("set", (SetValue(path, value),)),
+    )
+
+
+def test_new_strings_that_yaml_1_1_would_misread_are_quoted() -> None:
+    text = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: x\n"
+    located = tuple(
+        LocatedFinding(finding_setting(("metadata", "labels", key), value), 3, 1)
+        for key, value in [("a", "on"), ("b", "012"), ("c", "plain"), ("d", "1.5")]
+    )
+    obj = ObjectResult("x.yaml", 0, "Job", "x", None, 1, located)
+    planned = plan_fix(FileResult("x.yaml", (obj,)), text.encode())
+    assert planned.refused is None
+    assert (
+        planned.fixed == text + '  labels:\n    a: "on"\n    b: "012"\n    c: plain\n    d: "1.5"\n'
+    )
+
+
+def test_restoring_lines_keeps_meaning_and_types() -> None:
+    from jobguard.fix import restore_original_lines, same_data
+
+    assert not same_data({"a": True}, {"a": 1})
+    assert not same_data([1.0], [1])
+    old = "a:   1\nb: ~\nc: old\n"
+    new = "a: 1\nb:\nc: new\n"
+    assert (
+        restore_original_lines(old, new, {"a": 1, "b": None, "c": "new"})
+        == "a:   1\nb: ~\nc: new\n"
+    )
