@@ -276,7 +276,8 @@ def _write_fixes(fixes: list[FileFix], relint: Any) -> LintResult:
 
 
 def _atomic_write(path: str, text: str) -> None:
-    """Replace the file in one step, keeping its permission bits."""
+    """Replace the file in one step, keeping its permission bits (and a symlink as a symlink)."""
+    path = os.path.realpath(path)
     mode = os.stat(path).st_mode & 0o7777
     tmp = f"{path}.jobguard-fix.tmp"
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
@@ -300,24 +301,19 @@ def _render(
     from jobguard.core.model import Severity
 
     if fmt == "json":
-        import json
-
         from jobguard.render import json_report
 
-        doc = json_report.report_dict(result)
+        baseline = None
         if outcome is not None:
-            doc["baseline"] = {
+            baseline = {
                 "file": baseline_file,
                 "accepted": len(outcome.accepted),
                 "stale": [e.as_dict() for e in outcome.stale],
             }
+        fixed = None
         if fixes:
-            doc["fixed"] = [
-                {"file": f.file, "findings": f.applied}
-                for f in fixes
-                if f.changed and not f.refused
-            ]
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+            fixed = [{"file": f.file, "findings": f.applied} for f in fixes if f.changed]
+        click.echo(json_report.render(result, baseline=baseline, fixed=fixed), nl=False)
     elif fmt == "sarif":
         from jobguard.render import sarif
         from jobguard.rules import ALL_RULES

@@ -9,6 +9,11 @@ Shape::
      "problems": [{"file", "line", "column", "severity", "message"}],
      "summary": {"files", "objects", "skipped", "errors", "warnings", "infos", "problems"}}
 
+Added by options (absent otherwise)::
+
+     "baseline": {"file", "accepted": int, "stale": [baseline entries]}   # --baseline
+     "fixed": [{"file", "findings": int}]                                   # --fix
+
 Fields are only ever added, never renamed or removed, within a version.
 """
 
@@ -56,8 +61,13 @@ def summary(result: LintResult) -> dict[str, int]:
     }
 
 
-def report_dict(result: LintResult) -> dict[str, Any]:
-    return {
+def report_dict(
+    result: LintResult,
+    *,
+    baseline: dict[str, Any] | None = None,
+    fixed: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    doc = {
         "version": VERSION,
         "findings": [finding_dict(o, lf) for o, lf in result.findings],
         "problems": [
@@ -72,7 +82,18 @@ def report_dict(result: LintResult) -> dict[str, Any]:
         ],
         "summary": summary(result),
     }
+    if baseline is not None:
+        doc["baseline"] = baseline
+    if fixed is not None:
+        doc["fixed"] = fixed
+    return doc
 
 
-def render(result: LintResult) -> str:
-    return json.dumps(report_dict(result), indent=2, ensure_ascii=False) + "\n"
+def render(
+    result: LintResult,
+    *,
+    baseline: dict[str, Any] | None = None,
+    fixed: list[dict[str, Any]] | None = None,
+) -> str:
+    doc = report_dict(result, baseline=baseline, fixed=fixed)
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -301,3 +301,18 @@ def test_restoring_lines_keeps_meaning_and_types() -> None:
         restore_original_lines(old, new, {"a": 1, "b": None, "c": "new"})
         == "a:   1\nb: ~\nc: new\n"
     )
+
+
+def test_fix_through_a_symlink_rewrites_the_target_and_keeps_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "real.yaml"
+    shutil.copy(FIX_FIXTURES / "four-space.yaml", target)
+    target.chmod(0o640)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    policy = str(POLICY_FIXTURES / "ci-fix.yaml")
+    run = run_jobguard("lint", "--fix", "--policy", policy, "link.yaml", cwd=tmp_path)
+    assert "fixed link.yaml (4 findings)" in run.stderr
+    assert link.is_symlink()
+    assert target.stat().st_mode & 0o777 == 0o640
+    fixed = only_fixable(lint_file(str(target), POLICY))
+    assert fixable_pairs(fixed) == []

@@ -259,3 +259,17 @@ def test_github_escaping() -> None:
         annotation(Severity.INFO, "m", file="f", line=0, column=0, title="t")
         == "::notice file=f,title=t::m"
     )
+
+
+def test_sarif_locations_outside_the_base_are_absolute_file_uris(tmp_path: Path) -> None:
+    from jobguard.render.sarif import artifact_location
+
+    base = tmp_path / "repo"
+    assert artifact_location(str(base / "k8s" / "a b.yaml"), base) == {
+        "uri": "k8s/a%20b.yaml",
+        "uriBaseId": "SRCROOT",
+    }
+    assert artifact_location(str(tmp_path / "elsewhere.yaml"), base) == {
+        "uri": (tmp_path / "elsewhere.yaml").as_uri()
+    }
+    assert artifact_location("<stdin>", base) == {"uri": "stdin"}
