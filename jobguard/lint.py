@@ -118,7 +118,7 @@ def lint_bytes(
                 )
             )
             continue
-        view = JobView.of(src.data)
+        view = JobView.of(src.data, duplicate_keys=src.duplicate_keys())
         if view is None:
             skipped += 1
             continue

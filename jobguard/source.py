@@ -226,6 +226,43 @@ class SourceObject:
     def position(self, path: FieldPath) -> tuple[int, int]:
         return self.document.position(self.prefix + path)
 
+    def duplicate_keys(self) -> tuple[FieldPath, ...]:
+        """Repeated mapping keys inside this object, relative to it."""
+        found = duplicate_keys(self.document.node)
+        size = len(self.prefix)
+        return tuple(p[size:] for p in found if p[:size] == self.prefix and len(p) > size)
+
+
+def duplicate_keys(node: yaml.Node | None) -> tuple[FieldPath, ...]:
+    """Paths (raw key names, list indexes) of mapping keys that a YAML node tree repeats.
+
+    The loader keeps the last value of a repeated key; kubectl and the API server's strict
+    decoding reject the document. Each node is visited once (aliases share nodes), so this is
+    linear in the size of the file.
+    """
+    found: list[FieldPath] = []
+    seen_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, FieldPath]] = [(node, ())] if node is not None else []
+    while stack:
+        current, path = stack.pop()
+        if id(current) in seen_nodes:
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            keys: set[str] = set()
+            children = []
+            for key_node, value_node in current.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    continue
+                if key_node.value in keys:
+                    found.append((*path, key_node.value))
+                keys.add(key_node.value)
+                children.append((value_node, (*path, key_node.value)))
+            stack.extend(reversed(children))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(reversed([(item, (*path, i)) for i, item in enumerate(current.value)]))
+    return tuple(found)
+
 
 def iter_objects(stream: Stream) -> Iterator[SourceObject]:
     """Every object of the stream, with ``kind: List`` (and ``*List``) items unpacked."""

@@ -34,7 +34,10 @@ import copy
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+
+from jobguard.core.view import JobView
 
 MAX_INT32 = 2147483647
 PLACEHOLDER_UID = "new-uid-assigned-by-the-api-server"
@@ -103,6 +106,11 @@ class ApiObject:
     @property
     def kind(self) -> str:
         return str(self.obj.get("kind"))
+
+    @cached_property
+    def view(self) -> JobView:
+        """A JobView over the simulated object (one per simulation: views cache their values)."""
+        return JobView(self.obj)
 
     def job_spec(self) -> dict[str, Any]:
         """The Job spec (CronJob: ``spec.jobTemplate.spec``), {} when malformed."""

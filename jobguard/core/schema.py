@@ -242,6 +242,26 @@ class _Walker:
         return f'{message}; did you mean "{guess}"?' if guess else message
 
 
+def typed_path(kind: str, raw: FieldPath) -> FieldPath:
+    """``raw`` (field names and indexes) with map keys as :class:`Key` where the schema has maps,
+    so that it renders as the API server spells it (``metadata.labels[app]``)."""
+    schema = load_schema()
+    expr = schema.roots.get(kind, "any")
+    out: list[str | int | Key] = []
+    for seg in raw:
+        if expr.startswith("{") and isinstance(seg, str):
+            out.append(Key(seg))
+            expr = expr[1:-1]
+        elif expr.startswith("[") and isinstance(seg, int):
+            out.append(seg)
+            expr = expr[1:-1]
+        else:
+            out.append(seg)
+            fields = schema.types.get(expr, {})
+            expr = fields.get(seg, "any") if isinstance(seg, str) else "any"
+    return tuple(out)
+
+
 def structure_errors(obj: dict[str, Any], version: tuple[int, int]) -> list[StructureError]:
     """Decoding errors of a Job or CronJob manifest, in document order."""
     schema = load_schema()

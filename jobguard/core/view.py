@@ -47,15 +47,21 @@ class JobView:
     obj: dict[str, Any]
     defaulted: bool = False
     applied: Mapping[str, Any] | None = None
+    # Keys a YAML mapping of the source repeats (the loader kept the last value), when known.
+    duplicate_keys: tuple[FieldPath, ...] = ()
 
     @staticmethod
     def of(
-        obj: Any, *, defaulted: bool = False, applied: Mapping[str, Any] | None = None
+        obj: Any,
+        *,
+        defaulted: bool = False,
+        applied: Mapping[str, Any] | None = None,
+        duplicate_keys: tuple[FieldPath, ...] = (),
     ) -> JobView | None:
         """The view of ``obj`` if it is a Job or CronJob mapping, else None."""
         if not isinstance(obj, dict) or obj.get("kind") not in JOB_KINDS:
             return None
-        return JobView(obj, defaulted, applied)
+        return JobView(obj, defaulted, applied, duplicate_keys)
 
     # -- identity -------------------------------------------------------------------------
     @cached_property

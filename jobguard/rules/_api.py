@@ -23,7 +23,7 @@ def api_object(view: JobView, ctx: Context) -> ApiObject:
 
 def api_view(view: JobView, ctx: Context) -> JobView:
     """A JobView over the simulated object (same kind, same paths)."""
-    return JobView(api_object(view, ctx).obj)
+    return api_object(view, ctx).view
 
 
 def shown(value: Any) -> str:

@@ -142,7 +142,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             yield Violation(("metadata", "namespace"), _joined(namespace, errors))
     yield from _meta_checks(metadata, ("metadata",), copied_labels=api.labels_copied)
 
-    sim = JobView(api.obj)
+    sim = api.view
     template_meta = sim.template.get("metadata")
     if isinstance(template_meta, dict):
         labels = label_errors(template_meta.get("labels"))

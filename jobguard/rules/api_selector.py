@@ -99,7 +99,7 @@ def _generated_label_errors(
 
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
     api = api_object(view, ctx)
-    sim = JobView(api.obj)
+    sim = api.view
     spec = sim.job_spec
     if not spec:
         return

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
-from jobguard.core.schema import structure_errors
+from jobguard.core.schema import structure_errors, typed_path
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -61,6 +61,15 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             ("apiVersion",),
             f'no matches for kind "{view.kind}" in version "{api_version}": '
             f"{view.kind} is served as batch/v1",
+        )
+    for raw in view.duplicate_keys:
+        path = typed_path(view.kind, raw)
+        name = raw[-1]
+        yield Violation(
+            path,
+            f'duplicate field "{name}" (yaml: unmarshal errors: key "{name}" already set in '
+            "map: kubectl and the API server's strict decoding reject the document; the YAML "
+            "loader here kept the last value)",
         )
     for error in structure_errors(view.obj, ctx.kubernetes_version):
         yield Violation(error.path, error.message)

@@ -336,3 +336,27 @@ def test_lint_text_reports_api_findings_in_registry_order() -> None:
         ("api-structure", "metadata.labels[v]"),
         ("api-restart-policy", "spec.template.spec.restartPolicy"),
     ]
+
+
+def test_duplicate_keys_are_found_once_per_repeat_and_relative_to_list_items() -> None:
+    from jobguard.source import iter_objects, parse_stream
+
+    text = """
+base: &base {a: 1, a: 2}
+kind: List
+items:
+  - {x: 1, y: [{k: 1, k: 2, k: 3}], x: 2}
+  - *base
+  - *base
+"""
+    (doc,) = parse_stream(text).documents
+    from jobguard.source import duplicate_keys
+
+    assert duplicate_keys(doc.node) == (
+        ("base", "a"),
+        ("items", 0, "x"),
+        ("items", 0, "y", 0, "k"),
+        ("items", 0, "y", 0, "k"),
+    )
+    objects = list(iter_objects(parse_stream(text)))
+    assert [o.duplicate_keys() for o in objects] == [(("x",), ("y", 0, "k"), ("y", 0, "k")), (), ()]
