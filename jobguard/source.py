@@ -54,6 +54,13 @@ class Document:
     index: int
     node: yaml.Node | None = None
     line: int = 1
+    _duplicates: tuple[FieldPath, ...] | None = field(default=None, repr=False, compare=False)
+
+    def duplicate_keys(self) -> tuple[FieldPath, ...]:
+        """Repeated mapping keys of the whole document (computed once: a List's items share it)."""
+        if self._duplicates is None:
+            self._duplicates = duplicate_keys(self.node)
+        return self._duplicates
 
     def position(self, path: FieldPath) -> tuple[int, int]:
         """1-based (line, column) of the field at ``path``, or of its nearest existing parent.
@@ -228,7 +235,7 @@ class SourceObject:
 
     def duplicate_keys(self) -> tuple[FieldPath, ...]:
         """Repeated mapping keys inside this object, relative to it."""
-        found = duplicate_keys(self.document.node)
+        found = self.document.duplicate_keys()
         size = len(self.prefix)
         return tuple(p[size:] for p in found if p[:size] == self.prefix and len(p) > size)
 
