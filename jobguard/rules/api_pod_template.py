@@ -42,7 +42,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG005"
 NAME = "api-pod-template"
 CATEGORY = Category.API
-SUMMARY = "Pod template without containers, or with unnamed, duplicate or image-less containers"
+SUMMARY = "Pod templates the API server rejects: containers, names, images, volumes, mounts, resources"
 REMEDIATION = (
     "Give the pod template at least one container, each with a unique DNS-label name and an image."
 )

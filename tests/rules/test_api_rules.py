@@ -360,3 +360,97 @@ items:
     )
     objects = list(iter_objects(parse_stream(text)))
     assert [o.duplicate_keys() for o in objects] == [(("x",), ("y", 0, "k"), ("y", 0, "k")), (), ()]
+
+
+def _messages(text: str, rule: str) -> list[tuple[str, str]]:
+    return [
+        (lf.finding.field, lf.finding.message)
+        for obj in lint_text(text).objects
+        for lf in obj.findings
+        if lf.finding.rule == rule
+    ]
+
+
+def test_restart_policy_with_a_pod_failure_policy_is_an_invalid_value() -> None:
+    text = JOB.replace(
+        "spec:\n  template:",
+        "spec:\n  podFailurePolicy: {rules: [{action: FailJob, onExitCodes: {operator: In, values: [42]}}]}\n  template:",
+    ).replace("containers:", "restartPolicy: OnFailure\n      containers:")
+    ((path, message),) = _messages(text, "api-restart-policy")
+    assert path == "spec.template.spec.restartPolicy"
+    assert message.startswith(
+        'Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified'
+    )
+
+
+CRON = """
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: c}
+spec:
+  schedule: "SCHEDULE"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: main, image: busybox}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        (
+            "0 0 3 * * *",
+            'Invalid value: "0 0 3 * * *": expected exactly 5 fields, found 6: [0 0 3 * * *]',
+        ),
+        ("0 3 * * 7", 'Invalid value: "0 3 * * 7": end of range (7) above maximum (6): 7'),
+        (
+            "@every 1x",
+            'Invalid value: "@every 1x": failed to parse duration @every 1x: time: unknown unit "x" in duration "1x"',
+        ),
+        (
+            "TZ=Europe/Berlin 0 3 * * *",
+            'Invalid value: "TZ=Europe/Berlin 0 3 * * *": cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
+        ),
+        (
+            "TZ=Europe/Nowhere 0 3 * * *",
+            'Invalid value: "TZ=Europe/Nowhere 0 3 * * *": provided bad location Europe/Nowhere: '
+            'unknown time zone Europe/Nowhere; Invalid value: "TZ=Europe/Nowhere 0 3 * * *": '
+            "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
+        ),
+    ],
+)
+def test_schedule_messages_are_the_api_servers(schedule: str, message: str) -> None:
+    assert _messages(CRON.replace("SCHEDULE", schedule), "api-cronjob-schedule") == [
+        ("spec.schedule", message)
+    ]
+
+
+@pytest.mark.parametrize(
+    "schedule", ["* * * * ?", "@every 1h30m", "0 9 * * MON-FRI", "@midnight", "0 0 29 2 *"]
+)
+def test_schedules_robfig_accepts_pass(schedule: str) -> None:
+    assert _messages(CRON.replace("SCHEDULE", schedule), "api-cronjob-schedule") == []
+
+
+def test_stale_controller_uid_and_not_auto_generated_selector_messages() -> None:
+    text = JOB.replace(
+        "spec:\n  template:",
+        "spec:\n  selector: {matchLabels: {app: etl}}\n  template:\n    metadata: {labels: {app: etl, controller-uid: old}}",
+    ).replace("containers:", "restartPolicy: Never\n      containers:")
+    assert _messages(text, "api-selector") == [
+        (
+            "spec.template.metadata.labels[controller-uid]",
+            'Invalid value: "old": must be the new Job\'s uid (the API server assigns a fresh uid '
+            "to every Job it creates, so a controller-uid label copied from an existing Job never "
+            "matches; remove it)",
+        ),
+        (
+            "spec.selector",
+            'Invalid value: {"matchLabels":{"app":"etl"}}: `selector` not auto-generated (the '
+            "selector has keys of its own: app; without manualSelector: true the API server "
+            "generates the selector, so remove it)",
+        ),
+    ]
