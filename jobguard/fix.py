@@ -34,6 +34,7 @@ from jobguard.lint import FileResult
 from jobguard.source import parse_stream
 
 _BOM = "\ufeff"
+_EventLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KEY_ONLY = re.compile(r"^(?P<indent> *)(?P<dash>- +)?[^\s#][^#]*?:\s*(#.*)?$")
 
 
@@ -120,9 +121,9 @@ def _document_spans(text: str) -> list[_DocSpan]:
     spans: list[_DocSpan] = []
     expect_root = False
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_EventLoader):
             mark = event.start_mark
-            assert mark is not None  # the pure-Python parser always sets marks
+            assert mark is not None  # both parsers set marks (character offsets of a str)
             if isinstance(event, yaml.DocumentStartEvent):
                 start = 0 if not spans else mark.index
                 spans.append(_DocSpan(start, -1, 0, mark.line, bool(event.explicit)))
