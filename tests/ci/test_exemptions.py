@@ -177,3 +177,33 @@ def test_cli_applies_a_file_exemption(tmp_path: Path) -> None:
     files = {line.split("file=")[1].split(",")[0] for line in run.stdout.splitlines()}
     assert files == {"mine.yaml"}
     assert run.returncode == 1
+
+
+def test_the_webhook_applies_namespace_exemptions_but_never_file_ones(tmp_path: Path) -> None:
+    """Through the real Flask app: the validating webhook's answer with each kind of exemption."""
+    import json as jsonlib
+
+    from jobguard.webhook.app import create_app
+    from jobguard.webhook.settings import Settings
+    from tests.webhook.support import all_rules_off, review_for, write_policy
+
+    job = load_yaml(VENDOR_JOB)
+
+    def allowed(exemption: dict[str, object]) -> bool:
+        policy = write_policy(
+            tmp_path / "policy.yaml",
+            {"restart-policy": {"action": "deny"}},
+            exemptions=[exemption],
+        )
+        settings = Settings(policy_paths=(str(all_rules_off(tmp_path)), str(policy)))
+        client = create_app(settings).test_client()
+        review = review_for(job)
+        r = client.post("/validate", data=jsonlib.dumps(review), content_type="application/json")
+        assert r.status_code == 200, r.data
+        return bool(r.get_json()["response"]["allowed"])
+
+    assert allowed(
+        {"rules": ["restart-policy"], "reason": "vendor", "namespaces": ["monitoring-*"]}
+    )
+    assert not allowed({"rules": ["restart-policy"], "reason": "vendor", "namespaces": ["prod"]})
+    assert not allowed({"rules": ["*"], "reason": "vendor", "files": ["*"]})
