@@ -9,7 +9,7 @@ manifest and in the simulated object, so findings point at the user's fields.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 from jobguard.core.apiserver import ApiObject, simulate
 from jobguard.core.context import Context
@@ -45,5 +45,5 @@ def unsupported(value: Any, supported: tuple[str, ...]) -> str:
     )
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
