@@ -57,7 +57,12 @@ REMEDIATION = "Use the values and syntax the message names (values are case-sens
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 PROTOCOLS = ("SCTP", "TCP", "UDP")
-DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+DNS_POLICIES = (
+    "ClusterFirst",
+    "ClusterFirstWithHostNet",
+    "Default",
+    "None",
+)  # sorted, as sets.List prints them
 TOLERATION_OPERATORS = ("Equal", "Exists")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 MAX_INT32 = 2**31 - 1
