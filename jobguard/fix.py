@@ -207,13 +207,21 @@ def _fix_chunk(
     rt.width = 1 << 30  # never re-wrap long lines
     mapping, sequence, offset = detect_indent(body)
     rt.indent(mapping=mapping, sequence=sequence, offset=offset)
-    tree = rt.load(body)
+    try:
+        tree = rt.load(body)
+    except Exception as exc:  # ruamel.yaml is stricter than the reader (duplicate keys, YAML 1.2)
+        first = str(exc).strip().splitlines()
+        reason = next((line for line in first if line.startswith("found")), type(exc).__name__)
+        raise _Refused(f"document {index + 1} cannot be rewritten safely ({reason})") from None
     if not isinstance(tree, CommentedMap):
         raise _Refused(f"document {index + 1} is not a mapping")
     for edit in edits:
         _apply(tree, edit)
     out = io.StringIO()
-    rt.dump(tree, out)
+    try:
+        rt.dump(tree, out)
+    except Exception as exc:  # pragma: no cover - a tree ruamel loaded should always dump
+        raise _Refused(f"document {index + 1} cannot be rewritten ({type(exc).__name__})") from None
     new_body = out.getvalue()
     if not body.endswith("\n"):
         new_body = new_body.rstrip("\n")

@@ -144,6 +144,11 @@ def test_a_file_without_a_final_newline_keeps_it_that_way() -> None:
         ("anchors.yaml", "document 1 uses YAML anchors or aliases"),
         ("list.yaml", "document 1 is a kind: List; fix its items by hand"),
         ("job.json", "JSON manifests are not rewritten (formatting would be lost); fix by hand"),
+        (
+            "duplicate-keys.yaml",
+            'document 1 cannot be rewritten safely (found duplicate key "name" with value "b" '
+            '(original value: "a"))',
+        ),
     ],
 )
 def test_a_file_that_cannot_be_fixed_safely_is_left_alone_with_a_reason(
