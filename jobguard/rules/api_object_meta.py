@@ -64,20 +64,26 @@ def _joined(value: Any, errors: list[str]) -> str:
 
 
 def label_errors(labels: Any) -> list[str]:
-    """``ValidateLabels`` messages (all reported at the labels map itself)."""
+    """``ValidateLabels`` messages (all reported at the labels map itself), naming the labels.
+
+    The generated ``job-name`` and ``batch.kubernetes.io/job-name`` carry the same value: one
+    message names both.
+    """
     if not isinstance(labels, dict):
         return []
-    out = []
+    found: dict[str, list[str]] = {}
     for key, value in labels.items():
         key_errors = qualified_name_errors(str(key))
         if key_errors:
-            out.append(invalid(str(key), "; ".join(key_errors)))
+            found.setdefault(invalid(str(key), "; ".join(key_errors)), []).append(str(key))
         if isinstance(value, str):
             value_errors = label_value_errors(value)
             if value_errors:
-                out.append(invalid(value, "; ".join(value_errors)))
-    # job-name and batch.kubernetes.io/job-name carry the same value: say it once.
-    return list(dict.fromkeys(out))
+                found.setdefault(invalid(value, "; ".join(value_errors)), []).append(str(key))
+    return [
+        f"{message} ({'label' if len(where) == 1 else 'labels'} {', '.join(where)})"
+        for message, where in found.items()
+    ]
 
 
 def annotation_errors(annotations: Any) -> list[str]:
@@ -101,8 +107,8 @@ def _meta_checks(
     labels = label_errors(metadata.get("labels"))
     if labels:
         note = (
-            " (the Job has no labels of its own, so the API server copied the pod template's "
-            "labels here, including the generated job-name label)"
+            ". The Job has no labels of its own, so the API server copied the pod template's "
+            "labels here, including the generated job-name labels"
             if copied_labels
             else ""
         )
@@ -147,7 +153,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
     if isinstance(template_meta, dict):
         labels = label_errors(template_meta.get("labels"))
         if labels:
-            generated = " (job-name is added by the API server with the Job's name as value)"
+            generated = ". The API server adds the job-name labels with the Job's name as value"
             long_name = isinstance(name, str) and len(name) > 63 and not view.is_cronjob
             yield Violation(
                 sim.at("template", "labels"), "; ".join(labels) + (generated if long_name else "")
