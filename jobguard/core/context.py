@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The API server version the api rules emulate unless told otherwise (lint --kubernetes-version):
+# the oldest release a manifest is likely to meet in service; docs/api-checks.md says why.
 DEFAULT_KUBERNETES_VERSION = (1, 34)
 
 
