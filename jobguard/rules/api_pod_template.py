@@ -42,7 +42,9 @@ from jobguard.rules.base import NoOptions
 CODE = "JG005"
 NAME = "api-pod-template"
 CATEGORY = Category.API
-SUMMARY = "Pod templates the API server rejects: containers, names, images, volumes, mounts, resources"
+SUMMARY = (
+    "Pod templates the API server rejects: containers, names, images, volumes, mounts, resources"
+)
 REMEDIATION = (
     "Give the pod template at least one container, each with a unique DNS-label name and an image."
 )
