@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from jobguard.fix import plan_fix
 from jobguard.lint import lint_bytes
+from tests.ci.conftest import FIX_FIXTURES
 from tests.ci.test_fix import POLICY, fixable_pairs, only_fixable
 
 FIXED_KEYS = {
@@ -97,3 +98,44 @@ def test_fix_only_touches_the_fixed_fields_and_converges(text: str) -> None:
         assert tag in ("insert", "replace"), (tag, old[i1:i2], new[j1:j2])
         assert all(key_of(line) == "restartPolicy" for line in old[i1:i2]), old[i1:i2]
         assert all(key_of(line) in FIXED_KEYS for line in new[j1:j2]), new[j1:j2]
+
+
+SEEDS = sorted(p.read_text() for p in FIX_FIXTURES.glob("*.yaml"))
+NOISE = [
+    *":-[]{}#&*!|>'\"\n \t,?%@`~\\\r",
+    "---\n",
+    "...\n",
+    "- ",
+    "\ufeff",
+    "é",
+    "\u2028",
+    "k: v\n",
+]
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> str:
+    chars = list(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(0, len(chars) - 1))
+        action = draw(st.sampled_from(["insert", "delete", "replace"]))
+        if action == "insert":
+            chars.insert(i, draw(st.sampled_from(NOISE)))
+        elif action == "delete":
+            del chars[i]
+        else:
+            chars[i] = draw(st.sampled_from(NOISE))
+    return "".join(chars)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged())
+def test_fix_never_raises_and_whatever_it_writes_reads_back_fixed(text: str) -> None:
+    raw = text.encode()
+    planned = plan_fix(lint_bytes("f.yaml", raw, POLICY), raw)
+    if planned.refused is not None or not planned.changed:
+        assert planned.fixed == planned.original
+        return
+    after = lint_bytes("f.yaml", planned.fixed.encode(), POLICY)
+    assert after.problems == lint_bytes("f.yaml", raw, POLICY).problems
+    assert fixable_pairs(only_fixable(after)) == []
