@@ -246,3 +246,54 @@ def test_patch_is_base64_json_patch_with_its_type() -> None:
     assert response["patchType"] == "JSONPatch"
     assert json.loads(base64.b64decode(response["patch"])) == ops
     assert "patch" not in responses.allow("u", patch=[]).review["response"]
+
+
+# -- policy defaults through the webhook on the captured requests -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # `kubectl create`: backoffLimit 6 is the API's default, so the policy's default replaces it
+        (
+            "003-mutate-Job-CREATE-noname.json",
+            [{"op": "replace", "path": "/spec/backoffLimit", "value": 3}],
+        ),
+        # `kubectl apply` of a manifest that says backoffLimit: 4: the user's value stays
+        ("001-mutate-Job-CREATE-pi.json", []),
+        # a CronJob's template is not defaulted: its explicit backoffLimit 2 stays
+        ("025-mutate-CronJob-CREATE-cleanup-tmp.json", []),
+        # a CronJob template without backoffLimit gets the policy default under jobTemplate
+        (
+            "010-mutate-CronJob-CREATE-nightly-report.json",
+            [{"op": "add", "path": "/spec/jobTemplate/spec/backoffLimit", "value": 3}],
+        ),
+    ],
+)
+def test_policy_default_replaces_api_defaults_only(
+    tmp_path: Path, name: str, expected: list[dict[str, Any]]
+) -> None:
+    client = client_for(tmp_path, {"backoff-limit": {"action": "warn", "default": 3}})
+    assert patch_ops(post(client, "mutate", load_review(name))) == expected
+
+
+@pytest.mark.parametrize(
+    ("cronjobs", "expected"),
+    [
+        ("skip", []),
+        ("default", [{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 3600}]),
+    ],
+)
+def test_jobs_created_by_a_cronjob_follow_the_ttl_rules_choice(
+    tmp_path: Path, cronjobs: str, expected: list[dict[str, Any]]
+) -> None:
+    rules = {"ttl-after-finished": {"action": "warn", "default": 3600, "cronjobs": cronjobs}}
+    client = client_for(tmp_path, rules)
+    from_cron = load_review("021-mutate-Job-CREATE-from-cron.json")
+    assert from_cron["request"]["object"]["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    assert patch_ops(post(client, "mutate", from_cron)) == expected
+    # a Job nobody owns gets the default either way
+    plain = load_review("023-mutate-Job-CREATE-kubectl-made.json")
+    assert patch_ops(post(client, "mutate", plain)) == [
+        {"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 3600}
+    ]
