@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from jobguard.baseline import Outcome
     from jobguard.fix import FileFix
     from jobguard.lint import LintResult
@@ -19,7 +21,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ["text", "json", "sarif", "junit", "github"]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -185,7 +187,7 @@ def lint(
         fixes = _plan_fixes(result)
         if show_diff:
             sys.exit(_show_diff(result, fixes))
-        result = _write_fixes(fixes, run)
+        fixes, result = _write_fixes(fixes, run)
 
     if write_baseline is not None:
         from jobguard import baseline
@@ -247,32 +249,33 @@ def _show_diff(result: LintResult, fixes: list[FileFix]) -> int:
     return EXIT_FINDINGS if any(f.changed for f in fixes) else EXIT_OK
 
 
-def _write_fixes(fixes: list[FileFix], relint: Any) -> LintResult:
+def _write_fixes(
+    fixes: list[FileFix], relint: Callable[[], LintResult]
+) -> tuple[list[FileFix], LintResult]:
     """Write the changed files, lint again, and add refusals to the report as warnings."""
     from jobguard.core.model import Severity
     from jobguard.lint import InputProblem
 
+    written: list[FileFix] = []
     for f in fixes:
-        if not f.changed:
-            continue
-        try:
-            _atomic_write(f.file, f.fixed)
-        except OSError as exc:
-            fixes[fixes.index(f)] = replace(
-                f, fixed=f.original, refused=f"cannot write: {exc.strerror or exc}"
-            )
-            continue
-        click.echo(f"fixed {f.file} ({f.applied} findings)", err=True)
-    _report_refusals(fixes)
-    result: LintResult = relint()
-    refused = {f.file: f.refused for f in fixes if f.refused}
+        if f.changed:
+            try:
+                _atomic_write(f.file, f.fixed)
+            except OSError as exc:
+                f = replace(f, fixed=f.original, refused=f"cannot write: {exc.strerror or exc}")
+            else:
+                click.echo(f"fixed {f.file} ({f.applied} findings)", err=True)
+        written.append(f)
+    _report_refusals(written)
+    result = relint()
+    refused = {f.file: f.refused for f in written if f.refused}
     for i, fr in enumerate(result.files):
         if fr.file in refused:
             note = InputProblem(
                 fr.file, f"not fixed: {refused[fr.file]}", severity=Severity.WARNING
             )
             result.files[i] = replace(fr, problems=(*fr.problems, note))
-    return result
+    return written, result
 
 
 def _atomic_write(path: str, text: str) -> None:
@@ -280,10 +283,15 @@ def _atomic_write(path: str, text: str) -> None:
     path = os.path.realpath(path)
     mode = os.stat(path).st_mode & 0o7777
     tmp = f"{path}.jobguard-fix.tmp"
-    with open(tmp, "w", encoding="utf-8", newline="") as fh:
-        fh.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _render(
