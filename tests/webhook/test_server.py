@@ -130,6 +130,17 @@ def test_a_job_rescued_by_the_mutating_webhook_passes_the_validating_one(server:
     }
 
 
+@pytest.mark.parametrize("name", sorted(n for n, ops in MUTATE_PATCHES.items() if ops))
+def test_mutating_webhook_is_idempotent_for_reinvocation(server: Server, name: str) -> None:
+    review = load_review(name)
+    patched = apply_patch(review["request"]["object"], server.review("mutate", review))
+    again = review_for(patched)
+    assert server.review("mutate", again)["response"] == {
+        "uid": again["request"]["uid"],
+        "allowed": True,
+    }
+
+
 @pytest.mark.parametrize("name", sorted(VALIDATE_ANSWERS))
 def test_validating_webhook_answers_each_captured_request(server: Server, name: str) -> None:
     allowed, message, warnings = VALIDATE_ANSWERS[name]
