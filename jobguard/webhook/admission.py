@@ -205,8 +205,9 @@ def validate(review: Review, policy: Policy) -> Outcome:
     ctx = Context(operation=review.operation, old_object=review.old_object)
     report = evaluate(view, policy, ctx)
     before: set[tuple[str, tuple[Any, ...]]] = set()
+    # The old object only matters when the new one has something to deny.
     old_view = JobView.of(review.old_object) if review.old_object is not None else None
-    if review.operation == "UPDATE" and old_view is not None:
+    if review.operation == "UPDATE" and report.errors and old_view is not None:
         before = {_key(f) for f in evaluate(old_view, policy, ctx).findings}
     blocking = tuple(f for f in report.errors if _key(f) not in before)
     warnings = [
