@@ -59,6 +59,12 @@ def _split_bind(bind: str) -> str:
     default=None,
     help="Larger request bodies get HTTP 413 (default 4 MiB).",
 )
+@click.option(
+    "--kubernetes-version",
+    default=None,
+    metavar="MAJOR.MINOR",
+    help="API server version for version-dependent rules, as for lint (default: lint's default).",
+)
 def serve(
     cert: str | None,
     key: str | None,
@@ -68,6 +74,7 @@ def serve(
     threads: int | None,
     keepalive: int | None,
     max_request_bytes: int | None,
+    kubernetes_version: str | None,
 ) -> None:
     """Run the admission webhook: POST /mutate and /validate, GET /healthz, /readyz, /metrics.
 
@@ -78,9 +85,20 @@ def serve(
     import shutil
     import tempfile
 
+    from jobguard.core.context import DEFAULT_KUBERNETES_VERSION
     from jobguard.policy import PolicyError, load_policy
 
     bind = _split_bind(bind)
+    version = DEFAULT_KUBERNETES_VERSION
+    if kubernetes_version is not None:
+        try:
+            major, minor = (int(p) for p in kubernetes_version.lstrip("v").split(".")[:2])
+        except ValueError:
+            raise click.BadParameter(
+                f"{kubernetes_version!r} is not MAJOR.MINOR (e.g. 1.34)",
+                param_hint="--kubernetes-version",
+            ) from None
+        version = (major, minor)
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
     try:
@@ -124,6 +142,7 @@ def serve(
             policy_paths=policies,
             max_request_bytes=max_request_bytes or DEFAULT_MAX_REQUEST_BYTES,
             cert_path=cert,
+            kubernetes_version=version,
         )
         overrides = {
             "bind": [bind],

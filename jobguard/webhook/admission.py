@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobguard.core.context import Context
+from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import Report, evaluate
 from jobguard.core.model import Action, Finding, Severity
 from jobguard.core.patching import PatchConflict
@@ -166,7 +166,9 @@ def _changes(report: Report) -> tuple[Report, tuple[Finding, ...]]:
     return Report(report.view, applied), applied
 
 
-def mutate(review: Review, policy: Policy) -> Outcome:
+def mutate(
+    review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
+) -> Outcome:
     guarded = run_guards(review)
     if guarded is not None:
         return guarded
@@ -177,7 +179,7 @@ def mutate(review: Review, policy: Policy) -> Outcome:
     view = admission_view(with_namespace(review.object, review.namespace))
     if view is None:
         return _not_a_job(review)
-    report = evaluate(view, policy, Context(operation="CREATE"))
+    report = evaluate(view, policy, Context(operation="CREATE", kubernetes_version=version))
     to_apply, changes = _changes(report)
     try:
         _patched, ops = to_apply.fixed()
@@ -194,7 +196,9 @@ def _key(finding: Finding) -> tuple[str, tuple[Any, ...]]:
     return (finding.rule, finding.path)
 
 
-def validate(review: Review, policy: Policy) -> Outcome:
+def validate(
+    review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
+) -> Outcome:
     guarded = run_guards(review)
     if guarded is not None:
         return guarded
@@ -202,7 +206,9 @@ def validate(review: Review, policy: Policy) -> Outcome:
     view = JobView.of(with_namespace(review.object, review.namespace))
     if view is None:
         return _not_a_job(review)
-    ctx = Context(operation=review.operation, old_object=review.old_object)
+    ctx = Context(
+        operation=review.operation, old_object=review.old_object, kubernetes_version=version
+    )
     report = evaluate(view, policy, ctx)
     before: set[tuple[str, tuple[Any, ...]]] = set()
     # The old object only matters when the new one has something to deny.

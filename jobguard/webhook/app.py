@@ -32,7 +32,7 @@ CLOSE_CONNECTION = "jobguard.close_connection"
 #: How much of a refused body is read and dropped to keep the connection usable.
 DISCARD_LIMIT = 256 * 1024
 DISCARD_CHUNK = 64 * 1024
-Handler = Callable[[Review, Policy], Outcome]
+Handler = Callable[[Review, Policy, tuple[int, int]], Outcome]
 HANDLERS: dict[str, Handler] = {MUTATE: admission.mutate, VALIDATE: admission.validate}
 METRIC_KINDS = ("Job", "CronJob")
 
@@ -112,7 +112,8 @@ class Webhook:
                 outcome = Outcome(body, INVALID, body.review["response"]["status"]["message"])
             else:
                 review = parse_review(decode_json(body))
-                outcome = HANDLERS[webhook](review, self.holder.current())
+                policy = self.holder.current()
+                outcome = HANDLERS[webhook](review, policy, self.settings.kubernetes_version)
         except ReviewError as exc:
             outcome = Outcome(responses.error(400, exc.message, exc.uid), INVALID, exc.message)
         except RecursionError:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobguard.core.context import DEFAULT_KUBERNETES_VERSION
+
 #: The API server caps a request body at 3 MiB and etcd an object at 1.5 MiB; an UPDATE review
 #: carries the object twice plus the envelope. Anything bigger is not from a real API server.
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
@@ -18,10 +20,12 @@ class Settings:
 
     ``policy_paths`` are layered like ``jobguard lint --policy`` (none: the bundled default).
     ``cert_path`` is only read for the certificate-expiry metric; TLS itself is gunicorn's.
+    ``kubernetes_version`` is the API server version the version-dependent rules assume, as for
+    ``jobguard lint --kubernetes-version`` (the same value in both keeps their verdicts equal).
     """
 
     policy_paths: tuple[str, ...] = ()
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     policy_check_interval: float = DEFAULT_POLICY_CHECK_INTERVAL
     cert_path: str | None = None
-    multiprocess_metrics_dir: str | None = None
+    kubernetes_version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION

@@ -198,7 +198,7 @@ def test_a_bug_answers_500_so_the_failure_policy_applies(
 ) -> None:
     client = client_for(tmp_path, {})
 
-    def broken(review: Any, policy: Any) -> Any:
+    def broken(*args: Any) -> Any:
         raise RuntimeError("boom")
 
     monkeypatch.setitem(admission_handlers(), "validate", broken)
@@ -297,3 +297,22 @@ def test_jobs_created_by_a_cronjob_follow_the_ttl_rules_choice(
     assert patch_ops(post(client, "mutate", plain)) == [
         {"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 3600}
     ]
+
+
+def test_kubernetes_version_setting_reaches_version_dependent_rules(tmp_path: Path) -> None:
+    policy = write_policy(tmp_path / "policy.yaml", {"api-structure": {"action": "deny"}})
+    obj = fixture_object("007-validate-Job-CREATE-indexed-render.json")
+    obj["spec"]["successPolicy"] = {"rules": [{"succeededIndexes": "0"}]}
+    review = review_for(obj)
+    answers = {}
+    for version in ((1, 34), (1, 29)):
+        settings = Settings(
+            policy_paths=(str(all_rules_off(tmp_path)), str(policy)), kubernetes_version=version
+        )
+        answers[version] = post(create_app(settings).test_client(), "validate", review)["response"]
+    assert answers[(1, 34)]["allowed"] is True
+    assert answers[(1, 29)]["allowed"] is False
+    assert answers[(1, 29)]["status"]["message"].startswith(
+        "jobguard policy: [api-structure] spec.successPolicy: strict decoding error: unknown "
+        'field "spec.successPolicy" (the field was added in Kubernetes 1.30'
+    )

@@ -81,3 +81,16 @@ def test_gunicorn_runs_gthread_with_many_threads_and_long_keep_alive() -> None:
     assert cfg.accesslog is None and cfg.control_socket_disable is True
     overridden = WebhookServer(Settings(), {"workers": 3, "threads": 64, "keepalive": 200}).cfg
     assert (overridden.workers, overridden.threads, overridden.keepalive) == (3, 64, 200)
+
+
+def test_bad_kubernetes_version_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "jobguard", "serve", "--kubernetes-version", "latest"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "'latest' is not MAJOR.MINOR (e.g. 1.34)" in result.stderr
+    assert not (tmp_path / "certs").exists()
