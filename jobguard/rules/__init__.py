@@ -24,6 +24,7 @@ from jobguard.rules import (
     api_selector,
     api_structure,
     api_success_policy,
+    api_warnings,
     backoff_limit,
     completions_parallelism,
     cronjob_concurrency,
@@ -59,6 +60,7 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         api_cronjob_time_zone,
         api_cronjob_concurrency_policy,
         api_cronjob_job_template,
+        api_warnings,
         # policy
         suppression,
         restart_policy,
