@@ -39,6 +39,9 @@ class Rule:
     options: type = NoOptions
     default_action: Action = Action.DENY
     kinds: frozenset[str] = frozenset({"Job", "CronJob"})
+    # False when the rule never attaches a Fix (module attribute ``FIXES = False``): the mutating
+    # webhook, which only applies fixes, then skips it. Unknown means True.
+    fixes: bool = True
 
 
 def rule_from_module(module: Any) -> Rule:
@@ -54,4 +57,5 @@ def rule_from_module(module: Any) -> Rule:
         options=getattr(module, "Options", NoOptions),
         default_action=getattr(module, "DEFAULT_ACTION", Action.DENY),
         kinds=frozenset(getattr(module, "KINDS", ("Job", "CronJob"))),
+        fixes=bool(getattr(module, "FIXES", True)),
     )

@@ -15,6 +15,7 @@ unjudged. Then:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from jobguard.core.model import Action, Finding, Severity
 from jobguard.core.patching import PatchConflict
 from jobguard.core.view import JOB_KINDS, JobView
 from jobguard.policy import Policy
+from jobguard.rules import ALL_RULES
+from jobguard.rules.base import Rule
 from jobguard.webhook import responses
 from jobguard.webhook.responses import Answer
 from jobguard.webhook.review import Review
@@ -166,6 +169,13 @@ def _changes(report: Report) -> tuple[Report, tuple[Finding, ...]]:
     return Report(report.view, applied), applied
 
 
+@functools.cache
+def fixing_rules() -> tuple[Rule, ...]:
+    """The rules the mutating webhook runs: those that may attach a fix (``FIXES`` unset or
+    true). Verdicts are the validating webhook's business, which runs every rule."""
+    return tuple(rule for rule in ALL_RULES if rule.fixes)
+
+
 def mutate(
     review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
 ) -> Outcome:
@@ -179,7 +189,8 @@ def mutate(
     view = admission_view(with_namespace(review.object, review.namespace))
     if view is None:
         return _not_a_job(review)
-    report = evaluate(view, policy, Context(operation="CREATE", kubernetes_version=version))
+    ctx = Context(operation="CREATE", kubernetes_version=version)
+    report = evaluate(view, policy, ctx, rules=fixing_rules())
     to_apply, changes = _changes(report)
     try:
         _patched, ops = to_apply.fixed()

@@ -1,0 +1,67 @@
+"""The mutating webhook runs only rules that may attach a fix (``FIXES = False`` in a rule module
+opts out). A rule that says it never fixes must indeed never attach a fix: checked here on every
+rule fixture and every captured admission object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+from jobguard.core.context import Context
+from jobguard.core.engine import evaluate
+from jobguard.core.model import Category
+from jobguard.core.view import JobView
+from jobguard.policy.model import builtin_defaults
+from jobguard.rules import ALL_RULES
+from jobguard.rules.base import rule_from_module
+from jobguard.source import iter_objects, parse_stream
+from jobguard.webhook.admission import fixing_rules
+from tests.helpers import RULE_FIXTURES
+from tests.webhook.support import ADMISSION
+
+
+def all_fixture_objects() -> list[dict]:  # type: ignore[type-arg]
+    objects = []
+    for path in sorted(RULE_FIXTURES.glob("*/*.yaml")):
+        for src in iter_objects(parse_stream(path.read_bytes())):
+            if isinstance(src.data, dict):
+                objects.append(src.data)
+    for path in sorted(ADMISSION.glob("*.json")):
+        request = json.loads(path.read_text())["request"]
+        objects += [o for o in (request.get("object"), request.get("oldObject")) if o]
+    return objects
+
+
+def test_rule_modules_opt_out_with_fixes_false() -> None:
+    module = SimpleNamespace(
+        CODE="JG999",
+        NAME="example",
+        CATEGORY=Category.POLICY,
+        SUMMARY="s",
+        REMEDIATION="r",
+        check=lambda view, options, ctx: (),
+        __doc__="example: a rule",
+    )
+    assert rule_from_module(module).fixes is True
+    module.FIXES = False
+    assert rule_from_module(module).fixes is False
+
+
+def test_the_mutating_webhook_runs_exactly_the_rules_that_may_fix() -> None:
+    assert fixing_rules() == tuple(r for r in ALL_RULES if r.fixes)
+
+
+def test_rules_that_declare_they_never_fix_attach_no_fix(tmp_path: Path) -> None:
+    declared = tuple(r for r in ALL_RULES if not r.fixes)
+    objects = all_fixture_objects()
+    assert len(objects) > 50
+    offenders = set()
+    for obj in objects:
+        for defaulted in (False, True):
+            view = JobView.of(obj, defaulted=defaulted)
+            if view is None:
+                continue
+            report = evaluate(view, builtin_defaults(), Context(), rules=declared)
+            offenders |= {f.rule for f in report.findings if f.fix is not None}
+    assert offenders == set()
