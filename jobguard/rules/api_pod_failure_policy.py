@@ -103,10 +103,12 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             view.at("podFailurePolicy", "rules"),
             f"Too many: {len(rules)}: must have at most {MAX_RULES} items",
         )
-    names = {c.get("name") for _, c in sim.containers()} | {
-        c.get("name") for _, c in sim.containers(init=True)
+    names_str = {
+        c["name"]
+        for init in (False, True)
+        for _, c in sim.containers(init=init)
+        if isinstance(c.get("name"), str)
     }
-    names_str = {n for n in names if isinstance(n, str)}
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict):
             continue

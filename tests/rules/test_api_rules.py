@@ -455,3 +455,45 @@ def test_stale_controller_uid_and_not_auto_generated_selector_messages() -> None
             "generates the selector, so remove it)",
         ),
     ]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.extend(_paths(item, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out.extend(_paths(item, (*prefix, index)))
+    return out
+
+
+def _realistic_objects() -> list[dict[str, Any]]:
+    import yaml
+
+    docs = []
+    for path in sorted((ROOT / "tests" / "fixtures" / "rules").glob("api-*/*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
+    return [d for d in docs if d.get("kind") in ("Job", "CronJob")]
+
+
+REALISTIC = _realistic_objects()
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), junk=_json)
+def test_no_api_rule_fails_when_any_field_of_a_real_manifest_is_replaced(
+    data: st.DataObject, junk: Any
+) -> None:
+    import copy
+
+    obj = copy.deepcopy(data.draw(st.sampled_from(REALISTIC)))
+    path = data.draw(st.sampled_from(_paths(obj)[2:]))  # keep apiVersion/kind
+    parent = obj
+    for seg in path[:-1]:
+        parent = parent[seg]
+    parent[path[-1]] = junk
+    if obj.get("kind") not in ("Job", "CronJob"):
+        return
+    report = evaluate_obj(obj)
+    assert [f for f in report.findings if f.rule == "internal-error"] == []
