@@ -471,9 +471,19 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def _realistic_objects() -> list[dict[str, Any]]:
     import yaml
 
+    import json
+
     docs = []
-    for path in sorted((ROOT / "tests" / "fixtures" / "rules").glob("api-*/*.yaml")):
+    yamls = [
+        *(ROOT / "tests" / "fixtures" / "rules").glob("api-*/*.yaml"),
+        *(ROOT / "examples").rglob("*.yaml"),
+    ]
+    for path in sorted(yamls):
         docs.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
+    for path in sorted((ROOT / "tests" / "fixtures" / "admission").glob("*.json")):
+        obj = json.loads(path.read_text())["request"].get("object")
+        if isinstance(obj, dict):
+            docs.append(obj)
     return [d for d in docs if d.get("kind") in ("Job", "CronJob")]
 
 
