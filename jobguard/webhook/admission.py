@@ -3,8 +3,9 @@
 Guard clauses run first, in a fixed order, each with the reason it lets a request through
 unjudged. Then:
 
-* mutate (CREATE only): evaluate the API-defaulted object and answer with the safe fixes of the
-  deny- and warn-level findings as one JSON Patch, one warning per change. UPDATE is never
+* mutate (CREATE only): evaluate the API-defaulted object with the rules that may fix and answer
+  with the safe fixes of the deny- and warn-level findings as one JSON Patch, one warning per
+  change. UPDATE is never
   patched: most of a Job's spec is immutable and the object already exists as its owner wants it.
 * validate: evaluate the object exactly as ``jobguard lint`` evaluates a file (that is what makes
   the CLI and the cluster agree); deny-level findings deny with 403 naming each rule and field,
