@@ -469,9 +469,9 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 def _realistic_objects() -> list[dict[str, Any]]:
-    import yaml
-
     import json
+
+    import yaml
 
     docs = []
     yamls = [
