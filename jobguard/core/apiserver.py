@@ -147,7 +147,8 @@ def default_job_spec(spec: dict[str, Any], version: tuple[int, int]) -> None:
     if spec.get("parallelism") is None:
         spec["parallelism"] = 1
     if spec.get("backoffLimit") is None:
-        per_index = spec.get("backoffLimitPerIndex") is not None and version >= (1, 29)
+        # Not gated: the defaulter looks at the field before the strategy drops it.
+        per_index = spec.get("backoffLimitPerIndex") is not None
         spec["backoffLimit"] = MAX_INT32 if per_index else 6
     if spec.get("completionMode") is None:
         spec["completionMode"] = "NonIndexed"
