@@ -11,7 +11,9 @@ pod template labels ``controller-uid``, ``job-name``, ``batch.kubernetes.io/cont
   key of its own makes it ``selector not auto-generated`` (``spec.selector``);
 
 With ``manualSelector: true`` nothing is generated: the selector is required (``{}`` is accepted
-and selects every pod of the namespace) and must match the template's labels.
+and selects every pod of the namespace), its ``matchLabels`` and ``matchExpressions`` must be
+well-formed (``In``/``NotIn`` with values, ``Exists``/``DoesNotExist`` without) and it must match
+the template's labels.
 
 How the uid is known: see :mod:`jobguard.core.apiserver`. An object that already carries its
 uid with matching generated labels and selector, and no ``resourceVersion`` (a validating
@@ -47,11 +49,13 @@ from jobguard.core.apiserver import (
     UID_LABELS,
 )
 from jobguard.core.context import Context
+from jobguard.core.k8s_names import label_value_errors, qualified_name_errors
 from jobguard.core.model import Category, Violation
-from jobguard.core.paths import Key
+from jobguard.core.paths import FieldPath, Key
 from jobguard.core.selectors import parse_selector
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid, shown
+from jobguard.rules.api_object_meta import label_errors
 from jobguard.rules.base import NoOptions
 
 CODE = "JG006"
@@ -97,6 +101,47 @@ def _generated_label_errors(
                 )
 
 
+def selector_syntax_errors(selector: Any, at: FieldPath) -> Iterator[Violation]:
+    """``ValidateLabelSelector``: matchLabels syntax and each matchExpressions requirement."""
+    if not isinstance(selector, dict):
+        return
+    labels = label_errors(selector.get("matchLabels"))
+    if labels:
+        yield Violation((*at, "matchLabels"), "; ".join(labels))
+    expressions = selector.get("matchExpressions")
+    for index, expr in enumerate(expressions if isinstance(expressions, list) else []):
+        if not isinstance(expr, dict):
+            continue
+        here = (*at, "matchExpressions", index)
+        operator, values = expr.get("operator"), expr.get("values")
+        values = values if isinstance(values, list) else []
+        if operator in ("In", "NotIn"):
+            if not values:
+                yield Violation(
+                    (*here, "values"),
+                    "Required value: must be specified when `operator` is 'In' or 'NotIn'",
+                )
+        elif operator in ("Exists", "DoesNotExist"):
+            if values:
+                yield Violation(
+                    (*here, "values"),
+                    "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+        else:
+            yield Violation((*here, "operator"), invalid(operator, "not a valid selector operator"))
+        key = expr.get("key")
+        key_errors = qualified_name_errors(key if isinstance(key, str) else "")
+        if key_errors:
+            yield Violation((*here, "key"), invalid(key, "; ".join(key_errors)))
+        for value_index, value in enumerate(values):
+            if isinstance(value, str):
+                value_errors = label_value_errors(value)
+                if value_errors:
+                    yield Violation(
+                        (*here, "values", value_index), invalid(value, "; ".join(value_errors))
+                    )
+
+
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
     api = api_object(view, ctx)
     sim = api.view
@@ -136,10 +181,11 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         return
     if selector is None:
         return
+    syntax = list(selector_syntax_errors(selector, sim.at("selector")))
+    yield from syntax
     parsed = parse_selector(selector)
-    if parsed is None:
-        yield Violation(sim.at("selector"), invalid(selector, "invalid label selector"))
-        return
+    if parsed is None or syntax:
+        return  # the API server skips the match check for a selector it cannot build
     if not parsed.matches({k: v for k, v in labels.items() if isinstance(v, str)}):
         yield Violation(
             sim.at("template", "metadata", "labels"),
