@@ -6,7 +6,8 @@ What, in a Job's pod template (CronJob: ``spec.jobTemplate.spec.template``):
   ``Never``), ``ports`` (``containerPort``/``hostPort`` 1-65535, ``protocol`` TCP/UDP/SCTP, port
   names: IANA service names of at most 15 characters, unique in the container) and ``env``
   names (required; from Kubernetes 1.32 any printable ASCII but ``=``, before that a
-  C-identifier-like name, see ``--kubernetes-version``);
+  C-identifier-like name, see ``--kubernetes-version``) and ``valueFrom`` (exactly one source,
+  not beside a ``value``);
 * the pod's ``activeDeadlineSeconds`` (1 to 2147483647), ``dnsPolicy``, ``hostname`` and
   ``subdomain`` (RFC 1123 labels), ``serviceAccountName`` (an RFC 1123 subdomain),
   ``nodeSelector`` (label syntax) and ``tolerations`` (key syntax, ``Equal``/``Exists``,
@@ -144,6 +145,25 @@ def _container(
             errors = env_name_errors(name, version)
             if errors:
                 yield Violation((*at, "env", index, "name"), invalid(name, "; ".join(errors)))
+        source = var.get("valueFrom")
+        if isinstance(source, dict):
+            kinds = [k for k, v in source.items() if v is not None]
+            if var.get("value"):
+                yield Violation(
+                    (*at, "env", index, "valueFrom"),
+                    'Invalid value: "": may not be specified when `value` is not empty',
+                )
+            elif not kinds:
+                yield Violation(
+                    (*at, "env", index, "valueFrom"),
+                    'Invalid value: "": must specify one of: `fieldRef`, `resourceFieldRef`, '
+                    "`configMapKeyRef` or `secretKeyRef`",
+                )
+            elif len(kinds) > 1:
+                yield Violation(
+                    (*at, "env", index, "valueFrom"),
+                    'Invalid value: "": may not have more than one field specified at a time',
+                )
 
 
 def _tolerations(sim: JobView) -> Iterator[Violation]:

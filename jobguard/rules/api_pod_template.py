@@ -6,8 +6,9 @@ one container; every container and init container needs a name that is an RFC 11
 and an ``image``; ``ephemeralContainers`` are not allowed in a template; an init container's
 ``restartPolicy`` may only be ``Always`` (a native sidecar) and a regular container may not set
 one. Volumes need unique RFC 1123 label names and exactly one volume type; every volume mount
-names a volume of the template and has a ``mountPath``; resource quantities are not negative
-and a request is at most its limit.
+names a volume of the template and has a ``mountPath``; resource names are ``cpu``, ``memory``,
+``ephemeral-storage``, ``hugepages-<size>`` or domain-prefixed (``nvidia.com/gpu``), quantities
+are not negative and a request is at most its limit.
 
 Why: each is an HTTP 422 from the API server (``spec.template.spec.containers[0].image:
 Required value``); a templating mistake (an empty image variable) shows up only at deploy time.
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import dns1123_label_errors
+from jobguard.core.k8s_names import dns1123_label_errors, qualified_name_errors
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.quantity import parse_quantity
@@ -142,6 +143,48 @@ def _mounts(at: FieldPath, container: dict[str, Any], volumes: set[str]) -> Iter
             yield Violation((*at, "volumeMounts", index, "mountPath"), "Required value")
 
 
+CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+# Unprefixed names the API server knows (IsStandardResourceName) beyond the container ones.
+OTHER_STANDARD_RESOURCES = frozenset(
+    {
+        "pods",
+        "services",
+        "replicationcontrollers",
+        "resourcequotas",
+        "secrets",
+        "configmaps",
+        "persistentvolumeclaims",
+        "storage",
+        "services.nodeports",
+        "services.loadbalancers",
+    }
+    | {f"{scope}.{r}" for scope in ("requests", "limits") for r in CONTAINER_RESOURCES}
+    | {"requests.storage"}
+)
+
+
+def resource_name_errors(name: str) -> list[str]:
+    """``validateContainerResourceName``: cpu, memory, ephemeral-storage, hugepages-<size>, or a
+    domain-prefixed extended resource (``nvidia.com/gpu``)."""
+    qualified = qualified_name_errors(name)
+    if qualified:
+        return qualified
+    if "/" in name:
+        native = "kubernetes.io/" in name
+        if not native and (
+            name.startswith("requests.") or qualified_name_errors("requests." + name)
+        ):
+            return ["doesn't follow extended resource name standard"]
+        return []
+    if name in CONTAINER_RESOURCES or name.startswith("hugepages-"):
+        return []
+    errors = []
+    if name not in OTHER_STANDARD_RESOURCES and not name.startswith("requests.hugepages-"):
+        errors.append("must be a standard resource type or fully qualified")
+    errors.append("must be a standard resource for containers")
+    return errors
+
+
 def _resources(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
     resources = container.get("resources")
     if not isinstance(resources, dict):
@@ -152,6 +195,13 @@ def _resources(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
     requests = requests if isinstance(requests, dict) else {}
     for kind, values in (("limits", limits), ("requests", requests)):
         for name, raw in values.items():
+            name_errors = resource_name_errors(str(name))
+            if name_errors:
+                yield Violation(
+                    (*at, "resources", kind, Key(str(name))),
+                    "; ".join(invalid(str(name), e) for e in name_errors),
+                )
+                continue
             amount = parse_quantity(raw)
             if amount is not None and amount < 0:
                 yield Violation(
