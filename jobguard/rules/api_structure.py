@@ -57,11 +57,14 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         and view.is_cronjob
         and ctx.kubernetes_version < CRONJOB_V1BETA1_REMOVED
     ):
-        yield Violation(
-            ("apiVersion",),
-            f'no matches for kind "{view.kind}" in version "{api_version}": '
-            f"{view.kind} is served as batch/v1",
-        )
+        if not api_version:
+            message = f"apiVersion not set (kubectl refuses the object); {view.kind} is batch/v1"
+        else:
+            message = (
+                f'no matches for kind "{view.kind}" in version "{api_version}": '
+                f"{view.kind} is served as batch/v1"
+            )
+        yield Violation(("apiVersion",), message)
     for raw in view.duplicate_keys:
         path = typed_path(view.kind, raw)
         name = raw[-1]

@@ -507,3 +507,18 @@ def test_no_api_rule_fails_when_any_field_of_a_real_manifest_is_replaced(
         return
     report = evaluate_obj(obj)
     assert [f for f in report.findings if f.rule == "internal-error"] == []
+
+
+@pytest.mark.parametrize(
+    ("api_version", "message"),
+    [
+        (None, "apiVersion not set (kubectl refuses the object); Job is batch/v1"),
+        ("batch/v2", 'no matches for kind "Job" in version "batch/v2": Job is served as batch/v1'),
+    ],
+)
+def test_api_version_must_be_batch_v1(api_version: str | None, message: str) -> None:
+    obj: dict[str, Any] = {"kind": "Job", "metadata": {"name": "x"}, "spec": {}}
+    if api_version is not None:
+        obj["apiVersion"] = api_version
+    findings = [f for f in evaluate_obj(obj).findings if f.rule == "api-structure"]
+    assert [(f.field, f.message) for f in findings] == [("apiVersion", message)]
