@@ -95,8 +95,15 @@ class CronSchedule:
         """True for schedules such as ``0 0 30 2 *`` (February 30th) that match no real day."""
         if self.every_seconds is not None:
             return False
+        if not (self.minutes and self.hours and self.months):
+            return True  # a field such as "," lists no value at all (robfig accepts it)
         if not self.dom_star and not self.dow_star:
-            return False  # either field may match: every month has every weekday
+            # Either field may match: every month has every weekday, if any weekday is listed.
+            if self.days_of_week:
+                return False
+            return not any(
+                d <= _LONGEST_MONTH[m - 1] for m in self.months for d in self.days_of_month
+            )
         if self.dom_star:
             return False  # the weekday set is not empty, every month has each weekday
         # Day-of-week is a star field: the day of month alone decides. February has 29 days in

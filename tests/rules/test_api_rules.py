@@ -522,3 +522,21 @@ def test_api_version_must_be_batch_v1(api_version: str | None, message: str) -> 
         obj["apiVersion"] = api_version
     findings = [f for f in evaluate_obj(obj).findings if f.rule == "api-structure"]
     assert [(f.field, f.message) for f in findings] == [("apiVersion", message)]
+
+
+@pytest.mark.parametrize("schedule", [", * * * *", "* , * * *", "* * * , *", "0 0 , * ,"])
+def test_schedules_with_an_empty_field_parse_and_never_fire(schedule: str) -> None:
+    from jobguard.core.cron import parse_schedule
+
+    # robfig/cron splits fields with FieldsFunc: "," lists nothing, and the API server accepts it.
+    assert parse_schedule(schedule).never_fires()
+    report = evaluate_obj(yaml_cron(schedule))
+    assert [f for f in report.findings if f.rule == "internal-error"] == []
+    assert [f.rule for f in report.findings if f.rule == "api-cronjob-schedule"] == []
+
+
+def yaml_cron(schedule: str) -> dict[str, Any]:
+    import yaml
+
+    obj: dict[str, Any] = yaml.safe_load(CRON.replace("SCHEDULE", schedule))
+    return obj
