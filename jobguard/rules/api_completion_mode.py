@@ -34,6 +34,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG007"
 NAME = "api-completion-mode"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = (
     "completionMode values, Indexed Job limits and per-index back-off fields the API server rejects"
 )

@@ -27,6 +27,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG014"
 NAME = "api-cronjob-concurrency-policy"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 KINDS = ("CronJob",)
 SUMMARY = "CronJob concurrencyPolicy values other than Allow, Forbid and Replace"
 REMEDIATION = "Use Allow, Forbid or Replace (case-sensitive)."

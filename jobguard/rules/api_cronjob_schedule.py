@@ -35,6 +35,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG012"
 NAME = "api-cronjob-schedule"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 KINDS = ("CronJob",)
 SUMMARY = "CronJob schedules that do not parse (robfig/cron v3) or carry a TZ= prefix"
 REMEDIATION = (

@@ -33,6 +33,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG016"
 NAME = "api-feature-gates"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = "Fields the target Kubernetes version silently drops (feature gate off by default)"
 REMEDIATION = (
     "Target a Kubernetes version where the feature is enabled by default, or remove the field."

@@ -28,6 +28,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG010"
 NAME = "api-pod-replacement-policy"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = "podReplacementPolicy values the API server rejects"
 REMEDIATION = (
     "Use Failed or TerminatingOrFailed (only Failed with a podFailurePolicy), or leave it unset."

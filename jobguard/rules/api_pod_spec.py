@@ -51,6 +51,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG017"
 NAME = "api-pod-spec"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = (
     "Pod-spec values the API server rejects (pull policy, ports, env names, DNS, tolerations...)"
 )

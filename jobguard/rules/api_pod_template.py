@@ -43,6 +43,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG005"
 NAME = "api-pod-template"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = (
     "Pod templates the API server rejects: containers, names, images, volumes, mounts, resources"
 )

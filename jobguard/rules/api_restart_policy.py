@@ -36,6 +36,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG004"
 NAME = "api-restart-policy"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = "restartPolicy the API server rejects for a Job (omitted, Always, unknown, or not Never with a podFailurePolicy)"
 REMEDIATION = "Set the pod template's restartPolicy to Never (or OnFailure when there is no podFailurePolicy)."
 

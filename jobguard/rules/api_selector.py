@@ -61,6 +61,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG006"
 NAME = "api-selector"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 KINDS = ("Job",)
 SUMMARY = "Selector and generated labels the API server rejects (stale controller-uid, job-name, manual selectors)"
 REMEDIATION = (

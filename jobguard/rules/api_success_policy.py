@@ -33,6 +33,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG009"
 NAME = "api-success-policy"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 SUMMARY = "successPolicy rules and index lists the API server rejects"
 REMEDIATION = (
     "Use successPolicy only with completionMode: Indexed; give each rule succeededIndexes "

@@ -35,6 +35,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG018"
 NAME = "api-warnings"
 CATEGORY = Category.API
+FIXES = False  # reports only: the mutating webhook skips it
 DEFAULT_ACTION = Action.WARN
 SUMMARY = "What the API server accepts with a warning (non-DNS-label names, huge Indexed Jobs)"
 REMEDIATION = "Use a DNS-label name (lower case, digits, '-', at most 63 characters); keep huge Indexed Jobs below the tracking limits."
