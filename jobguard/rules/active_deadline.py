@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, RemoveValue, SetValue, Violation
 from jobguard.core.view import JobView
+from jobguard.rules.base import below_minimum, exceeds
 
 CODE = "JG105"
 NAME = "active-deadline"
@@ -76,18 +77,10 @@ class Options:
     max: int | None = None
 
     def validate(self) -> list[tuple[str, str]]:
-        problems = []
-        for name in ("default", "max"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                problems.append((name, "must be 1 or more seconds"))
+        problems = below_minimum(self, ("default", "max"), 1, "must be 1 or more seconds")
         if problems:
             return problems  # compare the options only once each is valid on its own
-        if self.default is not None and self.max is not None and self.default > self.max:
-            problems.append(
-                ("default", f"default ({self.default}) must not exceed max ({self.max})")
-            )
-        return problems
+        return exceeds("default", self.default, "max", self.max)
 
 
 def _capped(value: int, options: Options) -> int:

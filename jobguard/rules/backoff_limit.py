@@ -55,6 +55,7 @@ from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, JOB_SPEC_DEFAUL
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+from jobguard.rules.base import below_minimum, exceeds
 
 CODE = "JG103"
 NAME = "backoff-limit"
@@ -75,18 +76,10 @@ class Options:
     max: int | None = None
 
     def validate(self) -> list[tuple[str, str]]:
-        problems = []
-        for name in ("default", "max"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                problems.append((name, "must be 0 or more"))
+        problems = below_minimum(self, ("default", "max"), 0, "must be 0 or more")
         if problems:
             return problems  # compare the options only once each is valid on its own
-        if self.default is not None and self.max is not None and self.default > self.max:
-            problems.append(
-                ("default", f"default ({self.default}) must not exceed max ({self.max})")
-            )
-        return problems
+        return exceeds("default", self.default, "max", self.max)
 
     @property
     def value_for_unset(self) -> int | None:

@@ -59,3 +59,23 @@ def rule_from_module(module: Any) -> Rule:
         kinds=frozenset(getattr(module, "KINDS", ("Job", "CronJob"))),
         fixes=bool(getattr(module, "FIXES", True)),
     )
+
+
+def below_minimum(
+    options: Any, names: Iterable[str], minimum: int, message: str
+) -> list[tuple[str, str]]:
+    """Option-validation problems for each named option that is set and below ``minimum``."""
+    return [
+        (name, message)
+        for name in names
+        if getattr(options, name) is not None and getattr(options, name) < minimum
+    ]
+
+
+def exceeds(
+    low_name: str, low: int | None, high_name: str, high: int | None
+) -> list[tuple[str, str]]:
+    """The problem of an option that must not be above another one, if both are set."""
+    if low is not None and high is not None and low > high:
+        return [(low_name, f"{low_name} ({low}) must not exceed {high_name} ({high})")]
+    return []

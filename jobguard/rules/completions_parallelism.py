@@ -80,6 +80,7 @@ from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+from jobguard.rules.base import below_minimum, exceeds
 
 CODE = "JG102"
 NAME = "completions-parallelism"
@@ -110,21 +111,14 @@ class Options:
         problems = []
         if self.default_parallelism < 1:
             problems.append(("default_parallelism", "must be 1 or more (0 pauses the Job)"))
-        for name in ("max_parallelism", "max_completions"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                problems.append((name, "must be 1 or more, or null for no cap"))
+        problems += below_minimum(
+            self, ("max_parallelism", "max_completions"), 1, "must be 1 or more, or null for no cap"
+        )
         if problems:
             return problems  # compare the options only once each is valid on its own
-        if self.max_parallelism is not None and self.default_parallelism > self.max_parallelism:
-            problems.append(
-                (
-                    "default_parallelism",
-                    f"default_parallelism ({self.default_parallelism}) must not exceed "
-                    f"max_parallelism ({self.max_parallelism})",
-                )
-            )
-        return problems
+        return exceeds(
+            "default_parallelism", self.default_parallelism, "max_parallelism", self.max_parallelism
+        )
 
 
 def job_type(view: JobView) -> JobType:

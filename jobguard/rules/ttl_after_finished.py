@@ -50,6 +50,7 @@ from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+from jobguard.rules.base import below_minimum, exceeds
 
 CODE = "JG104"
 NAME = "ttl-after-finished"
@@ -73,23 +74,14 @@ class Options:
     cronjobs: Literal["skip", "default"] = "skip"
 
     def validate(self) -> list[tuple[str, str]]:
-        problems = []
-        for name in ("default", "min", "max"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                problems.append((name, "must be 0 or more"))
+        problems = below_minimum(self, ("default", "min", "max"), 0, "must be 0 or more")
         if problems:
             return problems  # compare the options only once each is valid on its own
-        if self.min is not None and self.max is not None and self.min > self.max:
-            return [("min", f"min ({self.min}) must not exceed max ({self.max})")]
-        if self.default is not None:
-            if self.min is not None and self.default < self.min:
-                problems.append(("default", f"default ({self.default}) is below min ({self.min})"))
-            if self.max is not None and self.default > self.max:
-                problems.append(
-                    ("default", f"default ({self.default}) must not exceed max ({self.max})")
-                )
-        return problems
+        if exceeds("min", self.min, "max", self.max):
+            return exceeds("min", self.min, "max", self.max)
+        if self.default is not None and self.min is not None and self.default < self.min:
+            problems.append(("default", f"default ({self.default}) is below min ({self.min})"))
+        return problems + exceeds("default", self.default, "max", self.max)
 
 
 def _duration(seconds: int) -> str:
