@@ -6,8 +6,11 @@ import dataclasses
 
 import pytest
 
+from jobguard.core.context import Context
+from jobguard.core.view import JobView
 from jobguard.rules import ALL_RULES
 from jobguard.rules.base import Rule
+from jobguard.source import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES
 
 
@@ -38,3 +41,18 @@ def test_options_are_frozen_with_defaults(rule: Rule) -> None:
     assert dataclasses.is_dataclass(rule.options)
     assert rule.options.__dataclass_params__.frozen  # type: ignore[attr-defined]
     rule.options()  # every option has a default
+
+
+@pytest.mark.parametrize("rule", [r for r in ALL_RULES if not r.fixes], ids=lambda r: r.name)
+def test_a_rule_declaring_no_fixes_never_attaches_one(rule: Rule) -> None:
+    """The mutating webhook skips rules with ``FIXES = False``: one that did fix would be lost."""
+    checked = 0
+    for fixture in sorted(RULE_FIXTURES.glob("*/*.yaml")):
+        for source in iter_objects(parse_stream(fixture.read_bytes())):
+            view = JobView.of(source.data)
+            if view is None or view.kind not in rule.kinds:
+                continue
+            checked += 1
+            for violation in rule.check(view, rule.options(), Context()):
+                assert violation.fix is None, f"{fixture.name}: {violation.path}"
+    assert checked

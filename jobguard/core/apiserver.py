@@ -30,13 +30,13 @@ Pure: no I/O, the input is never modified.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
+from jobguard.core.cached import cached_property
+from jobguard.core.jsoncopy import copy_json
 from jobguard.core.view import JobView
 
 MAX_INT32 = 2147483647
@@ -317,8 +317,20 @@ def own_uid(obj: Mapping[str, Any], operation: str) -> str | None:
     return uid if found and all(v == uid for v in found) else None
 
 
-def _placeholder(obj: Any) -> str:
-    text = repr(obj)
+def _placeholder(obj: Mapping[str, Any]) -> str:
+    """A uid for a Job not created yet that none of its labels or selector values can equal."""
+    spec = _map(obj.get("spec"))
+    template_meta = _map(_map(spec.get("template")).get("metadata"))
+    metadata = _map(obj.get("metadata"))
+    # Only where a uid can appear: the whole object's repr costs more than the simulation.
+    text = repr(
+        (
+            spec.get("selector"),
+            template_meta.get("labels"),
+            metadata.get("labels"),
+            metadata.get("uid"),
+        )
+    )
     uid = PLACEHOLDER_UID
     while uid in text:
         uid += "-x"
@@ -342,8 +354,23 @@ def simulate(
 _cache = threading.local()  # one object per thread: every API rule asks for the same one
 
 
+def _copy_for_defaulting(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``obj`` that defaulting can change without touching ``obj``.
+
+    Defaulting and selector generation write only inside ``spec`` and set ``metadata.labels``
+    (a new map or the template's, never changing the old one), so ``spec`` is copied deeply,
+    ``metadata`` one level, and the rest (``status``, ``managedFields``...) is shared.
+    """
+    out = dict(obj)
+    if isinstance(out.get("metadata"), dict):
+        out["metadata"] = dict(out["metadata"])
+    if "spec" in out:
+        out["spec"] = copy_json(out["spec"])
+    return out
+
+
 def _simulate(obj: dict[str, Any], operation: str, version: tuple[int, int]) -> ApiObject:
-    out = copy.deepcopy(obj)
+    out = _copy_for_defaulting(obj)
     kind = out.get("kind")
     uid = own_uid(obj, operation)
     mine = uid is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,13 @@ def _run_rule(
         )
 
 
+@functools.cache
+def _registered_names() -> frozenset[str]:
+    from jobguard.rules import ALL_RULES
+
+    return frozenset(r.name for r in ALL_RULES)
+
+
 def evaluate(
     view: JobView,
     policy: Policy,
@@ -105,19 +113,18 @@ def evaluate(
 
     rules = ALL_RULES if rules is None else rules
     ctx = ctx or Context()
-    known = frozenset(r.name for r in ALL_RULES)
-    if ctx.known_rules != known or ctx.unsuppressible != policy.unsuppressible:
-        ctx = replace(ctx, known_rules=known, unsuppressible=policy.unsuppressible)
     if not policy.in_scope(view.namespace, view.labels):
         return Report(view, ())
-    suppressed_rules = suppressions(view) if policy.suppressions_allowed else {}
+    annotated = suppressions(view)
+    if annotated:  # only the suppression rule reads these, and only when there are some
+        known = _registered_names()
+        if ctx.known_rules != known or ctx.unsuppressible != policy.unsuppressible:
+            ctx = replace(ctx, known_rules=known, unsuppressible=policy.unsuppressible)
+    suppressed_rules = annotated if policy.suppressions_allowed else {}
     findings: list[Finding] = []
     suppressed: list[Finding] = []
-    for rule in rules:
-        if view.kind not in rule.kinds:
-            continue
-        settings = policy.settings(rule)
-        if settings.action is Action.OFF or not settings.in_scope(view.namespace, view.labels):
+    for rule, settings in policy.active_rules(rules, view.kind):
+        if not settings.in_scope(view.namespace, view.labels):
             continue
         for finding in _run_rule(rule, view, settings.options, ctx, settings.action):
             reason = suppressed_rules.get(finding.rule, "").strip()

@@ -13,6 +13,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from jobguard.core.jsoncopy import copy_json
 from jobguard.core.model import Edit, RemoveValue
 from jobguard.core.paths import FieldPath, json_pointer, segment_name
 
@@ -53,7 +54,7 @@ def _apply_one(doc: dict[str, Any], edit: Edit, owned: set[int]) -> dict[str, An
                 if isinstance(edit, RemoveValue):
                     return None
                 rest = path[depth + 1 :]
-                parent[raw] = _nest(rest, copy.deepcopy(edit.value))
+                parent[raw] = _nest(rest, copy_json(edit.value))
                 return {"op": "add", "path": json_pointer(path[: depth + 1]), "value": parent[raw]}
             parent = _owned(parent, raw, owned)
         elif isinstance(parent, list) and isinstance(raw, int) and 0 <= raw < len(parent):
@@ -69,7 +70,7 @@ def _apply_one(doc: dict[str, Any], edit: Edit, owned: set[int]) -> dict[str, An
         if isinstance(edit, RemoveValue):
             del parent[last]
             return {"op": "remove", "path": json_pointer(path)}
-        parent[last] = copy.deepcopy(edit.value)
+        parent[last] = copy_json(edit.value)
         return {"op": "replace", "path": json_pointer(path), "value": parent[last]}
     if not isinstance(parent, dict):
         raise PatchConflict(f"cannot edit {json_pointer(path)}: the parent is not a map")
@@ -81,7 +82,7 @@ def _apply_one(doc: dict[str, Any], edit: Edit, owned: set[int]) -> dict[str, An
     if last in parent and parent[last] == edit.value:
         return None
     op = "replace" if last in parent else "add"
-    parent[last] = copy.deepcopy(edit.value)
+    parent[last] = copy_json(edit.value)
     return {"op": op, "path": json_pointer(path), "value": parent[last]}
 
 
@@ -100,7 +101,7 @@ def apply_edits(
     for edit in edits:
         op = _apply_one(work, edit, owned)
         if op is not None:
-            ops.append(copy.deepcopy(op))
+            ops.append(copy_json(op))
     return work, ops
 
 

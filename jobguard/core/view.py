@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
+from jobguard.core.cached import cached_property
 from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
 from jobguard.core.paths import MISSING, FieldPath, lookup
 

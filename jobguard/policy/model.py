@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from jobguard.core.cached import cached_property
 from jobguard.core.model import Action
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class Scope:
     match_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     match_expressions: tuple[LabelRequirement, ...] = ()
 
-    @property
+    @cached_property
     def unrestricted(self) -> bool:
         """Matches every object (the default): no need to look at namespace or labels."""
         return (
@@ -149,6 +150,34 @@ class Policy:
         if found is not None:
             return found
         return RuleSettings(rule.default_action, rule.options())
+
+    def active_rules(
+        self, rules: Sequence[Rule], kind: str
+    ) -> tuple[tuple[Rule, RuleSettings], ...]:
+        """The rules of ``rules`` that apply to ``kind`` and are not off, with their settings.
+
+        Worked out once per rule list and kind (the policy is immutable): the webhook asks on
+        every request.
+        """
+        cache: dict[tuple[int, str], tuple[Sequence[Rule], Any]] = self.__dict__.setdefault(
+            "_active_rules", {}
+        )
+        key = (id(rules), kind)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is rules:
+            active: tuple[tuple[Rule, RuleSettings], ...] = hit[1]
+            return active
+        active = tuple(
+            (rule, settings)
+            for rule in rules
+            if kind in rule.kinds
+            for settings in (self.settings(rule),)
+            if settings.action is not Action.OFF
+        )
+        if len(cache) >= 64:  # callers passing a new list each time: keep the cache small
+            cache.clear()
+        cache[key] = (rules, active)
+        return active
 
     def in_scope(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
         return self.scope.matches(namespace, labels)

@@ -62,6 +62,7 @@ from jobguard.core.view import JobView
 CODE = "JG111"
 NAME = "resources"
 CATEGORY = Category.POLICY
+FIXES = False  # reports only: the mutating webhook skips it
 DEFAULT_ACTION = Action.WARN
 SUMMARY = "Containers set resource requests and limits (default: cpu+memory requests, memory limit)"
 REMEDIATION = (

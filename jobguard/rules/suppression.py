@@ -34,6 +34,7 @@ from jobguard.rules.base import NoOptions
 CODE = "JG100"
 NAME = "suppression"
 CATEGORY = Category.POLICY
+FIXES = False  # reports only: the mutating webhook skips it
 DEFAULT_ACTION = Action.WARN
 SUMMARY = "Suppression annotations must name a known rule, give a reason, and be allowed by policy"
 REMEDIATION = (
