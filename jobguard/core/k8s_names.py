@@ -7,6 +7,7 @@ valid. Pure string checks, no I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 
 DNS1123_LABEL_MAX = 63
@@ -67,8 +68,24 @@ def dns1123_subdomain_errors(value: str) -> list[str]:
     return errors
 
 
+#: Longer names are never valid and not worth keeping in the caches below.
+_CACHEABLE_LENGTH = 320
+
+
 def qualified_name_errors(value: str) -> list[str]:
     """``IsQualifiedName``: label keys, annotation keys, condition types."""
+    if len(value) <= _CACHEABLE_LENGTH:
+        # The same few keys (app, job-name, controller-uid...) come back on every request.
+        return list(_cached_qualified_name_errors(value))
+    return _qualified_name_errors(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_qualified_name_errors(value: str) -> tuple[str, ...]:
+    return tuple(_qualified_name_errors(value))
+
+
+def _qualified_name_errors(value: str) -> list[str]:
     parts = value.split("/")
     if len(parts) == 1:
         prefix, name = "", parts[0]
@@ -95,6 +112,17 @@ def qualified_name_errors(value: str) -> list[str]:
 
 
 def label_value_errors(value: str) -> list[str]:
+    if len(value) <= _CACHEABLE_LENGTH:
+        return list(_cached_label_value_errors(value))
+    return _label_value_errors(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_label_value_errors(value: str) -> tuple[str, ...]:
+    return tuple(_label_value_errors(value))
+
+
+def _label_value_errors(value: str) -> list[str]:
     errors = []
     if len(value) > LABEL_VALUE_MAX:
         errors.append(max_len_error(LABEL_VALUE_MAX))

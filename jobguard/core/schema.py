@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,6 +269,119 @@ def structure_errors(obj: dict[str, Any], version: tuple[int, int]) -> list[Stru
     root = schema.roots.get(str(obj.get("kind")))
     if root is None:
         return []
+    if _compiled(version).valid(obj, root):
+        return []
     walker = _Walker(schema, version)
     walker.struct(obj, root, ())
     return walker.errors
+
+
+# -- the fast path ----------------------------------------------------------------------------
+#
+# Nearly every object the webhook sees decodes cleanly. The checks below answer only "does it
+# decode?", with one closure per schema expression and no field paths built; the walker above
+# runs only when the answer is no, to say where and why. They must never accept what the walker
+# rejects (tests/test_schema_fast_path.py holds them to that).
+
+_Check = Callable[[Any], bool]
+
+
+def _integral_in(low: int, high: int) -> _Check:
+    def check(value: Any) -> bool:
+        if value is None:
+            return True
+        if type(value) is int:
+            return low <= value <= high
+        return _is_integral(value) and low <= value <= high
+
+    return check
+
+
+def _scalar(expr: str) -> _Check:
+    if expr == "string":
+        return lambda value: value is None or isinstance(value, str)
+    if expr == "boolean":
+        return lambda value: value is None or isinstance(value, bool)
+    if expr == "int32":
+        return _integral_in(INT32_MIN, INT32_MAX)
+    if expr in ("int64", "integer"):
+        return _integral_in(INT64_MIN, INT64_MAX)
+    if expr == "number":
+        return lambda value: (
+            value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        )
+    if expr == "int-or-string":
+        return lambda value: value is None or isinstance(value, str) or _is_integral(value)
+    if expr == "quantity":
+        return lambda value: (
+            value is None
+            or (
+                parse_quantity(value) is not None
+                if isinstance(value, str)
+                else isinstance(value, (int, float)) and not isinstance(value, bool)
+            )
+        )
+    raise KeyError(expr)
+
+
+class _Compiled:
+    """The decode-or-not checks of every schema expression, for one target version."""
+
+    def __init__(self, schema: Schema, version: tuple[int, int]) -> None:
+        self.schema = schema
+        self.version = version
+        self.checks: dict[str, _Check] = {}
+
+    def valid(self, obj: dict[str, Any], root: str) -> bool:
+        return self.check(root)(obj)
+
+    def check(self, expr: str) -> _Check:
+        found = self.checks.get(expr)
+        if found is None:
+            found = self.checks[expr] = self._build(expr)
+        return found
+
+    def _build(self, expr: str) -> _Check:
+        if expr == "any":
+            return lambda value: True
+        if expr in _GO_TYPES:
+            return _scalar(expr)
+        if expr.startswith("["):
+            item = expr[1:-1]
+            return lambda value: (
+                value is None or (isinstance(value, list) and all(map(self.check(item), value)))
+            )
+        if expr.startswith("{"):
+            item = expr[1:-1]
+            return lambda value: (
+                value is None
+                or (isinstance(value, dict) and all(map(self.check(item), value.values())))
+            )
+        if expr not in self.schema.types:
+            return lambda value: value is None or isinstance(value, dict)
+        return self._struct(expr)
+
+    def _struct(self, type_name: str) -> _Check:
+        fields = {
+            name: expr
+            for name, expr in self.schema.types[type_name].items()
+            if self.schema.since.get(f"{type_name}.{name}", self.version) <= self.version
+        }
+
+        def check(value: Any) -> bool:
+            if value is None:
+                return True
+            if not isinstance(value, dict):
+                return False
+            for key, item in value.items():
+                expr = fields.get(key if type(key) is str else str(key))
+                if expr is None or not self.check(expr)(item):
+                    return False
+            return True
+
+        return check
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(version: tuple[int, int]) -> _Compiled:
+    return _Compiled(load_schema(), version)

@@ -162,7 +162,8 @@ class JobView:
         return value if isinstance(value, str) else None
 
     def has(self, *relative: Any) -> bool:
-        return self.get(*relative) is not MISSING and self.get(*relative) is not None
+        value = self.get(*relative)
+        return value is not MISSING and value is not None
 
     def containers(self, *, init: bool = False) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
         """(absolute path, container) for each well-formed container of the pod template."""
