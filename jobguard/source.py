@@ -30,6 +30,31 @@ try:
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
+
+class _KeyCountingLoader(_Loader):  # type: ignore[misc]
+    """Notes the keys each mapping repeats while it is built, before merge keys (``<<``) are
+    flattened into it: a key overriding a merged one is not a repeat, and a document without
+    repeats (nearly all) needs no search of its node tree afterwards."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeats: dict[int, list[str]] = {}
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if len(node.value) > 1 and id(node) not in self.repeats:
+            seen: set[str] = set()
+            repeated = []
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    if key_node.value in seen:
+                        repeated.append(key_node.value)
+                    seen.add(key_node.value)
+            if repeated:
+                self.repeats[id(node)] = repeated
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 MAX_FLOW_DEPTH = 1000
 MAX_EXPANDED_NODES = 1_000_000
@@ -190,11 +215,12 @@ def parse_stream(raw: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Str
         stream.errors.append(depth_error)
         return stream
     may_alias = "&" in text and "*" in text
-    loader = _Loader(text)
+    loader = _KeyCountingLoader(text)
     try:
         index = 0
         while loader.check_node():
             node = loader.get_node()
+            loader.repeats = {}
             data = loader.construct_document(node)
             if may_alias and _expanded_size_exceeds(data, MAX_EXPANDED_NODES):
                 stream.errors.append(
@@ -205,7 +231,9 @@ def parse_stream(raw: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Str
                     )
                 )
                 return stream
-            stream.documents.append(Document(data, index, node, node.start_mark.line + 1))
+            document = Document(data, index, node, node.start_mark.line + 1)
+            document._duplicates = duplicate_keys(node, loader.repeats) if loader.repeats else ()
+            stream.documents.append(document)
             index += 1
     except yaml.YAMLError as exc:
         # JSON that YAML 1.1 cannot read (tabs as indentation, for one) still deserves a try.
@@ -240,12 +268,16 @@ class SourceObject:
         return tuple(p[size:] for p in found if p[:size] == self.prefix and len(p) > size)
 
 
-def duplicate_keys(node: yaml.Node | None) -> tuple[FieldPath, ...]:
+def duplicate_keys(
+    node: yaml.Node | None, repeats: dict[int, list[str]] | None = None
+) -> tuple[FieldPath, ...]:
     """Paths (raw key names, list indexes) of mapping keys that a YAML node tree repeats.
 
     The loader keeps the last value of a repeated key; kubectl and the API server's strict
     decoding reject the document. Each node is visited once (aliases share nodes), so this is
-    linear in the size of the file.
+    linear in the size of the file. ``repeats`` (mapping node id -> repeated keys, noted by the
+    loader before merge keys were flattened) replaces looking at the keys again: after
+    flattening, a key that overrides a merged one would look repeated.
     """
     found: list[FieldPath] = []
     seen_nodes: set[int] = set()
@@ -258,10 +290,12 @@ def duplicate_keys(node: yaml.Node | None) -> tuple[FieldPath, ...]:
         if isinstance(current, yaml.MappingNode):
             keys: set[str] = set()
             children = []
+            if repeats is not None:
+                found.extend((*path, name) for name in repeats.get(id(current), ()))
             for key_node, value_node in current.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
                     continue
-                if key_node.value in keys:
+                if repeats is None and key_node.value in keys:
                     found.append((*path, key_node.value))
                 keys.add(key_node.value)
                 children.append((value_node, (*path, key_node.value)))

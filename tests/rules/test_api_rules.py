@@ -366,6 +366,21 @@ items:
     )
     objects = list(iter_objects(parse_stream(text)))
     assert [o.duplicate_keys() for o in objects] == [(("x",), ("y", 0, "k"), ("y", 0, "k")), (), ()]
+    assert doc.duplicate_keys() == duplicate_keys(doc.node)  # what the loader noted
+
+
+def test_a_key_overriding_a_merged_one_is_not_a_repeat() -> None:
+    """YAML merge keys (``<<``) let a mapping override what it merges; only a key written twice
+    in the mapping itself is a repeat."""
+    text = JOB.replace(
+        "metadata: {name: pi}",
+        "x-base: &base {backoffLimit: 2, completions: 1}\nmetadata: {name: pi}",
+    ).replace("spec:\n", "spec:\n  <<: *base\n  backoffLimit: 3\n  backoffLimit: 4\n", 1)
+    from jobguard.source import parse_stream
+
+    (doc,) = parse_stream(text).documents
+    assert doc.data["spec"]["backoffLimit"] == 4
+    assert doc.duplicate_keys() == (("spec", "backoffLimit"),)
 
 
 def _messages(text: str, rule: str) -> list[tuple[str, str]]:
