@@ -69,6 +69,16 @@ def test_bad_values_are_reported_with_the_expected_type(tmp_path: Path) -> None:
     ]
 
 
+def test_an_unquoted_off_turns_a_rule_off(tmp_path: Path) -> None:
+    """YAML 1.1 reads ``off`` as false; the action everyone writes must still mean off."""
+    path = write(tmp_path, "p.yaml", "rules:\n  restart-policy: {action: off}\n")
+    assert load_policy([path]).settings(RULES_BY_NAME["restart-policy"]).action is Action.OFF
+    on = write(tmp_path, "q.yaml", "rules:\n  restart-policy: {action: on}\n")
+    assert problems([on]) == [
+        f"{on}:5:29: rules.restart-policy.action: must be one of deny, warn, audit, off"
+    ]
+
+
 def test_cross_field_validation_points_at_the_offending_option(tmp_path: Path) -> None:
     path = write(
         tmp_path,

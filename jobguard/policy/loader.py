@@ -422,6 +422,9 @@ def _compile_rule(
         reader = _Reader(origin, problems)
         origins[key] = (origin, path)
         if key == "action":
+            if value is False:
+                # YAML 1.1 reads an unquoted ``off`` as false: ``action: off`` means off.
+                value = Action.OFF.value
             try:
                 action = Action(value)
             except ValueError:
