@@ -75,7 +75,7 @@ def test_an_unquoted_off_turns_a_rule_off(tmp_path: Path) -> None:
     assert load_policy([path]).settings(RULES_BY_NAME["restart-policy"]).action is Action.OFF
     on = write(tmp_path, "q.yaml", "rules:\n  restart-policy: {action: on}\n")
     assert problems([on]) == [
-        f"{on}:5:29: rules.restart-policy.action: must be one of deny, warn, audit, off"
+        f"{on}:4:20: rules.restart-policy.action: must be one of deny, warn, audit, off"
     ]
 
 
