@@ -54,7 +54,7 @@ def suppressions(view: JobView) -> dict[str, str]:
 
 
 def _run_rule(
-    rule: Rule, view: JobView, options: Any, ctx: Context, action: Action
+    rule: Rule, view: JobView, options: Any, ctx: Context, action: Action, patches: bool = True
 ) -> Iterable[Finding]:
     try:
         violations = list(rule.check(view, options, ctx))
@@ -71,7 +71,7 @@ def _run_rule(
         return
     for v in violations:
         patch: tuple[dict[str, Any], ...] = ()
-        if v.fix is not None:
+        if v.fix is not None and patches:
             try:
                 patch = tuple(patch_for(view.obj, v.fix.edits))
             except PatchConflict:
@@ -84,7 +84,7 @@ def _run_rule(
             action=action,
             path=v.path,
             message=v.message,
-            fix=v.fix if patch else None,
+            fix=v.fix if patch or not patches else None,
             patch=patch,
         )
 
@@ -103,11 +103,14 @@ def evaluate(
     rules: Sequence[Rule] | None = None,
     *,
     file: str | None = None,
+    patches: bool = True,
 ) -> Report:
     """Run every rule the policy enables for this object and apply suppressions.
 
     Findings of rules the policy exempts the object from go to ``suppressed`` like annotation
     suppressions; ``file`` (the manifest's path, lint only) lets file-glob exemptions match.
+    ``patches=False`` skips building each fix's JSON Patch (a verdict needs none); fixes that
+    would conflict with the object are then kept rather than dropped.
     """
     from jobguard.rules import ALL_RULES
 
@@ -126,7 +129,7 @@ def evaluate(
     for rule, settings in policy.active_rules(rules, view.kind):
         if not settings.in_scope(view.namespace, view.labels):
             continue
-        for finding in _run_rule(rule, view, settings.options, ctx, settings.action):
+        for finding in _run_rule(rule, view, settings.options, ctx, settings.action, patches):
             reason = suppressed_rules.get(finding.rule, "").strip()
             if (
                 reason

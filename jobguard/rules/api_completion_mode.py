@@ -35,6 +35,7 @@ CODE = "JG007"
 NAME = "api-completion-mode"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = (
     "completionMode values, Indexed Job limits and per-index back-off fields the API server rejects"
 )

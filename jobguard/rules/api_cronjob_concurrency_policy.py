@@ -28,6 +28,7 @@ CODE = "JG014"
 NAME = "api-cronjob-concurrency-policy"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 KINDS = ("CronJob",)
 SUMMARY = "CronJob concurrencyPolicy values other than Allow, Forbid and Replace"
 REMEDIATION = "Use Allow, Forbid or Replace (case-sensitive)."

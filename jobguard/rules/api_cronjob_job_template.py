@@ -32,6 +32,7 @@ CODE = "JG015"
 NAME = "api-cronjob-job-template"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 KINDS = ("CronJob",)
 SUMMARY = "A selector or manualSelector: true in a CronJob's job template"
 REMEDIATION = "Remove spec.jobTemplate.spec.selector and manualSelector: the API server generates each Job's selector."

@@ -36,6 +36,7 @@ CODE = "JG012"
 NAME = "api-cronjob-schedule"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 KINDS = ("CronJob",)
 SUMMARY = "CronJob schedules that do not parse (robfig/cron v3) or carry a TZ= prefix"
 REMEDIATION = (

@@ -31,6 +31,7 @@ CODE = "JG013"
 NAME = "api-cronjob-time-zone"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 KINDS = ("CronJob",)
 SUMMARY = "CronJob timeZone values that are not IANA time zone names"
 REMEDIATION = "Use an IANA time zone name such as Europe/Berlin or Etc/UTC, exactly as the database spells it."

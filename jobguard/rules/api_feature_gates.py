@@ -34,6 +34,7 @@ CODE = "JG016"
 NAME = "api-feature-gates"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Fields the target Kubernetes version silently drops (feature gate off by default)"
 REMEDIATION = (
     "Target a Kubernetes version where the feature is enabled by default, or remove the field."

@@ -32,6 +32,7 @@ CODE = "JG011"
 NAME = "api-managed-by"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "managedBy values that are not a valid domain-prefixed path"
 REMEDIATION = "Use a domain-prefixed path of at most 63 characters, e.g. kueue.x-k8s.io/multikueue."
 

@@ -30,6 +30,7 @@ CODE = "JG001"
 NAME = "api-non-negative"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Counts and durations the API server requires to be >= 0"
 REMEDIATION = "Use 0 or a positive value; the API server rejects negative values for these fields."
 

@@ -51,6 +51,7 @@ CODE = "JG003"
 NAME = "api-object-meta"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Object and pod-template names, labels and annotations the API server rejects"
 REMEDIATION = (
     "Use a lowercase RFC 1123 name (Jobs: at most 63 characters, CronJobs: 52; Indexed Jobs: "

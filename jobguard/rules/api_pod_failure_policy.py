@@ -38,6 +38,7 @@ CODE = "JG008"
 NAME = "api-pod-failure-policy"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "podFailurePolicy rules the API server rejects"
 REMEDIATION = "Give every rule an action and exactly one of onExitCodes/onPodConditions with valid, ordered values."
 

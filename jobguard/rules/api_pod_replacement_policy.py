@@ -29,6 +29,7 @@ CODE = "JG010"
 NAME = "api-pod-replacement-policy"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "podReplacementPolicy values the API server rejects"
 REMEDIATION = (
     "Use Failed or TerminatingOrFailed (only Failed with a podFailurePolicy), or leave it unset."

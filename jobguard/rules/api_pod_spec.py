@@ -52,6 +52,7 @@ CODE = "JG017"
 NAME = "api-pod-spec"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = (
     "Pod-spec values the API server rejects (pull policy, ports, env names, DNS, tolerations...)"
 )

@@ -44,6 +44,7 @@ CODE = "JG005"
 NAME = "api-pod-template"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = (
     "Pod templates the API server rejects: containers, names, images, volumes, mounts, resources"
 )

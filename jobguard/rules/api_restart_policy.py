@@ -37,6 +37,7 @@ CODE = "JG004"
 NAME = "api-restart-policy"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "restartPolicy the API server rejects for a Job (omitted, Always, unknown, or not Never with a podFailurePolicy)"
 REMEDIATION = "Set the pod template's restartPolicy to Never (or OnFailure when there is no podFailurePolicy)."
 

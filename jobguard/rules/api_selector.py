@@ -62,6 +62,7 @@ CODE = "JG006"
 NAME = "api-selector"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 KINDS = ("Job",)
 SUMMARY = "Selector and generated labels the API server rejects (stale controller-uid, job-name, manual selectors)"
 REMEDIATION = (

@@ -41,6 +41,7 @@ CODE = "JG002"
 NAME = "api-structure"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Wrong types and unknown fields (the API server's strict decoding rejects them)"
 REMEDIATION = (
     "Correct the field name (see the did-you-mean hint) or write the value with the type the "

@@ -34,6 +34,7 @@ CODE = "JG009"
 NAME = "api-success-policy"
 CATEGORY = Category.API
 FIXES = False  # reports only: the mutating webhook skips it
+CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "successPolicy rules and index lists the API server rejects"
 REMEDIATION = (
     "Use successPolicy only with completionMode: Indexed; give each rule succeededIndexes "

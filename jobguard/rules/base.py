@@ -42,6 +42,11 @@ class Rule:
     # False when the rule never attaches a Fix (module attribute ``FIXES = False``): the mutating
     # webhook, which only applies fixes, then skips it. Unknown means True.
     fixes: bool = True
+    # True when every finding is something the API server itself rejects or drops (module
+    # attribute ``CHECKED_BY_APISERVER = True``). Its decoding, defaulting and validation run
+    # before validating webhooks, so an object reaching /validate never has such a finding:
+    # the validating webhook skips the rule (jobguard lint, before the cluster, runs it).
+    checked_by_apiserver: bool = False
 
 
 def rule_from_module(module: Any) -> Rule:
@@ -58,6 +63,7 @@ def rule_from_module(module: Any) -> Rule:
         default_action=getattr(module, "DEFAULT_ACTION", Action.DENY),
         kinds=frozenset(getattr(module, "KINDS", ("Job", "CronJob"))),
         fixes=bool(getattr(module, "FIXES", True)),
+        checked_by_apiserver=bool(getattr(module, "CHECKED_BY_APISERVER", False)),
     )
 
 

@@ -177,6 +177,18 @@ def fixing_rules() -> tuple[Rule, ...]:
     return tuple(rule for rule in ALL_RULES if rule.fixes)
 
 
+@functools.cache
+def validating_rules() -> tuple[Rule, ...]:
+    """The rules the validating webhook runs: all but those the API server enforces itself.
+
+    The API server decodes, defaults and validates an object before it calls validating
+    webhooks, so the ``api-*`` checks of what it rejects can only come back clean there (or,
+    with a version or simulation mismatch, wrong); ``jobguard lint`` runs them before the
+    cluster. ``api-warnings`` stays: the API server accepts those objects.
+    """
+    return tuple(rule for rule in ALL_RULES if not rule.checked_by_apiserver)
+
+
 def mutate(
     review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
 ) -> Outcome:
@@ -221,12 +233,15 @@ def validate(
     ctx = Context(
         operation=review.operation, old_object=review.old_object, kubernetes_version=version
     )
-    report = evaluate(view, policy, ctx)
+    rules = validating_rules()
+    report = evaluate(view, policy, ctx, rules=rules, patches=False)
     before: set[tuple[str, tuple[Any, ...]]] = set()
     # The old object only matters when the new one has something to deny.
     old_view = JobView.of(review.old_object) if review.old_object is not None else None
     if review.operation == "UPDATE" and report.errors and old_view is not None:
-        before = {_key(f) for f in evaluate(old_view, policy, ctx).findings}
+        before = {
+            _key(f) for f in evaluate(old_view, policy, ctx, rules=rules, patches=False).findings
+        }
     blocking = tuple(f for f in report.errors if _key(f) not in before)
     warnings = [
         finding_warning(f, preexisting=True) for f in report.errors if _key(f) in before

@@ -300,19 +300,43 @@ def test_jobs_created_by_a_cronjob_follow_the_ttl_rules_choice(
 
 
 def test_kubernetes_version_setting_reaches_version_dependent_rules(tmp_path: Path) -> None:
-    policy = write_policy(tmp_path / "policy.yaml", {"api-structure": {"action": "deny"}})
+    """Pod-level resources count for the resources rule from Kubernetes 1.34 on."""
+    policy = write_policy(tmp_path / "policy.yaml", {"resources": {"action": "deny"}})
     obj = fixture_object("007-validate-Job-CREATE-indexed-render.json")
-    obj["spec"]["successPolicy"] = {"rules": [{"succeededIndexes": "0"}]}
+    pod = obj["spec"]["template"]["spec"]
+    pod["resources"] = pod["containers"][0].pop("resources")
     review = review_for(obj)
     answers = {}
-    for version in ((1, 34), (1, 29)):
+    for version in ((1, 34), (1, 33)):
         settings = Settings(
             policy_paths=(str(all_rules_off(tmp_path)), str(policy)), kubernetes_version=version
         )
         answers[version] = post(create_app(settings).test_client(), "validate", review)["response"]
     assert answers[(1, 34)]["allowed"] is True
-    assert answers[(1, 29)]["allowed"] is False
-    assert answers[(1, 29)]["status"]["message"].startswith(
-        "jobguard policy: [api-structure] spec.successPolicy: strict decoding error: unknown "
-        'field "spec.successPolicy" (the field was added in Kubernetes 1.30'
+    assert answers[(1, 33)]["allowed"] is False
+    assert answers[(1, 33)]["status"]["message"].startswith(
+        "jobguard policy: [resources] spec.template.spec.containers[0].resources.requests.cpu: "
+    )
+
+
+def test_validating_webhook_leaves_the_api_servers_own_checks_to_it(tmp_path: Path) -> None:
+    """The API server validates before it calls validating webhooks: the api-* rules it enforces
+    are not run there (lint runs them), api-warnings (accepted objects) is."""
+    rules = {
+        "api-structure": {"action": "deny"},
+        "api-non-negative": {"action": "deny"},
+        "api-warnings": {"action": "deny"},
+    }
+    assert {r.name for r in admission.validating_rules()} >= {"api-warnings", "restart-policy"}
+    assert not {r.name for r in admission.validating_rules()} & {"api-structure", "api-selector"}
+    client = client_for(tmp_path, rules)
+    obj = fixture_object("007-validate-Job-CREATE-indexed-render.json")
+    obj["spec"]["successPolicy"] = {"rules": [{"succeededIndexes": "0"}]}
+    obj["spec"]["backoffLimit"] = -1
+    assert post(client, "validate", review_for(obj))["response"]["allowed"] is True
+    obj["metadata"]["name"] = "render.v2"
+    response = post(client, "validate", review_for(obj))["response"]
+    assert response["allowed"] is False
+    assert response["status"]["message"].startswith(
+        "jobguard policy: [api-warnings] metadata.name:"
     )

@@ -1,6 +1,6 @@
 """The real server (gunicorn, 2 workers, TLS with a test CA) answering the captured API-server
 requests of tests/fixtures/admission and variations of them, under tests/fixtures/policies/
-webhook.yaml (restart-policy deny with allowed [Never]; api-non-negative warn; suppression
+webhook.yaml (restart-policy deny with allowed [Never]; active-deadline warn above 3600 s; suppression
 audit; every other rule off)."""
 
 from __future__ import annotations
@@ -156,15 +156,12 @@ def test_validating_webhook_answers_each_captured_request(server: Server, name: 
 
 def test_validating_webhook_turns_warn_level_findings_into_short_warnings(server: Server) -> None:
     obj = fixture_object("002-validate-Job-CREATE-pi.json")
-    obj["spec"]["activeDeadlineSeconds"] = -5
-    obj["spec"]["ttlSecondsAfterFinished"] = -1
+    obj["spec"]["activeDeadlineSeconds"] = 7200
     response = server.review("validate", review_for(obj))["response"]
     assert response["allowed"] is True
     assert response["warnings"] == [
-        "jobguard api-non-negative: spec.activeDeadlineSeconds: Invalid value: -5: must be "
-        "greater than or equal to 0",
-        "jobguard api-non-negative: spec.ttlSecondsAfterFinished: Invalid value: -1: must be "
-        "greater than or equal to 0",
+        "jobguard active-deadline: spec.activeDeadlineSeconds: activeDeadlineSeconds 7200 is "
+        "above the policy's maximum 3600"
     ]
     assert all(len(w) < 120 for w in response["warnings"])
 
@@ -188,13 +185,14 @@ def test_audit_level_findings_are_only_logged_and_counted(server: Server) -> Non
 
 def test_deny_names_every_rule_and_field_path(server: Server) -> None:
     obj = fixture_object("011-validate-CronJob-CREATE-nightly-report.json")
-    obj["spec"]["jobTemplate"]["spec"]["backoffLimit"] = -1
+    obj["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] = 86400
     response = server.review("validate", review_for(obj))["response"]
     assert response["allowed"] is False
     assert response["status"]["message"] == DENIED_ONFAILURE.format(path=CRON_PATH)
     assert response["warnings"] == [
-        "jobguard api-non-negative: spec.jobTemplate.spec.backoffLimit: Invalid value: -1: must "
-        "be greater than or equal to 0"
+        # cut at the warning length limit
+        "jobguard active-deadline: spec.jobTemplate.spec.activeDeadlineSeconds: "
+        "activeDeadlineSeconds 86400 is above the policy\u2026"
     ]
 
 
