@@ -13,9 +13,10 @@ Needs `wrk` (Debian: apt-get install -y wrk). Starts, one after the other, on th
 
 and drives each over HTTPS with keep-alive connections, POSTing real captured AdmissionReviews
 (tests/fixtures/admission): a defaulted Job without restartPolicy to /mutate (answered with a
-patch) and a validated Job to /validate. For each it prints requests/s and p50/p99 latency at
-full load (``--connections`` connections), then p50/p99 at a fixed ``--rate`` requests/s
-(paced by wrk's ``delay()``). The client shares the machine with the server, as it does on
+patch) and a validated Job to /validate. For each it prints requests/s, p50/p99 latency and
+the server's own CPU time per request (arbiter and workers, from /proc) at full load
+(``--connections`` connections), then p50/p99 at a fixed ``--rate`` requests/s (paced by wrk's
+``delay()``). The client shares the machine with the server, as it does on
 every run: compare the columns, not the absolute numbers.
 """
 
@@ -98,6 +99,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = 0.0  # server CPU time (all its processes) per request
 
 
 def median(results: list[Result]) -> Result:
@@ -107,6 +109,7 @@ def median(results: list[Result]) -> Result:
         statistics.median(r.p50_ms for r in results),
         statistics.median(r.p99_ms for r in results),
         sum(r.errors for r in results),
+        statistics.median(r.cpu_us for r in results),
     )
 
 
@@ -154,6 +157,38 @@ def run_wrk(
     cmd += ["--timeout", "5s", "-s", str(script), url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of ``pid`` and its children (the gunicorn workers)."""
+    pids = {pid}
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                pids.update(int(child) for child in f.read().split())
+    except OSError:
+        return 0.0
+    ticks = 0
+    for each in pids:
+        try:
+            with open(f"/proc/{each}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a worker that exited meanwhile
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measured(
+    process: subprocess.Popen[bytes], url: str, body: Path, workdir: Path, args: Any
+) -> Result:
+    """A full-load run, with the server's own CPU time per request beside wrk's figures."""
+    before = server_cpu_seconds(process.pid)
+    result = run_wrk(url, body, workdir, args.duration, args.connections, None)
+    spent = server_cpu_seconds(process.pid) - before
+    requests = result.rps * args.duration
+    result.cpu_us = spent / requests * 1e6 if requests else 0.0
+    return result
 
 
 def wait_ready(port: int, ca: Path, process: subprocess.Popen[bytes]) -> None:
@@ -290,7 +325,7 @@ def main() -> None:
                         url = f"https://127.0.0.1:{ports[name]}{path}"
                         if round_ == 0:
                             run_wrk(url, body, workdir, 2, args.connections, None)  # warm-up
-                        full = run_wrk(url, body, workdir, args.duration, args.connections, None)
+                        full = measured(processes[name], url, body, workdir, args)
                         paced = run_wrk(
                             url, body, workdir, args.duration, args.rate_connections, args.rate
                         )
@@ -311,27 +346,33 @@ def main() -> None:
         )
         header = (
             f"{'server':<14}{'path':<11}"
-            f"{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}   |"
+            f"{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'cpu us':>8}   |"
             f"{'at rate':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         )
         print(
-            f"{'':<25}{'full load: ' + str(args.connections) + ' connections':<35}   |"
+            f"{'':<25}{'full load: ' + str(args.connections) + ' connections':<43}   |"
             f"  fixed rate {args.rate:g} req/s, {args.rate_connections} connections"
         )
         print(header)
         for name, path, full, paced in rows:
             print(
                 f"{name:<14}{path:<11}{full.rps:>9.0f}{full.p50_ms:>9.2f}{full.p99_ms:>9.2f}"
-                f"{full.errors:>8}   |{paced.rps:>9.0f}{paced.p50_ms:>9.2f}{paced.p99_ms:>9.2f}"
+                f"{full.errors:>8}{full.cpu_us:>8.0f}   |{paced.rps:>9.0f}{paced.p50_ms:>9.2f}{paced.p99_ms:>9.2f}"
                 f"{paced.errors:>8}"
             )
+        print(
+            "cpu us: the server's own CPU time (arbiter and workers, user + system) per request "
+            "at full load"
+        )
         null = {path: full.rps for name, path, full, _ in rows if name == "null webhook"}
+        null_cpu = {path: full.cpu_us for name, path, full, _ in rows if name == "null webhook"}
         for name, path, full, paced in rows:
             if name == "jobguard":
                 print(
                     f"jobguard {path}: {full.rps / null[path]:.0%} of the null webhook's "
                     f"throughput (target >= 70%); p99 at {paced.rps:.0f} req/s: "
-                    f"{paced.p99_ms:.2f} ms (target < 20 ms)"
+                    f"{paced.p99_ms:.2f} ms (target < 20 ms); server CPU per request "
+                    f"{full.cpu_us:.0f} us against the null webhook's {null_cpu[path]:.0f} us"
                 )
             if name == "rules off":
                 print(
