@@ -36,6 +36,12 @@ from jobguard.webhook.review import Review
 
 MUTATE, VALIDATE = "mutate", "validate"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: Who creates a CronJob's Jobs: the controller's own service account (kube-controller-manager
+#: with --use-service-account-credentials, the default of kubeadm and managed clusters) or the
+#: controller manager's identity.
+CRONJOB_CONTROLLER_USERS = frozenset(
+    {"system:serviceaccount:kube-system:cronjob-controller", "system:kube-controller-manager"}
+)
 MAX_LAST_APPLIED_CHARS = 1024 * 1024
 
 # Decisions, also the ``decision`` label of the request metric.
@@ -143,9 +149,10 @@ def change_warning(finding: Finding) -> str:
     return responses.short(f"jobguard {finding.rule}: {finding.field}: {title}")
 
 
-def finding_warning(finding: Finding, *, preexisting: bool = False) -> str:
+def finding_warning(finding: Finding, *, preexisting: bool = False, scheduled: bool = False) -> str:
     # The note goes first: a long message is cut at the end.
     note = " (existing, not blocking)" if preexisting else ""
+    note = " (CronJob run, not blocking)" if scheduled else note
     return responses.short(f"jobguard {finding.rule}{note}: {finding.field}: {finding.message}")
 
 
@@ -220,6 +227,20 @@ def _key(finding: Finding) -> tuple[str, tuple[Any, ...]]:
     return (finding.rule, finding.path)
 
 
+def scheduled_run(review: Review, view: JobView) -> bool:
+    """A Job the CronJob controller creates for one of its CronJobs.
+
+    Both the owner and the requester must say so: an ownerReference alone is written by
+    whoever creates the Job (``kubectl create job --from=cronjob/...`` too), so it cannot lift a
+    denial by itself.
+    """
+    return (
+        review.operation == "CREATE"
+        and view.owned_by_cronjob
+        and review.username in CRONJOB_CONTROLLER_USERS
+    )
+
+
 def validate(
     review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
 ) -> Outcome:
@@ -242,6 +263,13 @@ def validate(
         before = {
             _key(f) for f in evaluate(old_view, policy, ctx, rules=rules, patches=False).findings
         }
+    if scheduled_run(review, view):
+        # Denying it would only drop this run: the template was judged when the CronJob was
+        # created or changed, and that is where a violation can be fixed.
+        warnings = [finding_warning(f, scheduled=True) for f in report.errors] + [
+            finding_warning(f) for f in report.findings if f.severity is Severity.WARNING
+        ]
+        return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)
     blocking = tuple(f for f in report.errors if _key(f) not in before)
     warnings = [
         finding_warning(f, preexisting=True) for f in report.errors if _key(f) in before

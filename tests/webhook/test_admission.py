@@ -340,3 +340,44 @@ def test_validating_webhook_leaves_the_api_servers_own_checks_to_it(tmp_path: Pa
     assert response["status"]["message"].startswith(
         "jobguard policy: [api-warnings] metadata.name:"
     )
+
+
+# -- a CronJob's runs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "denied"),
+    [
+        ("system:serviceaccount:kube-system:cronjob-controller", False),
+        ("system:kube-controller-manager", False),
+        ("admin", True),  # kubectl create job --from=cronjob/...: a person's Job, judged as one
+    ],
+)
+def test_a_cronjob_run_is_not_denied_but_a_copy_made_by_hand_is(
+    tmp_path: Path, username: str, denied: bool
+) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": "deny", "allowed": ["Never"]}})
+    review = load_review("022-validate-Job-CREATE-from-cron.json")
+    assert review["request"]["object"]["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    review["request"]["userInfo"]["username"] = username
+    response = post(client, "validate", review)["response"]
+    assert response["allowed"] is not denied
+    if denied:
+        assert response["status"]["message"].startswith(
+            "jobguard policy: [restart-policy] spec.template.spec.restartPolicy: "
+        )
+    else:
+        assert response["warnings"] == [
+            "jobguard restart-policy (CronJob run, not blocking): "
+            "spec.template.spec.restartPolicy: restartPolicy 'OnFailure' is no…"
+        ]
+
+
+def test_an_owner_reference_alone_does_not_lift_a_denial(tmp_path: Path) -> None:
+    client = client_for(tmp_path, {"restart-policy": {"action": "deny", "allowed": ["Never"]}})
+    obj = fixture_object("002-validate-Job-CREATE-pi.json")
+    obj["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    obj["metadata"]["ownerReferences"] = [
+        {"apiVersion": "batch/v1", "kind": "CronJob", "name": "x", "uid": "1"}
+    ]
+    assert post(client, "validate", review_for(obj))["response"]["allowed"] is False
