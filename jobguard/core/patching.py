@@ -10,7 +10,7 @@ occur, and no diff of the whole object is needed on the request path.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jobguard.core.jsoncopy import copy_json
@@ -38,12 +38,15 @@ def _owned(parent: Any, raw: str | int, owned: set[int]) -> Any:
     return child
 
 
-def _apply_one(doc: dict[str, Any], edit: Edit, owned: set[int]) -> dict[str, Any] | None:
+def _apply_one(
+    doc: dict[str, Any], edit: Edit, owned: set[int], *, write: bool = True
+) -> dict[str, Any] | None:
     """Apply ``edit`` to ``doc`` in place and return the op, or None when nothing changes.
 
     ``owned`` holds the ids of the containers of ``doc`` that belong to the working copy; any
     other container on the path is still shared with the caller's document and is copied before
-    it is changed.
+    it is changed. With ``write=False`` only the op is worked out and ``doc`` is left alone (the
+    patch of a single edit needs no working copy).
     """
     parent: Any = doc
     path = edit.path
@@ -54,11 +57,13 @@ def _apply_one(doc: dict[str, Any], edit: Edit, owned: set[int]) -> dict[str, An
                 if isinstance(edit, RemoveValue):
                     return None
                 rest = path[depth + 1 :]
-                parent[raw] = _nest(rest, copy_json(edit.value))
-                return {"op": "add", "path": json_pointer(path[: depth + 1]), "value": parent[raw]}
-            parent = _owned(parent, raw, owned)
+                added = _nest(rest, copy_json(edit.value))
+                if write:
+                    parent[raw] = added
+                return {"op": "add", "path": json_pointer(path[: depth + 1]), "value": added}
+            parent = _owned(parent, raw, owned) if write else parent[raw]
         elif isinstance(parent, list) and isinstance(raw, int) and 0 <= raw < len(parent):
-            parent = _owned(parent, raw, owned)
+            parent = _owned(parent, raw, owned) if write else parent[raw]
         else:
             raise PatchConflict(f"cannot edit {json_pointer(path)}: a parent is not a map")
     last = segment_name(path[-1]) if path else None
@@ -68,22 +73,28 @@ def _apply_one(doc: dict[str, Any], edit: Edit, owned: set[int]) -> dict[str, An
         if not isinstance(last, int) or not 0 <= last < len(parent):
             raise PatchConflict(f"cannot edit {json_pointer(path)}: no such list item")
         if isinstance(edit, RemoveValue):
-            del parent[last]
+            if write:
+                del parent[last]
             return {"op": "remove", "path": json_pointer(path)}
-        parent[last] = copy_json(edit.value)
-        return {"op": "replace", "path": json_pointer(path), "value": parent[last]}
+        value = copy_json(edit.value)
+        if write:
+            parent[last] = value
+        return {"op": "replace", "path": json_pointer(path), "value": value}
     if not isinstance(parent, dict):
         raise PatchConflict(f"cannot edit {json_pointer(path)}: the parent is not a map")
     if isinstance(edit, RemoveValue):
         if last not in parent:
             return None
-        del parent[last]
+        if write:
+            del parent[last]
         return {"op": "remove", "path": json_pointer(path)}
     if last in parent and parent[last] == edit.value:
         return None
     op = "replace" if last in parent else "add"
-    parent[last] = copy_json(edit.value)
-    return {"op": op, "path": json_pointer(path), "value": parent[last]}
+    value = copy_json(edit.value)
+    if write:
+        parent[last] = value
+    return {"op": op, "path": json_pointer(path), "value": value}
 
 
 def apply_edits(
@@ -105,6 +116,9 @@ def apply_edits(
     return work, ops
 
 
-def patch_for(doc: dict[str, Any], edits: Iterable[Edit]) -> list[dict[str, Any]]:
+def patch_for(doc: dict[str, Any], edits: Sequence[Edit]) -> list[dict[str, Any]]:
     """Only the JSON Patch of :func:`apply_edits`."""
+    if len(edits) == 1:  # nearly every fix: no later edit needs to see this one's result
+        op = _apply_one(doc, edits[0], set(), write=False)
+        return [] if op is None else [op]  # its value is a fresh copy already
     return apply_edits(doc, edits)[1]
