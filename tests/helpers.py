@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -25,6 +26,21 @@ def policy_for(name: str | None) -> Policy:
     if name is None:
         return builtin_defaults()
     return load_policy([str(POLICY_FIXTURES / name)])
+
+
+def api_only() -> Policy:
+    """The rule defaults with every policy rule off: the api-* rules alone, as the API server
+    would judge (no policy rule's denial subsumes their findings)."""
+    from jobguard.core.model import Action, Category
+    from jobguard.policy.model import RuleSettings
+    from jobguard.rules import ALL_RULES
+
+    off = {
+        r.name: RuleSettings(Action.OFF, r.options())
+        for r in ALL_RULES
+        if r.category is Category.POLICY
+    }
+    return Policy(rules=MappingProxyType(off))
 
 
 def lint_text(text: str, policy: Policy | None = None, ctx: Context | None = None) -> FileResult:

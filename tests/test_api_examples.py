@@ -18,8 +18,7 @@ import pytest
 from jobguard.core.context import Context
 from jobguard.core.model import Category
 from jobguard.lint import lint_bytes
-from jobguard.policy.model import builtin_defaults
-from tests.helpers import FIXTURES, evaluate_obj
+from tests.helpers import FIXTURES, api_only, evaluate_obj
 
 ROOT = Path(__file__).parent.parent
 GOOD = sorted((ROOT / "examples" / "good").glob("*.yaml"))
@@ -36,7 +35,7 @@ REJECTED_BY_THE_API_SERVER = {
 
 
 def _api_pairs(path: Path) -> list[str]:
-    result = lint_bytes(str(path), path.read_bytes(), builtin_defaults())
+    result = lint_bytes(str(path), path.read_bytes(), api_only())
     assert not result.problems, result.problems
     assert result.objects
     return [
@@ -81,14 +80,14 @@ def test_objects_the_api_server_accepted_draw_no_api_error_and_rejected_ones_exa
 ) -> None:
     request = _request(fixture)
     ctx = Context(operation=request["operation"], old_object=request.get("oldObject"))
-    report = evaluate_obj(request["object"], ctx=ctx)
+    report = evaluate_obj(request["object"], api_only(), ctx=ctx)
     api = [(f.rule, f.field) for f in report.findings if f.category is Category.API]
     assert api == REJECTED_BY_THE_API_SERVER.get(fixture.name, [])
 
 
 def test_the_rejected_restart_policy_carries_the_api_servers_own_message() -> None:
     request = _request(FIXTURES / "admission" / "003-mutate-Job-CREATE-noname.json")
-    report = evaluate_obj(request["object"])
+    report = evaluate_obj(request["object"], api_only())
     (finding,) = [f for f in report.findings if f.rule == "api-restart-policy"]
     assert finding.message.startswith('Required value: valid values: "OnFailure", "Never" (')
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Edit, Finding, Severity
 from jobguard.core.patching import PatchConflict, apply_edits, patch_for
+from jobguard.core.paths import FieldPath
 from jobguard.core.view import JobView
 
 if TYPE_CHECKING:
@@ -126,6 +127,7 @@ def evaluate(
     suppressed_rules = annotated if policy.suppressions_allowed else {}
     findings: list[Finding] = []
     suppressed: list[Finding] = []
+    covered: set[tuple[str, FieldPath]] = set()
     for rule, settings in policy.active_rules(rules, view.kind):
         if not settings.in_scope(view.namespace, view.labels):
             continue
@@ -142,4 +144,8 @@ def evaluate(
                 suppressed.append(finding)
             else:
                 findings.append(finding)
+                if rule.subsumes and finding.action is Action.DENY:
+                    covered.update((name, finding.path) for name in rule.subsumes)
+    if covered:
+        findings = [f for f in findings if (f.rule, f.path) not in covered]
     return Report(view, tuple(findings), tuple(suppressed))

@@ -47,6 +47,9 @@ class Rule:
     # before validating webhooks, so an object reaching /validate never has such a finding:
     # the validating webhook skips the rule (jobguard lint, before the cluster, runs it).
     checked_by_apiserver: bool = False
+    # Rules whose finding at the same path this rule's denial says all there is to say about
+    # (module attribute ``SUBSUMES``): one error per mistake, the one that carries the fix.
+    subsumes: frozenset[str] = frozenset()
 
 
 def rule_from_module(module: Any) -> Rule:
@@ -64,6 +67,7 @@ def rule_from_module(module: Any) -> Rule:
         kinds=frozenset(getattr(module, "KINDS", ("Job", "CronJob"))),
         fixes=bool(getattr(module, "FIXES", True)),
         checked_by_apiserver=bool(getattr(module, "CHECKED_BY_APISERVER", False)),
+        subsumes=frozenset(getattr(module, "SUBSUMES", ())),
     )
 
 

@@ -43,6 +43,10 @@ from jobguard.core.view import JobView
 CODE = "JG101"
 NAME = "restart-policy"
 CATEGORY = Category.POLICY
+# A denied missing or disallowed restartPolicy is also what api-restart-policy reports there;
+# this rule's finding carries the fix, so the API one is dropped (and kept when this one is off
+# or only warns, since the API server would still reject the Job).
+SUBSUMES = ("api-restart-policy",)
 SUMMARY = "Pod template restartPolicy must be Never or OnFailure (policy may narrow)"
 REMEDIATION = (
     "Set spec.template.spec.restartPolicy to Never (or OnFailure if the policy allows it)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -19,10 +20,11 @@ from jobguard.core.k8s_names import (
     label_value_errors,
     qualified_name_errors,
 )
-from jobguard.core.model import Category
+from jobguard.core.model import Action, Category
 from jobguard.core.paths import field_path
 from jobguard.core.schema import did_you_mean, load_schema, structure_errors
 from jobguard.core.timezones import time_zone_errors
+from jobguard.policy.model import Policy, RuleSettings
 from jobguard.rules import ALL_RULES
 from tests.helpers import evaluate_obj, lint_text, pairs
 
@@ -233,8 +235,24 @@ spec:
 """
 
 
+def _restart_policy_at(action: Action) -> Policy:
+    """The built-in defaults with restart-policy at ``action`` (its denial subsumes the API
+    rule's finding at the same path)."""
+    rule = next(r for r in ALL_RULES if r.name == "restart-policy")
+    return Policy(rules=MappingProxyType({rule.name: RuleSettings(action, rule.options())}))
+
+
+def test_a_denied_missing_restart_policy_is_one_error_the_one_with_the_fix() -> None:
+    at = "spec.template.spec.restartPolicy"
+    assert [p for p in pairs(lint_text(JOB)) if p[1] == at] == [("restart-policy", at)]
+    warned = pairs(lint_text(JOB, _restart_policy_at(Action.WARN)))
+    assert [p for p in warned if p[1] == at] == [("api-restart-policy", at), ("restart-policy", at)]
+    off = pairs(lint_text(JOB, _restart_policy_at(Action.OFF)))
+    assert [p for p in off if p[1] == at] == [("api-restart-policy", at)]
+
+
 def test_api_messages_carry_the_api_servers_text() -> None:
-    result = lint_text(JOB)
+    result = lint_text(JOB, _restart_policy_at(Action.OFF))
     (finding,) = [
         lf.finding
         for o in result.objects
@@ -245,7 +263,7 @@ def test_api_messages_carry_the_api_servers_text() -> None:
     bad = JOB.replace("containers:", "restartPolicy: Sometimes\n      containers:")
     (finding,) = [
         lf.finding
-        for o in lint_text(bad).objects
+        for o in lint_text(bad, _restart_policy_at(Action.OFF)).objects
         for lf in o.findings
         if lf.finding.rule == "api-restart-policy"
     ]
@@ -338,7 +356,7 @@ def test_no_api_rule_fails_on_any_shape_of_document(kind: str, body: dict[str, A
 
 def test_lint_text_reports_api_findings_in_registry_order() -> None:
     text = JOB.replace("name: pi}", "name: pi, labels: {v: 1}}")
-    assert pairs(lint_text(text))[:2] == [
+    assert pairs(lint_text(text, _restart_policy_at(Action.OFF)))[:2] == [
         ("api-structure", "metadata.labels[v]"),
         ("api-restart-policy", "spec.template.spec.restartPolicy"),
     ]
