@@ -134,6 +134,7 @@ def serve(
     # workers are merged through files in this directory.
     metrics_dir = tempfile.mkdtemp(prefix="jobguard-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    arbiter = os.getpid()
     try:
         from jobguard.webhook.server import WebhookServer
         from jobguard.webhook.settings import DEFAULT_MAX_REQUEST_BYTES, Settings
@@ -154,4 +155,7 @@ def serve(
         }
         WebhookServer(settings, overrides).run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # A worker leaves gunicorn by SystemExit through this very frame (it was forked inside
+        # run()): only the arbiter may remove the directory the other workers still write to.
+        if os.getpid() == arbiter:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
