@@ -46,7 +46,13 @@ class Answer:
 
     @property
     def body(self) -> bytes:
-        return json.dumps(self.review, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(self.review, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode()
+        except UnicodeEncodeError:
+            # A lone surrogate (valid JSON as an escape, say in a request uid echoed back) has
+            # no UTF-8 form: escape every non-ASCII character instead, which JSON allows.
+            return json.dumps(self.review, separators=(",", ":")).encode()
 
 
 def short(text: str, limit: int = MAX_WARNING_CHARS) -> str:
