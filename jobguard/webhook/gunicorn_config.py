@@ -17,8 +17,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from gunicorn.workers import gthread as _gthread  # type: ignore[import-untyped]
+
 from jobguard.webhook.metrics import mark_worker_dead
 from jobguard.webhook.tls import gunicorn_ssl_context, warm_up
+
+# A gthread worker gives each new connection a thread that waits this long for its first bytes
+# before handing it back to the poller (5 s in gunicorn 27). The API server's ClientHello
+# follows its connect at once, so a short wait costs nothing, while a crowd of connections that
+# never speak no longer holds every thread for seconds ahead of real requests.
+if hasattr(_gthread, "DEFAULT_WORKER_DATA_TIMEOUT"):
+    _gthread.DEFAULT_WORKER_DATA_TIMEOUT = 0.5
+
+# A connection answered with "Connection: close" is closed by the worker's main thread, which
+# lingers up to 2 s for the client to close first. A client that never does (a stalled upload
+# dropped after STALL_TIMEOUT) then holds the main loop that long, and a few dozen of them
+# starved the worker's heartbeat until the arbiter killed it with every request in flight. The
+# linger stays, shorter: what the client had already sent is still drained before the close.
+_CLOSE_LINGER = 0.1
+_close_graceful = _gthread.util.close_graceful
+
+
+def _close_with_short_linger(sock: Any, timeout: float = 2.0, max_drain: int = 65536) -> None:
+    _close_graceful(sock, timeout=min(timeout, _CLOSE_LINGER), max_drain=max_drain)
+
+
+_gthread.util.close_graceful = _close_with_short_linger
 
 worker_class = "gthread"
 workers = 2

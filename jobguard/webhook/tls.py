@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import ssl
 import threading
 import time
@@ -35,9 +36,42 @@ def _file_key(path: str) -> FileKey:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+#: How long one read or write on a client connection may wait (TLS handshake, request line,
+#: headers, body, answer). The API server sends a review in one go; a client that stalls longer
+#: in the middle of a request is dropped instead of holding a worker thread for good.
+STALL_TIMEOUT = 3.0
+
+
+class StallLimitedSocket(ssl.SSLSocket):
+    """A server-side TLS socket whose "blocking" mode has a timeout.
+
+    gunicorn's threads make a connection blocking (``setblocking(True)``, which clears any
+    timeout) before reading each request from it, so a client that sends half a request and
+    waits would hold the thread until it went away. Here blocking means: wait at most
+    :data:`STALL_TIMEOUT` for each read or write, then fail with ``TimeoutError`` and close.
+    """
+
+    def setblocking(self, flag: bool) -> None:
+        if flag:
+            self.settimeout(STALL_TIMEOUT)
+        else:
+            super().setblocking(False)
+
+
+class StallLimitedContext(ssl.SSLContext):
+    """A server context making :class:`StallLimitedSocket` connections, whose handshake is
+    bounded too (gunicorn wraps each accepted connection in a worker thread)."""
+
+    sslsocket_class = StallLimitedSocket
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        sock.settimeout(STALL_TIMEOUT)  # the TLS socket starts with the plain socket's timeout
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
 def build_context(cert_path: str, key_path: str) -> ssl.SSLContext:
     """A server context for the pair; raises ssl.SSLError or OSError when it does not load."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context = StallLimitedContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certfile=cert_path, keyfile=key_path)
     # The API server speaks HTTP/1.1 to webhooks here (HTTP/2 through gunicorn measured slower).
