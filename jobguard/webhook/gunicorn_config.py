@@ -15,12 +15,13 @@ Chosen by measurement on a 2-core machine with real AdmissionReviews over TLS (d
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from gunicorn.workers import gthread as _gthread  # type: ignore[import-untyped]
 
 from jobguard.webhook.metrics import mark_worker_dead
-from jobguard.webhook.tls import gunicorn_ssl_context, warm_up
+from jobguard.webhook.tls import STALL_TIMEOUT, gunicorn_ssl_context, warm_up
 
 # A gthread worker gives each new connection a thread that waits this long for its first bytes
 # before handing it back to the poller (5 s in gunicorn 27). The API server's ClientHello
@@ -66,6 +67,22 @@ def child_exit(server: Any, worker: Any) -> None:
     mark_worker_dead(worker.pid)
 
 
+class StalledClientLog(logging.Filter):
+    """gunicorn logs a connection dropped by the stall timeout before the app saw a request
+    (a stalled handshake or request line) as "Socket error processing request." with a
+    traceback, as if jobguard had failed: make it one warning line saying what happened."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, TimeoutError):
+            record.msg = "client sent nothing for %s s in the middle of a request: closed"
+            record.args = (STALL_TIMEOUT,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def post_worker_init(worker: Any) -> None:
+    logging.getLogger("gunicorn.error").addFilter(StalledClientLog())
     if worker.cfg.is_ssl:
         warm_up(worker.cfg)
