@@ -87,6 +87,10 @@ class LintResult:
         return sum(1 for _, lf in self.findings if lf.finding.severity is severity)
 
 
+#: A rule recursing through the object ran out of stack (JSON allows ~1,000 levels).
+NESTED_TOO_DEEPLY = "object is nested too deeply to be judged"
+
+
 def _display_name(view: JobView) -> str | None:
     return view.name or (f"{view.generate_name}*" if view.generate_name else None)
 
@@ -122,7 +126,12 @@ def lint_bytes(
         if view is None:
             skipped += 1
             continue
-        report = evaluate(view, policy, ctx, file=file)
+        try:
+            report = evaluate(view, policy, ctx, file=file)
+        except RecursionError:
+            line, col = src.position(())
+            problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))
+            continue
         located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
         objects.append(
             ObjectResult(

@@ -92,6 +92,17 @@ def test_deep_flow_nesting_is_refused_before_it_can_crash_the_parser() -> None:
     assert problems(raw) == [("nesting deeper than 1000 levels; refusing to parse", 1, 0)]
 
 
+def test_json_nested_too_deeply_to_judge_is_a_problem_not_a_rule_failure() -> None:
+    # Parseable (under Python's ~1,000 levels) but deeper than a rule's walk can recurse.
+    raw = GOOD_JOB.replace(b"spec:\n  template:", b"spec:\n  x: SLOT\n  template:")
+    raw = raw.replace(b"SLOT", b"[" * 900 + b"]" * 900)
+    result = lint_bytes("f.yaml", raw, POLICY)
+    assert [(p.message, p.line) for p in result.problems] == [
+        ("object is nested too deeply to be judged", 1)
+    ]
+    assert result.objects == ()
+
+
 def test_a_huge_file_is_refused_without_being_parsed(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     with big.open("wb") as fh:

@@ -59,6 +59,8 @@ def _run_rule(
 ) -> Iterable[Finding]:
     try:
         violations = list(rule.check(view, options, ctx))
+    except RecursionError:
+        raise  # the object is nested too deeply to judge: the input's problem, not the rule's
     except Exception as exc:  # a rule bug must never take the webhook or the lint run down
         yield Finding(
             rule=INTERNAL_ERROR_RULE,
