@@ -340,6 +340,26 @@ def test_megabyte_strings_are_judged_in_time(
     send_review(session, server, review)
 
 
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        # Parsed by slicing the rest of the string off for each "1h": quadratic, 1 MB took
+        # seconds per request before the duration parser walked it with an index.
+        "@every " + "1h" * 500_000,
+        "*/" + "1" * 1_000_000 + " * * * *",
+        "0 0 * * " + "MON," * 250_000 + "MON",
+        "0 0 " + "1-2," * 250_000 + "3 * *",
+    ],
+    ids=["every-1h-repeated", "huge-step", "many-weekdays", "many-day-ranges"],
+)
+def test_megabyte_cronjob_schedules_are_judged_in_time(
+    server: Server, session: requests.Session, schedule: str
+) -> None:
+    review = fresh(BASE_REVIEWS[1])
+    review["request"]["object"]["spec"]["schedule"] = schedule
+    send_review(session, server, review)
+
+
 NESTED_SLOT = "nested-lists-go-here"
 
 
