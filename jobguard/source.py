@@ -54,6 +54,39 @@ class _KeyCountingLoader(_Loader):  # type: ignore[misc]
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
 
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's merge-key flattening, keeping only the last merged pair of each key.
+
+        PyYAML copies every merged pair into the mapping node, repeats included, and a merged
+        mapping that itself merges another ten times over (``<<: [*a, *a, ...]``, level upon
+        level) grew tenfold per level: a few lines took seconds, then minutes. Only the last
+        pair of a key counts when the mapping is built, so dropping the earlier ones changes
+        nothing but the cost.
+        """
+        merges = sum(1 for key, _ in node.value if key.tag == _MERGE_TAG)
+        if not merges:
+            super().flatten_mapping(node)
+            return
+        own = len(node.value) - merges
+        super().flatten_mapping(node)
+        merged = len(node.value) - own
+        seen = {_key_identity(key) for key, _ in node.value[merged:]}
+        kept = []
+        for pair in reversed(node.value[:merged]):
+            identity = _key_identity(pair[0])
+            if identity not in seen:
+                seen.add(identity)
+                kept.append(pair)
+        node.value = kept[::-1] + node.value[merged:]
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _key_identity(key: yaml.Node) -> object:
+    """What makes two mapping key nodes the same key: a scalar's tag and text, else the node."""
+    return (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
+
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 MAX_FLOW_DEPTH = 1000
