@@ -234,3 +234,13 @@ def test_suppressions_can_be_switched_off_by_policy(tmp_path: Path) -> None:
     assert pairs(lint_text(text, load_policy([path])), "restart-policy") == [
         ("restart-policy", "spec.template.spec.restartPolicy")
     ]
+
+
+def test_an_extends_entry_naming_nothing_is_reported_where_it_is_written(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "extends: [jobguard:defualt, ../nope.yaml]\n")
+    assert problems([path]) == [
+        f"{path}:3:11: extends[0]: no bundled policy 'jobguard:defualt' (did you mean "
+        "'jobguard:default'?); bundled: jobguard:default, jobguard:strict",
+        f"{path}:3:29: extends[1]: no policy file '../nope.yaml' (relative paths are read "
+        "beside this file)",
+    ]

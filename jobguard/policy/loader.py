@@ -314,6 +314,19 @@ def _read_exemptions(reader: _Reader, value: Any, rule_names: Sequence[str]) -> 
     return out
 
 
+def _missing_parent(parent: str, parent_path: str) -> str | None:
+    """Why an ``extends`` entry names no policy file, said where the entry is written."""
+    if parent.startswith(BUILTIN_PREFIX):
+        bundled = sorted(p.stem for p in bundled_policy_dir().glob("*.yaml"))
+        if parent[len(BUILTIN_PREFIX) :] not in bundled:
+            names = ", ".join(BUILTIN_PREFIX + name for name in bundled)
+            return f"no bundled policy {parent!r}{_suggest(parent, [BUILTIN_PREFIX + n for n in bundled])}; bundled: {names}"
+        return None
+    if not Path(parent_path).is_file():
+        return f"no policy file {parent!r} (relative paths are read beside this file)"
+    return None
+
+
 def _read_file(
     path: str,
     layer: _Layer,
@@ -367,8 +380,12 @@ def _read_file(
     if isinstance(extends, str):
         extends = [extends]
     parents = reader.str_list(extends, ("extends",))
-    for parent in parents:
+    for index, parent in enumerate(parents):
         parent_path = parent if parent.startswith(BUILTIN_PREFIX) else str(real.parent / parent)
+        missing = _missing_parent(parent, parent_path)
+        if missing:
+            reader.problem(("extends", index), missing)
+            continue
         _read_file(parent_path, layer, problems, rule_names, (*chain, key))
 
     if "scope" in body:
