@@ -8,6 +8,7 @@ exponent (``e3``, ``E-2``). YAML may also give a plain integer or float. Decimal
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,7 +40,9 @@ def parse_quantity(value: Any) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        # YAML's .nan and .inf (and JSON's NaN from a lenient client) are no quantity; as
+        # Decimals they made comparisons raise InvalidOperation inside the rules.
+        return Decimal(repr(value)) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     found = _QUANTITY.fullmatch(value.strip())
