@@ -227,7 +227,36 @@ def _load_json(text: str, stream: Stream) -> None:
     except RecursionError:
         stream.errors.append(SourceError("nesting too deep; refusing to parse"))
     else:
+        if _SURROGATE_ESCAPE.search(text):
+            data = _without_lone_surrogates(data)
         stream.documents.append(Document(data, 0))
+
+
+#: A ``\uD800``-``\uDFFF`` escape: JSON may spell a lone surrogate, which has no UTF-8 form.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(data: Any) -> Any:
+    """``data`` with each lone surrogate replaced by U+FFFD, as the API server's JSON decoder
+    reads it; kept as is, a name holding one could not be printed (UnicodeEncodeError)."""
+
+    def clean(value: Any) -> Any:
+        return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+    data = clean(data)
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            pairs = [(clean(k), clean(v)) for k, v in item.items()]
+            item.clear()
+            item.update(pairs)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            item[:] = [clean(v) for v in item]
+            stack.extend(item)
+    return data
 
 
 def parse_stream(raw: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Stream:

@@ -46,14 +46,15 @@ def artifact_location(file: str, base: Path) -> dict[str, Any]:
         relative = path.relative_to(base)
     except ValueError:
         return {"uri": path.as_uri()}
-    return {"uri": quote(relative.as_posix()), "uriBaseId": BASE_ID}
+    # A file name that is not UTF-8 holds surrogate escapes: quoted back to its own bytes.
+    return {"uri": quote(relative.as_posix(), errors="surrogateescape"), "uriBaseId": BASE_ID}
 
 
 def fingerprint(obj: ObjectResult, lf: LocatedFinding) -> str:
     key = "\0".join(
         [obj.file, obj.kind, obj.namespace or "", obj.name or "", lf.finding.code, lf.finding.field]
     )
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _rule_descriptor(rule: Rule, policy: Policy) -> dict[str, Any]:
