@@ -21,7 +21,7 @@ from jobguard.core.cron import CronSyntaxError, parse_schedule
 from jobguard.core.paths import Key
 from jobguard.core.quantity import parse_quantity
 from jobguard.lint import lint_bytes
-from jobguard.policy.loader import PolicyError, load_policy
+from jobguard.policy.loader import BUILTIN_PREFIX, PolicyError, load_policy
 from jobguard.policy.model import builtin_defaults
 from jobguard.rules import ALL_RULES
 from jobguard.source import parse_stream
@@ -51,7 +51,8 @@ def lint(data: bytes) -> None:
 
 def policy(data: bytes) -> None:
     """A policy file: it loads, or fails with PolicyError naming the file (or a file it
-    extends, resolved beside it); nothing else."""
+    extends: beside it, or a bundled ``jobguard:NAME`` whose option clashes with this one's);
+    nothing else."""
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "policy.yaml")
         with open(path, "wb") as f:
@@ -59,7 +60,9 @@ def policy(data: bytes) -> None:
         try:
             load_policy([path])
         except PolicyError as exc:
-            assert all(str(p).startswith(directory) for p in exc.problems), exc.problems
+            assert all(str(p).startswith((directory, BUILTIN_PREFIX)) for p in exc.problems), (
+                exc.problems
+            )
 
 
 @cache
