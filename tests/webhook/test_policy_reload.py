@@ -103,13 +103,16 @@ def test_policy_changes_are_picked_up_and_broken_ones_rejected(
         assert server.metric("jobguard_policy_reloads_total", result="reloaded") >= 1
 
         volume.publish(BROKEN)
-        eventually(lambda: server.get("/readyz", fresh=True).json()["policy"]["stale"] is True)
+        # Each worker checks the files on its own, about once a second: wait until both have
+        # refused the new one (a fixed sleep was too short on a loaded machine), so that any
+        # worker answers the questions below.
+        eventually(lambda: server.metric("jobguard_policy_reloads_total", result="rejected") >= 2)
         ready = server.get("/readyz", fresh=True)
         assert ready.status_code == 200  # still serving the last good policy
+        assert ready.json()["policy"]["stale"] is True
         error = ready.json()["policy"]["rejected_error"]
         assert error.startswith(f"{volume.policy}:4:")
         assert "unknown option 'defualt' for rule restart-policy (did you mean 'default'?)" in error
-        time.sleep(1.2)  # both workers have looked at the broken file by now
         assert decisions(server) == {True}  # the last good policy still decides
         eventually(lambda: server.metric("jobguard_policy_stale") == 1)
         assert server.metric("jobguard_policy_reloads_total", result="rejected") >= 1
