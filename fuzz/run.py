@@ -51,7 +51,7 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in SEEDS:
         sys.exit(__doc__)
     target = sys.argv[1]
-    import atheris
+    import atheris  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     with atheris.instrument_imports(include=["jobguard"]):
         from fuzz.targets import TARGETS

@@ -250,10 +250,26 @@ def test_a_10_mb_document_is_linted_in_bounded_time() -> None:
 
 def test_good_documents_around_bad_ones_are_still_linted() -> None:
     good = dump(JOB).decode()
-    stream = "---\n".join([good, "kind: [unclosed\n", good, "just a string\n"])
+    bad_type = "kind: Job\nspec: 5\n"
+    stream = "---\n".join([good, "just a string\n", good, "- 1\n- 2\n", bad_type, good])
     result = lint(stream.encode())
-    assert len(result.objects) >= 1
-    assert result.problems
+    assert [o.document for o in result.objects] == [0, 2, 4, 5]
+    assert [p.message for p in result.problems] == [
+        "document 2 is a str, not a Kubernetes object",
+        "document 4 is a list, not a Kubernetes object",
+    ]
+
+
+def test_a_syntax_error_ends_the_stream_but_keeps_what_came_before() -> None:
+    # YAML cannot resume after a syntax error, so documents after it are lost (as with kubectl);
+    # the ones before it are still linted and the error names its line.
+    good = dump(JOB).decode()
+    result = lint("---\n".join([good, good, "kind: [unclosed\n", good]).encode())
+    assert [o.document for o in result.objects] == [0, 1]
+    assert len(result.problems) == 1
+    assert result.problems[0].message.startswith("invalid YAML: ")
+    # The unclosed "[" is on line 2n + 3; YAML notices it at the start of the next line.
+    assert result.problems[0].line == 2 * good.count("\n") + 4
 
 
 def test_a_bad_file_among_good_ones_is_reported_and_the_rest_linted(tmp_path: Path) -> None:
