@@ -462,6 +462,7 @@ def test_a_fixture_object_is_still_judged_and_the_log_holds_no_traceback(
     review = fresh(BASE_REVIEWS[0])
     assert review["request"]["object"] == fixture_object(BASE_REVIEWS[0])
     send_review(session, server, review)
+    server.settle_log()
     log = Path(server.log_path).read_text(errors="replace")
     assert "Traceback" not in log
     assert '"internal_error"' not in log

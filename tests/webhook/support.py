@@ -192,6 +192,13 @@ class Server:
         client = requests if fresh else self.session
         return client.get(self.url + path, verify=str(self.ca_path), timeout=10)
 
+    def settle_log(self) -> None:
+        """Wait until the request lines of answered requests are written (the workers write
+        them in batches, every FLUSH_INTERVAL seconds)."""
+        from jobguard.webhook.logs import FLUSH_INTERVAL
+
+        time.sleep(3 * FLUSH_INTERVAL)
+
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []
         for raw in self.log_path.read_text().splitlines():

@@ -290,6 +290,8 @@ def test_each_request_logs_one_json_line_without_object_contents(server: Server)
 
 
 def test_metrics_count_every_request_across_both_workers(server: Server) -> None:
+    import time
+
     import requests
 
     labels = {"webhook": "validate", "kind": "Job", "operation": "CREATE", "decision": "allowed"}
@@ -302,9 +304,14 @@ def test_metrics_count_every_request_across_both_workers(server: Server) -> None
                 f"{server.url}/validate", json=review, verify=str(server.ca_path), timeout=10
             )
             assert r.status_code == 200 and r.json()["response"]["allowed"] is True
-    for line in server.log_lines():
-        if line.get("uid") == review["request"]["uid"]:
-            pids.add(line.get("pid"))
+    deadline = time.monotonic() + 5  # request lines are written within a fraction of a second
+    while len(pids) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        pids = {
+            line.get("pid")
+            for line in server.log_lines()
+            if line.get("uid") == review["request"]["uid"]
+        }
     assert len(pids) == 2, "both workers should have answered some of the 40 connections"
     assert server.metric("jobguard_admission_requests_total", **labels) == before + 40
     assert server.metric("jobguard_admission_duration_seconds_count", webhook="validate") >= 40
