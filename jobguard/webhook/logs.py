@@ -120,8 +120,8 @@ class RequestLog:
                 lines, self._pending = self._pending, []
                 dropped, self._dropped = self._dropped, 0
             if dropped:
-                note = {"time": _now(), "level": "warning", "event": "log_lines_dropped"}
-                note["count"] = dropped
+                note: dict[str, Any] = {"time": _now(), "level": "warning"}
+                note.update(event="log_lines_dropped", count=dropped)
                 lines.append(json.dumps(note, separators=(",", ":")) + "\n")
             if not lines:
                 return
