@@ -64,6 +64,27 @@ def discard_body(limit: int) -> None:
     request.environ[CLOSE_CONNECTION] = True
 
 
+def read_capped(stream: Any, declared: int | None, max_bytes: int) -> bytes:
+    """The body: ``declared`` bytes when the length was given (checked against the limit
+    already), else chunks until the end or one byte past ``max_bytes``.
+
+    Never ``stream.read(max_bytes + 1)`` in one call: Werkzeug's LimitedStream is a
+    RawIOBase, whose ``read(n)`` allocates an ``n``-byte buffer first, so every review cost a
+    4 MiB allocation however small it was.
+    """
+    if declared is not None:
+        return bytes(stream.read(declared))
+    chunks: list[bytes] = []
+    left = max_bytes + 1
+    while left > 0:
+        chunk = stream.read(min(DISCARD_CHUNK, left))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_body(max_bytes: int) -> bytes | Answer:
     """The request body, or the error answer of the first HTTP guard that fails."""
     if request.mimetype != JSON:
@@ -78,7 +99,7 @@ def read_body(max_bytes: int) -> bytes | Answer:
             413, f"request body of {declared} bytes is over the {max_bytes}-byte limit"
         )
     try:
-        body = request.stream.read(max_bytes + 1)  # capped: a chunked body declares no size
+        body = read_capped(request.stream, declared, max_bytes)
     except Exception as exc:  # the server's body reader raises its own errors (bad chunking)
         request.environ[CLOSE_CONNECTION] = True
         return responses.error(400, f"cannot read the request body: {type(exc).__name__}")

@@ -200,6 +200,29 @@ def test_chunked_body_over_the_limit_is_413_after_a_capped_read(server: Server) 
     assert error_of(r) == (413, "", f"request body is over the {TEST_MAX_REQUEST_BYTES}-byte limit")
 
 
+def test_chunked_review_under_the_limit_is_read_whole_and_judged(server: Server) -> None:
+    """A body without Content-Length is read in chunks to its end (several reads)."""
+    review = load_review("003-mutate-Job-CREATE-noname.json")
+    review["request"]["object"]["metadata"]["annotations"] = {"pad": "x" * 40_000}
+    raw = json.dumps(review).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(raw), 5_000):
+            yield raw[start : start + 5_000]
+
+    r = requests.post(
+        f"{server.url}/mutate",
+        data=chunks(),
+        headers={"Content-Type": "application/json"},
+        verify=str(server.ca_path),
+        timeout=10,
+    )
+    assert r.status_code == 200
+    response = r.json()["response"]
+    assert response["uid"] == review["request"]["uid"] and response["allowed"] is True
+    assert response["patchType"] == "JSONPatch"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
