@@ -53,6 +53,10 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                 "this is used in Pod names and hostnames, which can result in surprising "
                 f"behavior; a DNS label is recommended: [{', '.join(errors)}]",
             )
+    if view.get("completionMode") != "Indexed":
+        # Defaulting only ever sets NonIndexed: no need to simulate the API server (the
+        # validating webhook runs this rule alone of the api-* rules, on every review).
+        return
     sim = api_view(view, ctx)
     completions, parallelism = sim.get("completions"), sim.get("parallelism")
     if (
