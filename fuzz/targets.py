@@ -26,7 +26,9 @@ from jobguard.policy.model import builtin_defaults
 from jobguard.rules import ALL_RULES
 from jobguard.source import parse_stream
 
-RULE_NAMES = frozenset(r.name for r in ALL_RULES) | {"internal-error"}
+#: Registered rules only: ``internal-error`` (a rule that raised, caught by the engine so the
+#: run goes on) is a bug in that rule, and a fuzzing find.
+RULE_NAMES = frozenset(r.name for r in ALL_RULES)
 
 
 def source(data: bytes) -> None:
@@ -37,12 +39,13 @@ def source(data: bytes) -> None:
 
 
 def lint(data: bytes) -> None:
-    """A whole lint of one file: never raises; findings name a registered rule and a position."""
+    """A whole lint of one file: never raises, no rule fails (``internal-error``); findings
+    name a registered rule and a position."""
     result = lint_bytes("fuzz.yaml", data, builtin_defaults())
     for obj in result.objects:
         for located in obj.findings:
             finding = located.finding
-            assert finding.rule in RULE_NAMES, finding.rule
+            assert finding.rule in RULE_NAMES, (finding.rule, finding.message)
             assert all(isinstance(s, (str, int, Key)) for s in finding.path)
             assert located.line >= 1 and located.column >= 1
     for problem in result.problems:

@@ -87,7 +87,9 @@ class RequestLog:
         flush_lines: int = FLUSH_LINES,
         max_pending: int = MAX_PENDING_LINES,
     ):
-        self._stream = stream
+        # Bound now: lines go where stderr was when the app was built, even if it is swapped
+        # later (as pytest does around each test).
+        self._stream = stream or sys.stderr
         self._interval = interval
         self._flush_lines = flush_lines
         self._max_pending = max_pending
@@ -125,7 +127,7 @@ class RequestLog:
                 lines.append(json.dumps(note, separators=(",", ":")) + "\n")
             if not lines:
                 return
-            stream = self._stream or sys.stderr
+            stream = self._stream
             try:
                 stream.write("".join(lines))
                 stream.flush()

@@ -81,12 +81,29 @@ def decisions(server: Server, connections: int = 12) -> set[bool]:
     return seen
 
 
-def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
+def eventually(
+    check: Callable[[], bool], timeout: float = 20.0, server: Server | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            raise AssertionError("condition not reached in time" + _state_of(server))
         time.sleep(0.2)
+
+
+def _state_of(server: Server | None) -> str:
+    """What each worker did, for a failure message: policy events and its last decisions."""
+    if server is None:
+        return ""
+    server.settle_log()
+    lines = server.log_lines()
+    events = [line for line in lines if str(line.get("event", "")).startswith("policy")]
+    last: dict[object, list[object]] = {}
+    for line in lines:
+        if line.get("event") == "admission":
+            last.setdefault(line.get("pid"), []).append(line.get("decision"))
+    recent = {pid: decisions[-5:] for pid, decisions in last.items()}
+    return f"\npolicy events: {events}\nlast decisions by worker pid: {recent}"
 
 
 def test_policy_changes_are_picked_up_and_broken_ones_rejected(
@@ -99,7 +116,7 @@ def test_policy_changes_are_picked_up_and_broken_ones_rejected(
         assert decisions(server) == {False}
 
         volume.publish(ALLOW_ONFAILURE)
-        eventually(lambda: decisions(server) == {True})
+        eventually(lambda: decisions(server) == {True}, server=server)
         assert server.metric("jobguard_policy_reloads_total", result="reloaded") >= 1
 
         volume.publish(BROKEN)
@@ -120,7 +137,7 @@ def test_policy_changes_are_picked_up_and_broken_ones_rejected(
         assert rejected and "defualt" in rejected[0]["error"]
 
         volume.publish(DENY_ONFAILURE)
-        eventually(lambda: decisions(server) == {False})
+        eventually(lambda: decisions(server) == {False}, server=server)
         eventually(lambda: server.get("/readyz", fresh=True).json()["policy"]["stale"] is False)
         eventually(lambda: server.metric("jobguard_policy_stale") == 0)
 
