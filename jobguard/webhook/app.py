@@ -53,12 +53,8 @@ def discard_body(limit: int) -> None:
         request.environ[CLOSE_CONNECTION] = True
         return
     try:
-        left = limit + 1
-        while left > 0:
-            chunk = request.stream.read(min(DISCARD_CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
+        if len(read_capped(request.stream, None, limit)) <= limit:
+            return  # the whole rest was read: the connection can carry the next request
     except Exception:
         pass
     request.environ[CLOSE_CONNECTION] = True
@@ -66,14 +62,16 @@ def discard_body(limit: int) -> None:
 
 def read_capped(stream: Any, declared: int | None, max_bytes: int) -> bytes:
     """The body: ``declared`` bytes when the length was given (checked against the limit
-    already), else chunks until the end or one byte past ``max_bytes``.
+    already), else chunks until the end or one byte past ``max_bytes`` (read and dropped by
+    :func:`discard_body` too).
 
     Never ``stream.read(max_bytes + 1)`` in one call: Werkzeug's LimitedStream is a
     RawIOBase, whose ``read(n)`` allocates an ``n``-byte buffer first, so every review cost a
     4 MiB allocation however small it was.
     """
     if declared is not None:
-        return bytes(stream.read(declared))
+        data: bytes = stream.read(declared)
+        return data
     chunks: list[bytes] = []
     left = max_bytes + 1
     while left > 0:

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from typing import IO, Any
 
 EVENT_LOGGER = "jobguard.webhook"
@@ -98,7 +99,8 @@ class RequestLog:
         self._lock = threading.Lock()  # guards _pending and _dropped; never held over I/O
         self._write_lock = threading.Lock()  # one writer at a time, lines stay in order
         self._wake = threading.Event()
-        self._writer_pid: int | None = None  # the writer thread does not survive a fork
+        self._writer_started = False
+        _LOGS.add(self)
 
     def write(self, level: str, fields: dict[str, Any]) -> None:
         line = json.dumps(
@@ -110,7 +112,7 @@ class RequestLog:
                 return
             self._pending.append(line + "\n")
             pending = len(self._pending)
-        if self._writer_pid != os.getpid():
+        if not self._writer_started:
             self._start_writer()
         if pending >= self._flush_lines:
             self._wake.set()
@@ -127,27 +129,41 @@ class RequestLog:
                 lines.append(json.dumps(note, separators=(",", ":")) + "\n")
             if not lines:
                 return
-            stream = self._stream
             try:
-                stream.write("".join(lines))
-                stream.flush()
+                self._stream.write("".join(lines))
+                self._stream.flush()
             except (OSError, ValueError):  # a closed or broken output: nothing to log to
                 pass
 
     def _start_writer(self) -> None:
         with self._lock:
-            if self._writer_pid == os.getpid():
+            if self._writer_started:
                 return
-            self._writer_pid = os.getpid()
+            self._writer_started = True
         thread = threading.Thread(target=self._run, name="jobguard-request-log", daemon=True)
         thread.start()
         atexit.register(self.flush)
+
+    def _forget_writer(self) -> None:
+        """In a forked child: the parent's writer thread did not come along."""
+        self._writer_started = False
 
     def _run(self) -> None:
         while True:
             self._wake.wait(self._interval)
             self._wake.clear()
             self.flush()
+
+
+_LOGS: weakref.WeakSet[RequestLog] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for log in list(_LOGS):
+        log._forget_writer()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def event_logger() -> logging.Logger:

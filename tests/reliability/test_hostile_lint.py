@@ -27,15 +27,19 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobguard.core.paths import Key
-from jobguard.lint import FileResult, lint_bytes, lint_paths
+from fuzz.targets import RULE_NAMES
+from jobguard.lint import lint_paths
 from jobguard.policy.loader import PolicyError, PolicyProblem, load_policy
-from jobguard.policy.model import builtin_defaults
-from jobguard.rules import ALL_RULES
+from tests.reliability.documents import (
+    POLICY,
+    FieldPath,
+    check_well_formed,
+    field_paths,
+    lint,
+    replaced,
+)
 from tests.webhook.support import fixture_object
 
-POLICY = builtin_defaults()
-RULE_NAMES = frozenset(rule.name for rule in ALL_RULES)
 JOB = fixture_object("001-mutate-Job-CREATE-pi.json")
 CRONJOB = fixture_object("010-mutate-CronJob-CREATE-nightly-report.json")
 PROPERTIES = settings(
@@ -46,54 +50,6 @@ PROPERTIES = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 ALIAS_REFUSAL = "document expands to more than 1,000,000 nodes through YAML aliases; refusing it"
-
-Path_ = tuple[str | int, ...]
-
-
-def check_well_formed(result: FileResult) -> None:
-    """Findings name a registered rule (never ``internal-error``: a rule that raised) at a
-    path of str/int/Key and a positive position; problems carry a message and the file."""
-    for obj in result.objects:
-        for located in obj.findings:
-            finding = located.finding
-            assert finding.rule in RULE_NAMES, (finding.rule, finding.message)
-            assert isinstance(finding.path, tuple)
-            assert all(isinstance(step, (str, int, Key)) for step in finding.path)
-            assert located.line >= 1 and located.column >= 1
-    for problem in result.problems:
-        assert problem.message and problem.file == result.file
-
-
-def lint(raw: bytes) -> FileResult:
-    result = lint_bytes("input.yaml", raw, POLICY)
-    check_well_formed(result)
-    return result
-
-
-def field_paths(value: Any, prefix: Path_ = ()) -> list[Path_]:
-    """Every path below ``value`` (not the root itself)."""
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return []
-    found: list[Path_] = []
-    for key, child in items:
-        found.append((*prefix, key))
-        found.extend(field_paths(child, (*prefix, key)))
-    return found
-
-
-def replaced(value: Any, path: Path_, new: Any) -> Any:
-    if not path:
-        return new
-    if isinstance(value, dict):
-        return {k: replaced(v, path[1:], new) if k == path[0] else v for k, v in value.items()}
-    return [replaced(v, path[1:], new) if i == path[0] else v for i, v in enumerate(value)]
-
-
-# -- values only YAML can spell, at every field -----------------------------------------------
 
 MARKER = "HOSTILE-VALUE-GOES-HERE"
 #: YAML text for values a JSON manifest cannot hold. ``.nan`` as a resource quantity once made
@@ -116,14 +72,14 @@ NATIVE_VALUES = (
 UNCONSTRUCTIBLE = ("{? [1, 2] : unhashable}", "2001-02-30")
 
 
-def with_native(obj: dict[str, Any], path: Path_, text: str) -> bytes:
+def with_native(obj: dict[str, Any], path: FieldPath, text: str) -> bytes:
     document = yaml.safe_dump(replaced(obj, path, MARKER), sort_keys=False)
     assert document.count(MARKER) == 1
     anchor = "x-anchor: &anchored {k: v}\n"
     return (anchor + document.replace(MARKER, text)).encode()
 
 
-def native_cases() -> list[tuple[dict[str, Any], Path_]]:
+def native_cases() -> list[tuple[dict[str, Any], FieldPath]]:
     return [(obj, path) for obj in (JOB, CRONJOB) for path in field_paths(obj)]
 
 

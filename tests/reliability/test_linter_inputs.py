@@ -20,13 +20,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz.targets import RULE_NAMES
 from fuzz.targets import policy as policy_target
-from jobguard.core.paths import Key
-from jobguard.lint import FileResult, lint_bytes, lint_paths
-from jobguard.policy.model import builtin_defaults
+from jobguard.lint import lint_paths
+from tests.reliability.documents import POLICY, field_paths, lint, replaced
 
-POLICY = builtin_defaults()
 PROPERTIES = settings(
     max_examples=80,
     deadline=None,
@@ -70,51 +67,8 @@ CRONJOB = {
 WRONG_VALUES: list[Any] = ["six", 10**30, -1, 1.5, True, None, [], [1, "x"], {"a": {"b": 1}}]
 
 
-def check_well_formed(result: FileResult) -> None:
-    for obj in result.objects:
-        assert obj.kind in ("Job", "CronJob")
-        for located in obj.findings:
-            finding = located.finding
-            assert finding.rule in RULE_NAMES, finding.rule
-            assert isinstance(finding.path, tuple)
-            assert all(isinstance(s, (str, int, Key)) for s in finding.path)
-            assert located.line >= 1 and located.column >= 1
-            assert finding.message
-    for problem in result.problems:
-        assert problem.message and problem.file == result.file
-
-
-def lint(raw: bytes) -> FileResult:
-    result = lint_bytes("input.yaml", raw, POLICY)
-    check_well_formed(result)
-    return result
-
-
 def dump(obj: Any) -> bytes:
     return yaml.safe_dump(obj, sort_keys=False).encode()
-
-
-def positions(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found: list[tuple[Any, ...]] = []
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else []
-    )
-    for key, item in items:
-        found.append((*path, key))
-        found.extend(positions(item, (*path, key)))
-    return found
-
-
-def replaced(obj: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    if isinstance(obj, dict):
-        return {k: replaced(v, path[1:], new) if k == path[0] else v for k, v in obj.items()}
-    return [replaced(v, path[1:], new) if i == path[0] else v for i, v in enumerate(obj)]
 
 
 # -- random input -------------------------------------------------------------------------------
@@ -162,7 +116,7 @@ def test_random_json_documents_are_reported_not_raised(value: Any) -> None:
 def test_a_wrong_type_anywhere_in_a_job_is_reported_not_raised(
     obj: dict[str, Any], data: st.DataObject, wrong: Any
 ) -> None:
-    path = data.draw(st.sampled_from([p for p in positions(obj) if p != ("kind",)]))
+    path = data.draw(st.sampled_from([p for p in field_paths(obj) if p != ("kind",)]))
     lint(dump(replaced(obj, path, wrong)))
 
 
@@ -170,7 +124,7 @@ def test_every_field_of_a_job_and_a_cronjob_takes_every_wrong_type() -> None:
     """Exhaustively, not sampled: each field path times each wrong value."""
     checked = 0
     for obj in (JOB, CRONJOB):
-        for path in positions(obj):
+        for path in field_paths(obj):
             if path == ("kind",):
                 continue
             for wrong in WRONG_VALUES:

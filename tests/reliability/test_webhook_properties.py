@@ -29,6 +29,7 @@ import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tests.reliability.documents import FieldPath, field_paths, replaced
 from tests.webhook.support import (
     APISERVER_HEADERS,
     Server,
@@ -70,8 +71,6 @@ PROPERTY_SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-Path_ = tuple[str | int, ...]
 
 
 @pytest.fixture(scope="module")
@@ -153,29 +152,7 @@ def fresh(name: str) -> dict[str, Any]:
 # -- where to put hostile values --------------------------------------------------------------
 
 
-def field_paths(value: Any, prefix: Path_ = ()) -> Iterator[Path_]:
-    """Every path below ``value`` (not the root itself), parents first."""
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return
-    for key, child in items:
-        yield (*prefix, key)
-        yield from field_paths(child, (*prefix, key))
-
-
-def replaced(obj: dict[str, Any], path: Path_, value: Any) -> dict[str, Any]:
-    copied = copy.deepcopy(obj)
-    parent: Any = copied
-    for key in path[:-1]:
-        parent = parent[key]
-    parent[path[-1]] = value
-    return copied
-
-
-def base_cases() -> list[tuple[str, str, Path_]]:
+def base_cases() -> list[tuple[str, str, FieldPath]]:
     """(fixture, ``object`` or ``oldObject``, field path) for every field of every base."""
     cases = []
     for name in BASE_REVIEWS:
@@ -276,7 +253,7 @@ def test_every_field_of_a_job_cronjob_and_update_replaced_by_a_wrong_type_is_jud
 @example(case=(BASE_REVIEWS[0], "object", ("spec", "completions")), value=float("nan"))
 @example(case=(BASE_REVIEWS[0], "object", ("spec", "parallelism")), value=-(10**30))
 def test_any_value_at_any_field_is_judged(
-    server: Server, session: requests.Session, case: tuple[str, str, Path_], value: Any
+    server: Server, session: requests.Session, case: tuple[str, str, FieldPath], value: Any
 ) -> None:
     name, which, path = case
     review = fresh(name)
@@ -330,7 +307,7 @@ def test_unicode_in_names_and_values_is_judged(
     ],
 )
 def test_megabyte_strings_are_judged_in_time(
-    server: Server, session: requests.Session, where: Path_
+    server: Server, session: requests.Session, where: FieldPath
 ) -> None:
     review = fresh(BASE_REVIEWS[0])
     obj = review["request"]["object"]
@@ -369,7 +346,7 @@ NESTED_SLOT = "nested-lists-go-here"
     [("spec", "template", "spec", "containers", 0, "args"), ("spec", "extra"), ("metadata",)],
 )
 def test_deep_nesting_inside_the_object_is_judged_or_refused_as_too_deep(
-    server: Server, session: requests.Session, depth: int, where: Path_
+    server: Server, session: requests.Session, depth: int, where: FieldPath
 ) -> None:
     """``depth`` nested lists; spliced into the body as text (too deep for json.dumps here).
 

@@ -183,6 +183,17 @@ def test_declared_size_over_the_limit_is_refused_before_the_body_is_sent(server:
     assert time.monotonic() - started < 5
 
 
+def post_chunked(server: Server, path: str, chunks: Iterator[bytes]) -> requests.Response:
+    """POST with ``Transfer-Encoding: chunked``: a body that declares no Content-Length."""
+    return requests.post(
+        f"{server.url}{path}",
+        data=chunks,
+        headers={"Content-Type": "application/json"},
+        verify=str(server.ca_path),
+        timeout=10,
+    )
+
+
 def test_chunked_body_over_the_limit_is_413_after_a_capped_read(server: Server) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"apiVersion": "admission.k8s.io/v1", "pad": "'
@@ -190,13 +201,7 @@ def test_chunked_body_over_the_limit_is_413_after_a_capped_read(server: Server) 
             yield b"x" * 8192
         yield b'"}'
 
-    r = requests.post(
-        f"{server.url}/validate",
-        data=chunks(),
-        headers={"Content-Type": "application/json"},
-        verify=str(server.ca_path),
-        timeout=10,
-    )
+    r = post_chunked(server, "/validate", chunks())
     assert error_of(r) == (413, "", f"request body is over the {TEST_MAX_REQUEST_BYTES}-byte limit")
 
 
@@ -210,13 +215,7 @@ def test_chunked_review_under_the_limit_is_read_whole_and_judged(server: Server)
         for start in range(0, len(raw), 5_000):
             yield raw[start : start + 5_000]
 
-    r = requests.post(
-        f"{server.url}/mutate",
-        data=chunks(),
-        headers={"Content-Type": "application/json"},
-        verify=str(server.ca_path),
-        timeout=10,
-    )
+    r = post_chunked(server, "/mutate", chunks())
     assert r.status_code == 200
     response = r.json()["response"]
     assert response["uid"] == review["request"]["uid"] and response["allowed"] is True

@@ -114,3 +114,25 @@ def test_a_broken_output_is_not_an_error() -> None:
     log.write("info", {"n": 0})
     out.close()
     log.flush()  # ValueError: I/O operation on closed file, swallowed
+
+
+def test_a_forked_child_starts_its_own_writer() -> None:
+    """The parent's writer thread does not survive a fork (gunicorn with preloading): the
+    child's lines are still written, without waiting for its exit (os._exit skips atexit)."""
+    script = (
+        "import os, time\n"
+        "from jobguard.webhook.logs import RequestLog\n"
+        "log = RequestLog(interval=0.05)\n"
+        "log.write('info', {'who': 'parent'})\n"
+        "time.sleep(0.3)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    log.write('info', {'who': 'child'})\n"
+        "    time.sleep(0.5)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert [line["who"] for line in _lines(done.stderr)] == ["parent", "child"]
