@@ -68,7 +68,7 @@ def cold_start(runs: int) -> None:
 
 def schema_load() -> None:
     code = (
-        "import time; t=time.perf_counter(); from jobguard.core.schema import load_schema; "
+        "import time; t=time.perf_counter(); from jobguard.core.kubernetes.schema import load_schema; "
         "load_schema(); print((time.perf_counter()-t)*1000)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from jobguard import baseline
-from jobguard.fix import plan_fix
-from jobguard.lint import LintResult, lint_paths
+from jobguard.lint import baseline
+from jobguard.lint.fix import plan_fix
+from jobguard.lint.linter import LintResult, lint_paths
 from jobguard.policy import load_policy
 from jobguard.render import github, junit, sarif
 from jobguard.rules import ALL_RULES

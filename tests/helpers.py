@@ -11,7 +11,7 @@ import yaml
 from jobguard.core.context import Context
 from jobguard.core.engine import Report, evaluate
 from jobguard.core.view import JobView
-from jobguard.lint import FileResult, lint_bytes
+from jobguard.lint.linter import FileResult, lint_bytes
 from jobguard.policy import Policy, load_policy
 from jobguard.policy.model import builtin_defaults
 

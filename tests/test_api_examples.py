@@ -17,7 +17,7 @@ import pytest
 
 from jobguard.core.context import Context
 from jobguard.core.model import Category
-from jobguard.lint import lint_bytes
+from jobguard.lint.linter import lint_bytes
 from tests.helpers import FIXTURES, api_only, evaluate_obj
 
 ROOT = Path(__file__).parent.parent

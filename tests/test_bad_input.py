@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from jobguard.lint import lint_bytes, lint_paths
+from jobguard.lint.linter import lint_bytes, lint_paths
+from jobguard.lint.source import MAX_EXPANDED_NODES, parse_stream
 from jobguard.policy.model import builtin_defaults
-from jobguard.source import MAX_EXPANDED_NODES, parse_stream
 
 POLICY = builtin_defaults()
 

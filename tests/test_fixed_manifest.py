@@ -13,7 +13,7 @@ import yaml
 from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.view import JobView
-from jobguard.lint import lint_bytes
+from jobguard.lint.linter import lint_bytes
 from jobguard.policy import Policy, load_policy
 from jobguard.rules import RULES_BY_NAME
 from tests.helpers import pairs

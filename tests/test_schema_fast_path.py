@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from jobguard.core.kubernetes.schema import _compiled, _Walker, load_schema
 from jobguard.core.paths import FieldPath
-from jobguard.core.schema import _compiled, _Walker, load_schema
-from jobguard.source import iter_objects, parse_stream
+from jobguard.lint.source import iter_objects, parse_stream
 from tests.helpers import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,9 +12,9 @@ import click
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from jobguard.baseline import Outcome
-    from jobguard.fix import FileFix
-    from jobguard.lint import LintResult
+    from jobguard.lint.baseline import Outcome
+    from jobguard.lint.fix import FileFix
+    from jobguard.lint.linter import LintResult
     from jobguard.policy.model import Policy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -130,7 +130,7 @@ def lint(
     or input errors (every other file is still linted). See docs/ci.md for CI and pre-commit.
     """
     from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
-    from jobguard.lint import lint_paths
+    from jobguard.lint.linter import lint_paths
     from jobguard.policy import PolicyError, load_policy
 
     if not paths and changed_since is None:
@@ -159,7 +159,7 @@ def lint(
 
     baseline_entries = None
     if baseline_file is not None:
-        from jobguard.baseline import BaselineError, load
+        from jobguard.lint.baseline import BaselineError, load
 
         try:
             baseline_entries = load(baseline_file)
@@ -168,7 +168,7 @@ def lint(
 
     targets: list[str] = list(paths)
     if changed_since is not None:
-        from jobguard.changed import ChangedFilesError, changed_files, within
+        from jobguard.lint.changed import ChangedFilesError, changed_files, within
 
         try:
             changed = changed_files(changed_since)
@@ -190,14 +190,14 @@ def lint(
         fixes, result = _write_fixes(fixes, run)
 
     if write_baseline is not None:
-        from jobguard import baseline
+        from jobguard.lint import baseline
 
         recorded = baseline.write(result, write_baseline)
         click.echo(f"jobguard: recorded {recorded} findings in {write_baseline}", err=True)
 
     outcome: Outcome | None = None
     if baseline_entries is not None and baseline_file is not None:
-        from jobguard import baseline
+        from jobguard.lint import baseline
 
         outcome = baseline.apply(result, baseline_entries, baseline_file)
         result = outcome.result
@@ -215,7 +215,7 @@ def lint(
 
 
 def _plan_fixes(result: LintResult) -> list[FileFix]:
-    from jobguard.fix import FileFix, plan_fix, safe_edits_by_document
+    from jobguard.lint.fix import FileFix, plan_fix, safe_edits_by_document
 
     fixes = []
     for fr in result.files:
@@ -254,7 +254,7 @@ def _write_fixes(
 ) -> tuple[list[FileFix], LintResult]:
     """Write the changed files, lint again, and add refusals to the report as warnings."""
     from jobguard.core.model import Severity
-    from jobguard.lint import InputProblem
+    from jobguard.lint.linter import InputProblem
 
     written: list[FileFix] = []
     for f in fixes:

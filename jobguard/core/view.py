@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobguard.core.cached import cached_property
-from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
+from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
 from jobguard.core.paths import MISSING, FieldPath, lookup
 
 JOB_KINDS = ("Job", "CronJob")

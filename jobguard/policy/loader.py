@@ -45,8 +45,8 @@ from typing import Any, Literal
 
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
+from jobguard.lint.source import Document, parse_stream
 from jobguard.policy.model import Exemption, LabelRequirement, Policy, RuleSettings, Scope
-from jobguard.source import Document, parse_stream
 
 API_VERSION = "jobguard.dev/v1"
 BUILTIN_PREFIX = "jobguard:"

@@ -8,7 +8,7 @@ runner expects: ``%``, CR and LF in the message; additionally ``:`` and ``,`` in
 from __future__ import annotations
 
 from jobguard.core.model import Severity
-from jobguard.lint import LintResult
+from jobguard.lint.linter import LintResult
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

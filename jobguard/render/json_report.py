@@ -23,7 +23,7 @@ import json
 from typing import Any
 
 from jobguard.core.model import Severity
-from jobguard.lint import LintResult, LocatedFinding, ObjectResult
+from jobguard.lint.linter import LintResult, LocatedFinding, ObjectResult
 
 VERSION = 1
 

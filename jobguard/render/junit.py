@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Collection
 
 from jobguard.core.model import Severity
-from jobguard.lint import FileResult, LintResult, LocatedFinding, ObjectResult
+from jobguard.lint.linter import FileResult, LintResult, LocatedFinding, ObjectResult
 
 # Characters XML 1.0 cannot carry at all; manifest values quoted in messages may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

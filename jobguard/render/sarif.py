@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from jobguard import __version__
 from jobguard.core.model import Action, Severity
-from jobguard.lint import LintResult, LocatedFinding, ObjectResult
+from jobguard.lint.linter import LintResult, LocatedFinding, ObjectResult
 from jobguard.policy.model import Policy
 from jobguard.rules.base import Rule
 

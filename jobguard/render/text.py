@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobguard.core.model import Severity
-from jobguard.lint import LintResult, ObjectResult
+from jobguard.lint.linter import LintResult, ObjectResult
 from jobguard.render.json_report import summary
 
 _COLOURS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}

@@ -1,7 +1,7 @@
 """Shared by the API rules (not a rule): the simulated object and the API server's wording.
 
 Every ``api-*`` rule judges what the API server's validation would see (see
-:mod:`jobguard.core.apiserver`): the object after defaulting and, for a Job created without
+:mod:`jobguard.core.kubernetes.apiserver`): the object after defaulting and, for a Job created without
 ``manualSelector: true``, with its generated selector and labels. Paths are the same in the
 manifest and in the simulated object, so findings point at the user's fields.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any, TypeGuard
 
-from jobguard.core.apiserver import ApiObject, simulate
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import go_quote
+from jobguard.core.kubernetes.apiserver import ApiObject, simulate
+from jobguard.core.kubernetes.names import go_quote
 from jobguard.core.view import JobView
 
 

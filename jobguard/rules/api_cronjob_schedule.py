@@ -1,7 +1,7 @@
 """api-cronjob-schedule: a CronJob schedule the API server rejects.
 
 What: ``spec.schedule`` is required and must parse with the parser the API server uses
-(robfig/cron v3 ``ParseStandard``, see :mod:`jobguard.core.cron`): five fields (minute hour
+(robfig/cron v3 ``ParseStandard``, see :mod:`jobguard.core.kubernetes.cron`): five fields (minute hour
 day-of-month month day-of-week) with ``*``, ``?``, numbers, ranges, steps and month/day names,
 or a descriptor (``@hourly``, ``@daily``, ``@every 1h30m``...). A ``TZ=`` or ``CRON_TZ=``
 prefix parses but is refused on create (and on updates of schedules that did not have it):
@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobguard.core.context import Context
-from jobguard.core.cron import CronSyntaxError, parse_schedule
+from jobguard.core.kubernetes.cron import CronSyntaxError, parse_schedule
+from jobguard.core.kubernetes.timezones import load_location_error
 from jobguard.core.model import Category, Violation
-from jobguard.core.timezones import load_location_error
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid
 from jobguard.rules.base import NoOptions

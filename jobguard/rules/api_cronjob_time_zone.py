@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.timezones import time_zone_errors
 from jobguard.core.model import Category, Violation
-from jobguard.core.timezones import time_zone_errors
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid
 from jobguard.rules.base import NoOptions

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.apiserver import CRONJOB_FEATURES, FEATURES, Feature
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.apiserver import CRONJOB_FEATURES, FEATURES, Feature
 from jobguard.core.model import Category, Violation
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions

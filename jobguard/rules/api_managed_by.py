@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import dns1123_subdomain_errors
+from jobguard.core.kubernetes.names import dns1123_subdomain_errors
 from jobguard.core.model import Category, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid

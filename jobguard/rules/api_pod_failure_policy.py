@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import qualified_name_errors
+from jobguard.core.kubernetes.names import qualified_name_errors
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
 from jobguard.core.view import JobView

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import (
+from jobguard.core.kubernetes.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
     label_value_errors,

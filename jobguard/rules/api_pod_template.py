@@ -32,10 +32,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import dns1123_label_errors, qualified_name_errors
+from jobguard.core.kubernetes.names import dns1123_label_errors, qualified_name_errors
+from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
-from jobguard.core.quantity import parse_quantity
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
 from jobguard.rules.base import NoOptions

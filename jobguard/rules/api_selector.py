@@ -15,7 +15,7 @@ and selects every pod of the namespace), its ``matchLabels`` and ``matchExpressi
 well-formed (``In``/``NotIn`` with values, ``Exists``/``DoesNotExist`` without) and it must match
 the template's labels.
 
-How the uid is known: see :mod:`jobguard.core.apiserver`. An object that already carries its
+How the uid is known: see :mod:`jobguard.core.kubernetes.apiserver`. An object that already carries its
 uid with matching generated labels and selector, and no ``resourceVersion`` (a validating
 webhook's view of a create) is judged with that uid; anything else is a manifest to be created,
 whose uid the API server has not assigned yet.
@@ -40,7 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.apiserver import (
+from jobguard.core.context import Context
+from jobguard.core.kubernetes.apiserver import (
     CONTROLLER_UID_LABEL,
     GENERATED_LABELS,
     JOB_NAME_LABEL,
@@ -48,11 +49,10 @@ from jobguard.core.apiserver import (
     PREFIXED_JOB_NAME_LABEL,
     UID_LABELS,
 )
-from jobguard.core.context import Context
-from jobguard.core.k8s_names import label_value_errors, qualified_name_errors
+from jobguard.core.kubernetes.names import label_value_errors, qualified_name_errors
+from jobguard.core.kubernetes.selectors import parse_selector
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
-from jobguard.core.selectors import parse_selector
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid, shown
 from jobguard.rules.api_object_meta import label_errors

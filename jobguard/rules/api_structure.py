@@ -32,8 +32,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.schema import structure_errors, typed_path
 from jobguard.core.model import Category, Violation
-from jobguard.core.schema import structure_errors, typed_path
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 

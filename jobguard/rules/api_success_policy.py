@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
-from jobguard.core.indexes import IndexListError, count_indexes
+from jobguard.core.kubernetes.indexes import IndexListError, count_indexes
 from jobguard.core.model import Category, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int

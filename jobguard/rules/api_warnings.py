@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
-from jobguard.core.k8s_names import dns1123_label_errors
+from jobguard.core.kubernetes.names import dns1123_label_errors
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, is_int

@@ -51,7 +51,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jobguard.core.context import Context
-from jobguard.core.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, JOB_SPEC_DEFAULTS
+from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, JOB_SPEC_DEFAULTS
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default

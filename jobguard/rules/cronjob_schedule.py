@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from jobguard.core.context import Context
-from jobguard.core.cron import CronSchedule, CronSyntaxError, parse_schedule
+from jobguard.core.kubernetes.cron import CronSchedule, CronSyntaxError, parse_schedule
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 

@@ -58,9 +58,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.selectors import LabelSelector, parse_selector
 from jobguard.core.model import Category, Fix, RemoveValue, Violation
 from jobguard.core.paths import Key, lookup
-from jobguard.core.selectors import LabelSelector, parse_selector
 from jobguard.core.view import JobView
 
 CODE = "JG110"

@@ -54,9 +54,9 @@ from decimal import Decimal
 from typing import Any
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import FieldPath
-from jobguard.core.quantity import parse_quantity
 from jobguard.core.view import JobView
 
 CODE = "JG111"

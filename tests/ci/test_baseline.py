@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from jobguard import baseline
-from jobguard.lint import lint_paths
+from jobguard.lint import baseline
+from jobguard.lint.linter import lint_paths
 from jobguard.policy.model import builtin_defaults
 from tests.ci.conftest import run_jobguard
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobguard.changed import ChangedFilesError, changed_files, within
+from jobguard.lint.changed import ChangedFilesError, changed_files, within
 from tests.ci.conftest import run_jobguard
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

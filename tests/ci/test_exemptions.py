@@ -148,7 +148,7 @@ def test_file_globs_apply_in_lint_only(tmp_path: Path) -> None:
     )
     vendored = lint_text(VENDOR_JOB, policy)  # file "test.yaml": no match
     assert ("restart-policy", "spec.template.spec.restartPolicy") in pairs(vendored)
-    from jobguard.lint import lint_bytes
+    from jobguard.lint.linter import lint_bytes
 
     inside = lint_bytes("charts/vendor/prom/job.yaml", VENDOR_JOB.encode(), policy)
     assert "restart-policy" not in [r for r, _ in pairs(inside)]

@@ -17,8 +17,8 @@ import pytest
 
 from jobguard.core.model import Action as PolicyAction
 from jobguard.core.model import Category, Finding, Fix, SetValue, Severity
-from jobguard.fix import detect_indent, plan_fix
-from jobguard.lint import FileResult, LocatedFinding, ObjectResult, lint_bytes, lint_file
+from jobguard.lint.fix import detect_indent, plan_fix
+from jobguard.lint.linter import FileResult, LocatedFinding, ObjectResult, lint_bytes, lint_file
 from jobguard.rules import ALL_RULES
 from tests.ci.conftest import FIX_FIXTURES, run_jobguard
 from tests.helpers import POLICY_FIXTURES, policy_for
@@ -90,7 +90,7 @@ def test_the_fixed_data_equals_the_webhooks_patch_result() -> None:
     """Document by document, --fix writes what Report.fixed() (the mutating webhook) produces."""
     from jobguard.core.engine import evaluate
     from jobguard.core.view import JobView
-    from jobguard.source import parse_stream
+    from jobguard.lint.source import parse_stream
 
     source = (FIX_FIXTURES / "kubectl-multidoc.yaml").read_bytes()
     golden = (FIX_FIXTURES / "kubectl-multidoc.fixed.yaml").read_bytes()
@@ -296,7 +296,7 @@ def test_new_strings_that_yaml_1_1_would_misread_are_quoted() -> None:
 
 
 def test_restoring_lines_keeps_meaning_and_types() -> None:
-    from jobguard.fix import restore_original_lines, same_data
+    from jobguard.lint.fix import restore_original_lines, same_data
 
     assert not same_data({"a": True}, {"a": 1})
     assert not same_data([1.0], [1])

@@ -12,8 +12,8 @@ import difflib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobguard.fix import plan_fix
-from jobguard.lint import lint_bytes
+from jobguard.lint.fix import plan_fix
+from jobguard.lint.linter import lint_bytes
 from tests.ci.conftest import FIX_FIXTURES
 from tests.ci.test_fix import POLICY, fixable_pairs, only_fixable
 

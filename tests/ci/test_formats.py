@@ -211,7 +211,7 @@ def test_junit_fail_on_warning_makes_every_finding_a_failure(
 
 def test_junit_survives_control_characters_in_messages() -> None:
     from jobguard.core.model import Action, Category, Finding
-    from jobguard.lint import FileResult, LintResult, LocatedFinding, ObjectResult
+    from jobguard.lint.linter import FileResult, LintResult, LocatedFinding, ObjectResult
     from jobguard.render import junit
 
     finding = Finding(

@@ -7,7 +7,7 @@ from typing import Any
 
 from fuzz.targets import RULE_NAMES
 from jobguard.core.paths import Key
-from jobguard.lint import FileResult, lint_bytes
+from jobguard.lint.linter import FileResult, lint_bytes
 from jobguard.policy.model import builtin_defaults
 
 POLICY = builtin_defaults()

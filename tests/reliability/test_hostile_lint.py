@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.targets import RULE_NAMES
-from jobguard.lint import lint_paths
+from jobguard.lint.linter import lint_paths
 from jobguard.policy.loader import PolicyError, PolicyProblem, load_policy
 from tests.reliability.documents import (
     POLICY,
@@ -166,7 +166,7 @@ def merging_document(mappings: list[tuple[dict[str, int], list[int], str]]) -> s
 def test_merges_read_exactly_as_pyyaml_reads_them(
     mappings: list[tuple[dict[str, int], list[int], str]],
 ) -> None:
-    from jobguard.source import parse_stream
+    from jobguard.lint.source import parse_stream
 
     text = merging_document(mappings)
     stream = parse_stream(text.encode())

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.targets import policy as policy_target
-from jobguard.lint import lint_paths
+from jobguard.lint.linter import lint_paths
 from tests.reliability.documents import POLICY, field_paths, lint, replaced
 
 PROPERTIES = settings(

@@ -13,17 +13,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobguard.core.context import Context
-from jobguard.core.indexes import IndexListError, count_indexes
-from jobguard.core.k8s_names import (
+from jobguard.core.kubernetes.indexes import IndexListError, count_indexes
+from jobguard.core.kubernetes.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
     label_value_errors,
     qualified_name_errors,
 )
+from jobguard.core.kubernetes.schema import did_you_mean, load_schema, structure_errors
+from jobguard.core.kubernetes.timezones import time_zone_errors
 from jobguard.core.model import Action, Category
 from jobguard.core.paths import field_path
-from jobguard.core.schema import did_you_mean, load_schema, structure_errors
-from jobguard.core.timezones import time_zone_errors
 from jobguard.policy.model import Policy, RuleSettings
 from jobguard.rules import ALL_RULES
 from tests.helpers import evaluate_obj, lint_text, pairs
@@ -363,7 +363,7 @@ def test_lint_text_reports_api_findings_in_registry_order() -> None:
 
 
 def test_duplicate_keys_are_found_once_per_repeat_and_relative_to_list_items() -> None:
-    from jobguard.source import iter_objects, parse_stream
+    from jobguard.lint.source import iter_objects, parse_stream
 
     text = """
 base: &base {a: 1, a: 2}
@@ -374,7 +374,7 @@ items:
   - *base
 """
     (doc,) = parse_stream(text).documents
-    from jobguard.source import duplicate_keys
+    from jobguard.lint.source import duplicate_keys
 
     assert duplicate_keys(doc.node) == (
         ("base", "a"),
@@ -394,7 +394,7 @@ def test_a_key_overriding_a_merged_one_is_not_a_repeat() -> None:
         "metadata: {name: pi}",
         "x-base: &base {backoffLimit: 2, completions: 1}\nmetadata: {name: pi}",
     ).replace("spec:\n", "spec:\n  <<: *base\n  backoffLimit: 3\n  backoffLimit: 4\n", 1)
-    from jobguard.source import parse_stream
+    from jobguard.lint.source import parse_stream
 
     (doc,) = parse_stream(text).documents
     assert doc.data["spec"]["backoffLimit"] == 4
@@ -564,7 +564,7 @@ def test_api_version_must_be_batch_v1(api_version: str | None, message: str) -> 
 
 @pytest.mark.parametrize("schedule", [", * * * *", "* , * * *", "* * * , *", "0 0 , * ,"])
 def test_schedules_with_an_empty_field_parse_and_never_fire(schedule: str) -> None:
-    from jobguard.core.cron import parse_schedule
+    from jobguard.core.kubernetes.cron import parse_schedule
 
     # robfig/cron splits fields with FieldsFunc: "," lists nothing, and the API server accepts it.
     assert parse_schedule(schedule).never_fires()

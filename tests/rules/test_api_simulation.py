@@ -1,4 +1,4 @@
-"""jobguard.core.apiserver: defaulting, dropped gates and selector generation as the API server does them."""
+"""jobguard.core.kubernetes.apiserver: defaulting, dropped gates and selector generation as the API server does them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.apiserver import MAX_INT32, PLACEHOLDER_UID, simulate
+from jobguard.core.kubernetes.apiserver import MAX_INT32, PLACEHOLDER_UID, simulate
 
 
 def job(spec: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:

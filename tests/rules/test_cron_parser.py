@@ -1,4 +1,4 @@
-"""jobguard.core.cron: robfig/cron v3 semantics for CronJob schedules."""
+"""jobguard.core.kubernetes.cron: robfig/cron v3 semantics for CronJob schedules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobguard.core.cron import CronSchedule, CronSyntaxError, parse_go_duration, parse_schedule
+from jobguard.core.kubernetes.cron import (
+    CronSchedule,
+    CronSyntaxError,
+    parse_go_duration,
+    parse_schedule,
+)
 
 
 def test_fields_ranges_steps_and_names_expand_to_the_values_robfig_uses() -> None:

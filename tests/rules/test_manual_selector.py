@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.selectors import parse_selector
 from jobguard.core.patching import apply_edits
-from jobguard.core.selectors import parse_selector
 from jobguard.policy import PolicyError, load_policy
 from tests.helpers import evaluate_obj
 from tests.rules._single_rule import found, report_of

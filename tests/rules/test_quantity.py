@@ -1,4 +1,4 @@
-"""jobguard.core.quantity: Kubernetes resource quantities as exact decimals."""
+"""jobguard.core.kubernetes.quantity: Kubernetes resource quantities as exact decimals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.quantity import parse_quantity
+from jobguard.core.kubernetes.quantity import parse_quantity
 
 
 @pytest.mark.parametrize(

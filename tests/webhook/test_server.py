@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobguard.lint import lint_bytes
+from jobguard.lint.linter import lint_bytes
 from jobguard.policy import load_policy
 from tests.webhook.support import (
     WEBHOOK_POLICY,

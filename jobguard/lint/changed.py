@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from jobguard.lint import MANIFEST_SUFFIXES
+from jobguard.lint.linter import MANIFEST_SUFFIXES
 
 
 class ChangedFilesError(Exception):

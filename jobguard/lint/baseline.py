@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from jobguard.lint import LintResult, LocatedFinding, ObjectResult
+from jobguard.lint.linter import LintResult, LocatedFinding, ObjectResult
 
 VERSION = 1
 STDIN_NAME = "<stdin>"

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.paths import FieldPath, Key, field_path
-from jobguard.core.quantity import parse_quantity
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "batch_v1_schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "batch_v1_schema.json"
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 QUANTITY_PATTERN = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"

@@ -30,8 +30,8 @@ import yaml
 from jobguard.core.model import Edit, RemoveValue
 from jobguard.core.patching import PatchConflict, apply_edits
 from jobguard.core.paths import FieldPath, field_path, segment_name
-from jobguard.lint import FileResult
-from jobguard.source import parse_stream
+from jobguard.lint.linter import FileResult
+from jobguard.lint.source import parse_stream
 
 _BOM = "\ufeff"
 _EventLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
