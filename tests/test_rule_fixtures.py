@@ -5,6 +5,9 @@ comments drive the test:
 
     # expect: spec.template.spec.restartPolicy                       one line per expected finding
     # expect: spec.jobTemplate.spec.template.spec.restartPolicy      of the rule under test, in order
+    # error: spec.template.spec.os: Unsupported value: "Linux": ...   or the API server's error
+                                                                     line each finding's
+                                                                     "path: message" starts with
     # policy: strict-restart.yaml                                    optional, from fixtures/policies
     # version: 1.29                                                  optional target Kubernetes version
 """
@@ -54,9 +57,27 @@ def test_fail_fixture_reports_exactly_the_expected_paths(fixture: Path) -> None:
     policy = policy_for((_header(fixture, "policy") or [None])[0])
     result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
     assert not result.problems, result.problems
-    expected = [(rule, p) for p in _header(fixture, "expect")]
-    assert expected, f"{fixture} has no '# expect:' lines"
+    paths = _header(fixture, "expect") or [e.split(": ", 1)[0] for e in _header(fixture, "error")]
+    expected = [(rule, p) for p in paths]
+    assert expected, f"{fixture} has no '# expect:' or '# error:' lines"
     assert pairs(result, rule) == expected
+
+
+@pytest.mark.parametrize("fixture", [f for f in _cases("fail") if _header(f, "error")], ids=_id)
+def test_fail_fixture_messages_start_with_the_api_servers_error_text(fixture: Path) -> None:
+    rule = fixture.parent.name
+    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
+    lines = [
+        f"{lf.finding.field}: {lf.finding.message}"
+        for obj in result.objects
+        for lf in obj.findings
+        if lf.finding.rule == rule
+    ]
+    expected = _header(fixture, "error")
+    assert len(lines) == len(expected), lines
+    for line, error in zip(lines, expected, strict=True):
+        assert line.startswith(error), (line, error)
 
 
 @pytest.mark.parametrize("fixture", _cases("pass"), ids=_id)
