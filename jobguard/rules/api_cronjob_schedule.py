@@ -53,6 +53,8 @@ def _old_schedule(ctx: Context) -> Any:
 
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
     spec = api_object(view, ctx).obj.get("spec")
+    if spec is None:
+        spec = {}  # a missing or null spec decodes as an empty one, without a schedule
     if not isinstance(spec, dict):
         return
     schedule = spec.get("schedule")

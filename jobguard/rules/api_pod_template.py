@@ -1,7 +1,8 @@
 """api-pod-template: a pod template the API server rejects.
 
 What: the pod template of a Job (CronJob: ``spec.jobTemplate.spec.template``) must have at least
-one container; every container and init container needs a name that is an RFC 1123 label
+one container (also when ``spec``, the job template or the template is missing or null: the API
+server validates an empty one); every container and init container needs a name that is an RFC 1123 label
 (lower case, digits, '-', at most 63 characters), unique across containers and init containers,
 and an ``image``; ``ephemeralContainers`` are not allowed in a template; an init container's
 ``restartPolicy`` may only be ``Always`` (a native sidecar) and a regular container may not set
@@ -219,10 +220,27 @@ def _resources(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
             )
 
 
+def pod_spec_absent(view: JobView) -> bool:
+    """Whether the pod spec is missing or null, or is inside a missing or null parent.
+
+    The API server decodes a missing or null ``spec``, ``jobTemplate`` or ``template`` as an
+    empty struct and validates it: the pod then has no containers. Any other non-mapping value
+    is a decoding error, which ``api-structure`` reports instead.
+    """
+    node: Any = view.obj
+    for key in view.pod_spec_prefix:
+        if node is None:
+            return True
+        if not isinstance(node, dict):
+            return False
+        node = node.get(key)
+    return node is None
+
+
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
     sim = api_view(view, ctx)
     if not isinstance(sim.template.get("spec"), dict):
-        if isinstance(sim.job_spec, dict) and sim.job_spec:
+        if pod_spec_absent(view):
             yield Violation(
                 view.at("template", "spec", "containers"),
                 "Required value (the Job has no pod template spec)",
