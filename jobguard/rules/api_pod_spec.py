@@ -7,7 +7,10 @@ What, in a Job's pod template (CronJob: ``spec.jobTemplate.spec.template``):
   names: IANA service names of at most 15 characters, unique in the container) and ``env``
   names (required; from Kubernetes 1.32 any printable ASCII but ``=``, before that a
   C-identifier-like name, see ``--kubernetes-version``) and ``valueFrom`` (exactly one source,
-  not beside a ``value``);
+  not beside a ``value``; ``fieldRef.fieldPath`` one a container's environment can read,
+  ``resourceFieldRef.resource``, ``configMapKeyRef``/``secretKeyRef`` names and keys),
+  ``envFrom`` (one of ``configMapRef``/``secretRef`` with a name, ``prefix`` an env var name),
+  ``terminationMessagePolicy`` (``File``/``FallbackToLogsOnError``);
 * the pod's ``activeDeadlineSeconds`` (1 to 2147483647), ``dnsPolicy``, ``hostname`` and
   ``subdomain`` (RFC 1123 labels), ``serviceAccountName`` (an RFC 1123 subdomain),
   ``nodeSelector`` (label syntax) and ``tolerations`` (key syntax, ``Equal``/``Exists``,
@@ -79,6 +82,51 @@ ENV_NAME_ERROR = (
 )
 RELAXED_ENV_NAME_ERROR = "a valid environment variable name must consist only of printable ASCII characters other than '='"
 PORT_RANGE_ERROR = "must be between 1 and 65535, inclusive"
+MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")  # in the API server's order
+# ConvertDownwardAPIFieldLabel's v1 labels, and those an env var may use (sorted, as printed)
+DOWNWARD_API_LABELS = frozenset(
+    {
+        "metadata.annotations",
+        "metadata.labels",
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.uid",
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.serviceAccountName",
+        "spec.schedulerName",
+        "status.phase",
+        "status.hostIP",
+        "status.hostIPs",
+        "status.podIP",
+        "status.podIPs",
+    }
+)
+ENV_FIELD_PATHS = (
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
+)
+ENV_RESOURCE_PATHS = (
+    "limits.cpu",
+    "limits.ephemeral-storage",
+    "limits.memory",
+    "requests.cpu",
+    "requests.ephemeral-storage",
+    "requests.memory",
+)
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+CONFIG_KEY_ERROR = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+    "'key.name',  or 'KEY_NAME',  or 'key_name', regex used for validation is "
+    "'[-._a-zA-Z0-9]+')"
+)
 
 
 def port_name_errors(name: str) -> list[str]:
@@ -149,23 +197,132 @@ def _container(
                 yield Violation((*at, "env", index, "name"), invalid(name, "; ".join(errors)))
         source = var.get("valueFrom")
         if isinstance(source, dict):
+            here = (*at, "env", index, "valueFrom")
+            yield from _value_source(here, source)
             kinds = [k for k, v in source.items() if v is not None]
-            if var.get("value"):
+            if not kinds:
                 yield Violation(
-                    (*at, "env", index, "valueFrom"),
-                    'Invalid value: "": may not be specified when `value` is not empty',
-                )
-            elif not kinds:
-                yield Violation(
-                    (*at, "env", index, "valueFrom"),
+                    here,
                     'Invalid value: "": must specify one of: `fieldRef`, `resourceFieldRef`, '
                     "`configMapKeyRef` or `secretKeyRef`",
                 )
+            elif var.get("value"):
+                yield Violation(
+                    here, 'Invalid value: "": may not be specified when `value` is not empty'
+                )
             elif len(kinds) > 1:
                 yield Violation(
-                    (*at, "env", index, "valueFrom"),
-                    'Invalid value: "": may not have more than one field specified at a time',
+                    here, 'Invalid value: "": may not have more than one field specified at a time'
                 )
+    yield from _env_from(at, container, version)
+    message_policy = container.get("terminationMessagePolicy")
+    if isinstance(message_policy, str) and message_policy not in ("", *MESSAGE_POLICIES):
+        yield Violation(
+            (*at, "terminationMessagePolicy"), unsupported(message_policy, MESSAGE_POLICIES)
+        )
+
+
+def config_key_errors(key: str) -> list[str]:
+    """``IsConfigMapKey``."""
+    errors = []
+    if len(key) > 253:
+        errors.append("must be no more than 253 characters")
+    if not _CONFIG_KEY.match(key):
+        errors.append(CONFIG_KEY_ERROR)
+    if key == ".":
+        errors.append("must not be '.'")
+    elif key == "..":
+        errors.append("must not be '..'")
+    elif key.startswith(".."):
+        errors.append("must not start with '..'")
+    return errors
+
+
+def _key_selector(at: FieldPath, selector: Any) -> Iterator[Violation]:
+    """``validateConfigMapKeySelector`` / ``validateSecretKeySelector``."""
+    if not isinstance(selector, dict):
+        return
+    name = selector.get("name") or ""
+    if isinstance(name, str):
+        for error in dns1123_subdomain_errors(name):
+            yield Violation((*at, "name"), invalid(name, error))
+    key = selector.get("key")
+    if not key:
+        yield Violation((*at, "key"), "Required value")
+    elif isinstance(key, str):
+        for error in config_key_errors(key):
+            yield Violation((*at, "key"), invalid(key, error))
+
+
+def _value_source(at: FieldPath, source: dict[str, Any]) -> Iterator[Violation]:
+    """The sources of ``validateEnvVarValueFrom``, in its order."""
+    field_ref = source.get("fieldRef")
+    if isinstance(field_ref, dict):
+        here = (*at, "fieldRef")
+        version, path = field_ref.get("apiVersion") or "v1", field_ref.get("fieldPath")
+        if not path:
+            yield Violation((*here, "fieldPath"), "Required value")
+        elif isinstance(path, str) and version == "v1" and "[" not in path:
+            path = "spec.nodeName" if path == "spec.host" else path
+            if path not in DOWNWARD_API_LABELS:
+                yield Violation(
+                    (*here, "fieldPath"),
+                    invalid(path, f"error converting fieldPath: field label not supported: {path}"),
+                )
+            elif path not in ENV_FIELD_PATHS:
+                yield Violation((*here, "fieldPath"), unsupported(path, ENV_FIELD_PATHS))
+    resource_ref = source.get("resourceFieldRef")
+    if isinstance(resource_ref, dict):
+        resource = resource_ref.get("resource")
+        if not resource:
+            yield Violation((*at, "resourceFieldRef", "resource"), "Required value")
+        elif (
+            isinstance(resource, str)
+            and resource not in ENV_RESOURCE_PATHS
+            and not resource.startswith(("limits.hugepages-", "requests.hugepages-"))
+        ):
+            yield Violation(
+                (*at, "resourceFieldRef", "resource"), unsupported(resource, ENV_RESOURCE_PATHS)
+            )
+    yield from _key_selector((*at, "configMapKeyRef"), source.get("configMapKeyRef"))
+    yield from _key_selector((*at, "secretKeyRef"), source.get("secretKeyRef"))
+
+
+def _env_from(
+    at: FieldPath, container: dict[str, Any], version: tuple[int, int]
+) -> Iterator[Violation]:
+    """``ValidateEnvFrom`` (its source-count errors are at ``envFrom``, without the index)."""
+    items = container.get("envFrom")
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        here = (*at, "envFrom", index)
+        prefix = item.get("prefix")
+        if isinstance(prefix, str) and prefix:
+            errors = env_name_errors(prefix, version)
+            if errors:
+                yield Violation((*here, "prefix"), invalid(prefix, "; ".join(errors)))
+        sources = [k for k in ("configMapRef", "secretRef") if item.get(k) is not None]
+        for key in sources:
+            ref = item.get(key)
+            name = ref.get("name") if isinstance(ref, dict) else None
+            if not name:
+                yield Violation((*here, key, "name"), "Required value")
+            elif isinstance(name, str):
+                # a name prefix: a trailing '-' is allowed
+                masked = name[:-1] + "a" if name.endswith("-") else name
+                for error in dns1123_subdomain_errors(masked):
+                    yield Violation((*here, key, "name"), invalid(name, error))
+        if not sources:
+            yield Violation(
+                (*at, "envFrom"),
+                'Invalid value: "": must specify one of: `configMapRef` or `secretRef`',
+            )
+        elif len(sources) > 1:
+            yield Violation(
+                (*at, "envFrom"),
+                'Invalid value: "": may not have more than one field specified at a time',
+            )
 
 
 def _tolerations(sim: JobView) -> Iterator[Violation]:
