@@ -218,7 +218,8 @@ def _mounts(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
                 unsupported(propagation, MOUNT_PROPAGATIONS),
             )
         elif propagation == "Bidirectional":
-            privileged = (container.get("securityContext") or {}).get("privileged")
+            context = container.get("securityContext")
+            privileged = context.get("privileged") if isinstance(context, dict) else None
             if privileged is not True:
                 yield Violation(
                     (*at, "volumeMounts", "mountPropagation"),
@@ -236,6 +237,8 @@ def _resize(at: FieldPath, container: dict[str, Any], pod_policy: Any) -> Iterat
         if not isinstance(item, dict):
             continue
         resource, policy = item.get("resourceName") or "", item.get("restartPolicy") or ""
+        if not isinstance(resource, str) or not isinstance(policy, str):
+            continue  # a type error: api-structure reports it
         if resource in seen:
             yield Violation((*here, index), f"Duplicate value: {shown(resource)}")
         seen.add(resource)

@@ -203,7 +203,8 @@ def _node_affinity(at: FieldPath, affinity: dict[str, Any]) -> Iterator[Violatio
 def _selector_keys(selector: Any) -> set[str]:
     if not isinstance(selector, dict):
         return set()
-    keys = {str(k) for k in selector.get("matchLabels") or {} if isinstance(k, str)}
+    labels = selector.get("matchLabels")
+    keys = {k for k in labels if isinstance(k, str)} if isinstance(labels, dict) else set()
     for _, expression in _dicts(selector.get("matchExpressions")):
         if isinstance(expression.get("key"), str):
             keys.add(expression["key"])
@@ -316,7 +317,7 @@ def _topology_spread(at: FieldPath, items: Any) -> Iterator[Violation]:
             selector_keys = _selector_keys(selector)
             for key_index, label_key in enumerate(keys):
                 yield from _label_name((*here, "matchLabelKeys", key_index), label_key)
-                if label_key in selector_keys:
+                if isinstance(label_key, str) and label_key in selector_keys:
                     yield Violation(
                         (*here, "matchLabelKeys", key_index),
                         invalid(label_key, "exists in both matchLabelKeys and labelSelector"),

@@ -22,9 +22,9 @@ Example::
 
 Fix: none automatic; name the containers and give each one an image.
 
-Not checked (the API server does): volume sources' own fields, ports, environment variables,
-probes, security contexts, affinity and the other pod-spec fields beyond their types (see
-``api-structure``).
+Not checked here: volume sources' own fields (``api-pod-volumes``), ports and environment
+variables (``api-pod-spec``), probes and mounts (``api-pod-probes``), security contexts
+(``api-pod-security``), affinity and the other scheduling fields (``api-pod-scheduling``).
 """
 
 from __future__ import annotations
