@@ -22,4 +22,4 @@ USER 10001:10001
 EXPOSE 8443
 ENTRYPOINT ["jobguard"]
 # The files deploy/base mounts: the TLS Secret and the policy ConfigMap.
-CMD ["serve", "--cert=/etc/jobguard/tls/tls.crt", "--key=/etc/jobguard/tls/tls.key", "--bind=0.0.0.0:8443", "--policy=/etc/jobguard/policy/default.yaml"]
+CMD ["serve", "--cert=/etc/jobguard/tls/tls.crt", "--key=/etc/jobguard/tls/tls.key", "--bind=0.0.0.0:8443", "--policy=/etc/jobguard/policy/default.yaml", "--kubernetes-version=auto"]

@@ -8,13 +8,18 @@ form the ``api-structure`` rule loads without importing anything from Kubernetes
     {"source": ..., "versions": [[1, 25], ..., [1, 37]],
      "roots": {"Job": "io.k8s.api.batch.v1.Job", "CronJob": "io.k8s.api.batch.v1.CronJob"},
      "types": {"<type>": {"<field>": "<type expression>", ...}, ...},
-     "since": {"<type>.<field>": [1, 30], ...}}
+     "since": {"<type>.<field>": [1, 30], ...},
+     "deltas": {"1.26": {"<type>": {"<field>": "<type expression>" | null, ...}, ...}, ...}}
 
 Type expressions: ``string``, ``boolean``, ``number``, ``int32``, ``int64``, ``integer``,
 ``int-or-string``, ``quantity`` (string or number), ``any`` (free-form: preserve-unknown-fields,
 RawExtension, FieldsV1), ``[<expr>]`` (list), ``{<expr>}`` (map with string keys) or a type name.
 ``since`` gives, for a field absent from the oldest schema, the first minor version whose schema
-has it (earlier API servers reject it as an unknown field).
+has it (earlier API servers reject it as an unknown field). ``deltas`` hold, per older version,
+what the newest schema and ``since`` do not tell: fields later removed (``PodSpec.workloadRef``
+of 1.35) and fields whose type changed (a PVC template's ``resources`` before 1.29), as an
+expression to use or null for "absent". The newest schema, ``since`` and a version's delta give
+back exactly that version's schema; the generator checks it for every version.
 
 Run after upgrading kubernetes-validate (a test extra):
 
@@ -115,19 +120,100 @@ def compact(directory: Path) -> dict[str, dict[str, str]]:
     return c.types
 
 
-def build() -> dict[str, Any]:
-    import kubernetes_validate.version as kv_version  # type: ignore[import-untyped]
-
-    versions = schema_dirs()
-    per_version = [(v, compact(d)) for v, d in versions]
+def first_versions(
+    per_version: list[tuple[tuple[int, int], dict[str, dict[str, str]]]],
+) -> dict[str, list[int]]:
+    """``<type>.<field>`` -> the first version whose schema has it, for the newest schema's
+    fields that the oldest schema lacks."""
+    oldest_version, _ = per_version[0]
     newest_version, newest = per_version[-1]
     since: dict[str, list[int]] = {}
     for type_name, fields in newest.items():
         for field in fields:
             present = [v for v, types in per_version if field in types.get(type_name, {})]
             first = present[0] if present else newest_version
-            if first != versions[0][0]:
+            if first != oldest_version:
                 since[f"{type_name}.{field}"] = list(first)
+    return dict(sorted(since.items()))
+
+
+def implied(
+    newest: dict[str, dict[str, str]], since: dict[str, list[int]], version: tuple[int, int]
+) -> dict[str, dict[str, str]]:
+    """The schema of ``version`` as the newest schema and ``since`` alone describe it."""
+    return {
+        type_name: {
+            field: expr
+            for field, expr in fields.items()
+            if tuple(since.get(f"{type_name}.{field}", version)) <= version
+        }
+        for type_name, fields in newest.items()
+    }
+
+
+def delta(
+    implied_types: dict[str, dict[str, str]], actual: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str | None]]:
+    """What turns ``implied_types`` into ``actual``: per type, fields to set (an expression)
+    or to remove (None). Types unreachable in ``actual`` are left alone: nothing refers to
+    them there."""
+    out: dict[str, dict[str, str | None]] = {}
+    for type_name, fields in actual.items():
+        have = implied_types.get(type_name, {})
+        changes: dict[str, str | None] = {
+            field: expr for field, expr in fields.items() if have.get(field) != expr
+        }
+        changes.update({field: None for field in have if field not in fields})
+        if changes:
+            out[type_name] = dict(sorted(changes.items()))
+    return out
+
+
+def apply_delta(
+    types: dict[str, dict[str, str]], changes: dict[str, dict[str, str | None]]
+) -> dict[str, dict[str, str]]:
+    """``types`` with a version's delta applied (the same steps jobguard's loader takes)."""
+    out = dict(types)
+    for type_name, fields in changes.items():
+        merged = dict(out.get(type_name, {}))
+        for field, expr in fields.items():
+            if expr is None:
+                merged.pop(field, None)
+            else:
+                merged[field] = expr
+        out[type_name] = merged
+    return out
+
+
+def _reachable(types: dict[str, dict[str, str]], roots: list[str]) -> dict[str, dict[str, str]]:
+    seen: dict[str, dict[str, str]] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in types:
+            continue
+        seen[name] = types[name]
+        for expr in types[name].values():
+            todo.append(expr.strip("[]{}"))
+    return seen
+
+
+def build() -> dict[str, Any]:
+    import kubernetes_validate.version as kv_version  # type: ignore[import-untyped]
+
+    versions = schema_dirs()
+    per_version = [(v, compact(d)) for v, d in versions]
+    newest_version, newest = per_version[-1]
+    since = first_versions(per_version)
+    deltas: dict[str, dict[str, dict[str, str | None]]] = {}
+    for version, actual in per_version[:-1]:
+        changes = delta(implied(newest, since, version), actual)
+        rebuilt = apply_delta(implied(newest, since, version), changes)
+        roots = list(ROOTS.values())
+        # The data must give back every version's schema exactly, as far as it is reachable.
+        assert _reachable(rebuilt, roots) == _reachable(actual, roots), version
+        if changes:
+            deltas[f"{version[0]}.{version[1]}"] = changes
     return {
         "source": f"kubernetes-validate {kv_version.__version__} (Kubernetes OpenAPI schemas "
         f"v{versions[0][0][0]}.{versions[0][0][1]} to v{newest_version[0]}.{newest_version[1]}); "
@@ -135,7 +221,8 @@ def build() -> dict[str, Any]:
         "versions": [list(v) for v, _ in versions],
         "roots": ROOTS,
         "types": newest,
-        "since": dict(sorted(since.items())),
+        "since": since,
+        "deltas": deltas,
     }
 
 

@@ -88,7 +88,8 @@ def _fail(message: str) -> NoReturn:
     "--kubernetes-version",
     default=None,
     metavar="MAJOR.MINOR",
-    help="Target API server version for version-dependent rules (default: 1.34, see docs/api-checks.md).",
+    help="Target API server version (1.25 to 1.37) for version-dependent rules (default: 1.36, "
+    "see docs/api-checks.md).",
 )
 @click.option(
     "--max-file-size",
@@ -141,14 +142,12 @@ def lint(
         raise click.UsageError("stdin cannot be fixed in place; give the files")
     version = DEFAULT_KUBERNETES_VERSION
     if kubernetes_version is not None:
+        from jobguard.core.kubernetes.versions import VersionError, parse_version
+
         try:
-            major, minor = (int(p) for p in kubernetes_version.lstrip("v").split(".")[:2])
-            version = (major, minor)
-        except ValueError:
-            raise click.BadParameter(
-                f"{kubernetes_version!r} is not MAJOR.MINOR (e.g. 1.34)",
-                param_hint="--kubernetes-version",
-            ) from None
+            version = parse_version(kubernetes_version)
+        except VersionError as exc:
+            raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
     try:
         policy = load_policy(policies)
     except PolicyError as exc:

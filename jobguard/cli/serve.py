@@ -62,8 +62,10 @@ def _split_bind(bind: str) -> str:
 @click.option(
     "--kubernetes-version",
     default=None,
-    metavar="MAJOR.MINOR",
-    help="API server version for version-dependent rules, as for lint (default: lint's default).",
+    metavar="MAJOR.MINOR|auto",
+    help="API server version for version-dependent rules, as for lint (default: lint's "
+    "default). auto asks the API server's /version at start-up (in-cluster service account) "
+    "and falls back to the default with a warning.",
 )
 def serve(
     cert: str | None,
@@ -85,20 +87,22 @@ def serve(
     import shutil
     import tempfile
 
-    from jobguard.core.context import DEFAULT_KUBERNETES_VERSION
+    from jobguard.core.kubernetes.versions import (
+        DEFAULT_KUBERNETES_VERSION,
+        VersionError,
+        parse_setting,
+    )
     from jobguard.policy import PolicyError, load_policy
 
     bind = _split_bind(bind)
-    version = DEFAULT_KUBERNETES_VERSION
-    if kubernetes_version is not None:
-        try:
-            major, minor = (int(p) for p in kubernetes_version.lstrip("v").split(".")[:2])
-        except ValueError:
-            raise click.BadParameter(
-                f"{kubernetes_version!r} is not MAJOR.MINOR (e.g. 1.34)",
-                param_hint="--kubernetes-version",
-            ) from None
-        version = (major, minor)
+    try:  # None: auto, asked of the cluster once the certificate is known to load
+        setting = (
+            DEFAULT_KUBERNETES_VERSION
+            if kubernetes_version is None
+            else parse_setting(kubernetes_version)
+        )
+    except VersionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
     try:
@@ -122,6 +126,7 @@ def serve(
 
     import ssl
 
+    from jobguard.webhook.cluster_version import target_version
     from jobguard.webhook.tls import build_context
 
     try:
@@ -129,6 +134,8 @@ def serve(
     except (OSError, ssl.SSLError) as exc:
         click.echo(f"error: cannot use certificate {cert} with key {key}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    # Asked once, before the workers fork: they all judge for the same version.
+    version = target_version(setting, log=lambda line: click.echo(f"jobguard: {line}", err=True))
 
     # Set before prometheus_client is imported anywhere (workers inherit it): metrics from all
     # workers are merged through files in this directory.

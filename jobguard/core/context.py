@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# The API server version the api rules emulate unless told otherwise (lint --kubernetes-version):
-# the oldest release a manifest is likely to meet in service; docs/api-checks.md says why.
-DEFAULT_KUBERNETES_VERSION = (1, 34)
+# The API server version the api rules emulate unless told otherwise (--kubernetes-version).
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
+
+__all__ = ["DEFAULT_KUBERNETES_VERSION", "Context"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Context:
 
     operation: str = "CREATE"
     old_object: Mapping[str, Any] | None = None
-    kubernetes_version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
+    kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION
     known_rules: frozenset[str] = field(default_factory=frozenset)
     unsuppressible: frozenset[str] = field(default_factory=frozenset)
 

@@ -1,15 +1,27 @@
 """api-feature-gates: fields the target Kubernetes version accepts but silently drops.
 
-What: a field whose feature gate exists but is off by default in the target version
-(``--kubernetes-version``, default 1.34) is removed by the API server without an error:
-``podFailurePolicy`` before 1.26, ``backoffLimitPerIndex``/``maxFailedIndexes`` and
-``podReplacementPolicy`` in 1.28, ``successPolicy`` in 1.30, ``managedBy`` in 1.30-1.31, a
-CronJob's ``timeZone`` in 1.24 (and ``FailIndex`` pod-failure-policy rules in 1.28). Fields older
-than their version's schema are reported by ``api-structure`` as unknown fields instead.
+What: a field that the target version's schema has (so the strict decoder accepts it) but whose
+feature gate is off by default there (``--kubernetes-version``, default 1.36) is removed by the
+API server on create, without an error or a warning:
+
+* Job fields: ``podFailurePolicy`` in 1.25, ``backoffLimitPerIndex``/``maxFailedIndexes``,
+  ``FailIndex`` pod-failure-policy rules and ``podReplacementPolicy`` in 1.28,
+  ``successPolicy`` in 1.30, ``managedBy`` in 1.30-1.31 (also inside a CronJob's job template);
+* pod template fields (``DropDisabledPodFields``), for example ``schedulingGates`` in 1.26,
+  ``resourceClaims`` in 1.26-1.33, init container ``restartPolicy: Always`` (sidecars) in 1.28,
+  ``resizePolicy`` in 1.27-1.32, the pod-level ``resources`` in 1.32-1.33, image volumes in
+  1.31-1.34, ``hostnameOverride``, ``restartPolicyRules`` and ``fileKeyRef`` in 1.34, and in
+  every version so far ``lifecycle.stopSignal``, ``podCertificate`` and ``clusterTrustBundle``
+  projections. The full table, with each gate's defaults per version, is
+  ``jobguard/core/kubernetes/versions.py``.
+
+A field the version's schema does not have at all is an unknown field (``api-structure``, an
+error): the strict decoder rejects the object.
 
 Why: the Job is created, but without the behaviour the manifest asks for: no success policy, no
-per-index back-off, a schedule in the controller's local time. Clusters with the gate switched
-on explicitly keep the field: suppress the rule there with a reason, or lint with the right
+per-index back-off, a sidecar that runs as a plain init container and blocks the pod. It is a
+warning, not an error: the API server accepts the object. Clusters with the gate switched on
+explicitly keep the field: suppress the rule there with a reason, or lint with the right
 ``--kubernetes-version``.
 
 Example (``--kubernetes-version 1.30``)::
@@ -25,14 +37,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
-from jobguard.core.kubernetes.apiserver import CRONJOB_FEATURES, FEATURES, Feature
-from jobguard.core.model import Category, Violation
+from jobguard.core.kubernetes.schema import fields_present, short_type
+from jobguard.core.kubernetes.versions import (
+    CRONJOB_FEATURES,
+    FEATURES,
+    Feature,
+    FieldGate,
+    Version,
+    feature_enabled,
+    pod_fields_off,
+    show,
+)
+from jobguard.core.model import Action, Category, Violation
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
 CODE = "JG016"
 NAME = "api-feature-gates"
 CATEGORY = Category.API
+DEFAULT_ACTION = Action.WARN  # the API server accepts the object: the field has no effect
 FIXES = False  # reports only: the mutating webhook skips it
 CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Fields the target Kubernetes version silently drops (feature gate off by default)"
@@ -41,36 +64,63 @@ REMEDIATION = (
 )
 
 
-def _version(v: tuple[int, int]) -> str:
-    return f"{v[0]}.{v[1]}"
-
-
-def _dropped(feature: Feature, name: str, version: tuple[int, int]) -> str:
+def _dropped(gate: str, name: str, version: Version, enabled: Version | None) -> str:
+    on = (
+        f"on by default from {show(enabled)}"
+        if enabled is not None
+        else "off by default in every release so far"
+    )
     return (
-        f"the API server drops {name}: feature gate {feature.gate} is off by default in "
-        f"Kubernetes {_version(version)} (on by default from {_version(feature.enabled)})"
+        f"the API server drops {name}: feature gate {gate} is off by default in "
+        f"Kubernetes {show(version)} ({on}); the object is created without it"
     )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    version = ctx.kubernetes_version
+def _job_features(view: JobView, version: Version) -> Iterator[Violation]:
     for feature in FEATURES:
         if not feature.added <= version < feature.enabled:
             continue
         for name in feature.fields:
             if view.has(name):
-                yield Violation(view.at(name), _dropped(feature, name, version))
-    if (1, 28) <= version < (1, 29):  # FailIndex rules go with JobBackoffLimitPerIndex
+                yield Violation(view.at(name), _dropped_feature(feature, name, version))
+    if not feature_enabled("JobBackoffLimitPerIndex", version) and version >= (1, 28):
+        # FailIndex rules go with JobBackoffLimitPerIndex (before 1.28 they are invalid).
         rules = view.get("podFailurePolicy", "rules")
         for index, rule in enumerate(rules if isinstance(rules, list) else []):
             if isinstance(rule, dict) and rule.get("action") == "FailIndex":
                 yield Violation(
                     view.at("podFailurePolicy", "rules", index),
-                    _dropped(FEATURES[1], "FailIndex rules", version),
+                    _dropped_feature(FEATURES[1], "FailIndex rules", version),
                 )
     if view.is_cronjob:
         for feature in CRONJOB_FEATURES:
             if feature.added <= version < feature.enabled:
                 for name in feature.fields:
                     if view.cronjob_spec.get(name) is not None:
-                        yield Violation(("spec", name), _dropped(feature, name, version))
+                        yield Violation(("spec", name), _dropped_feature(feature, name, version))
+
+
+def _dropped_feature(feature: Feature, name: str, version: Version) -> str:
+    return _dropped(feature.gate, name, version, feature.enabled)
+
+
+def _pod_fields(view: JobView, version: Version) -> Iterator[Violation]:
+    gates: dict[str, FieldGate] = pod_fields_off(version)
+    if not gates:
+        return
+    for path, key in fields_present(view.obj, version, frozenset(gates)):
+        gate = gates[key]
+        type_name, field = key.rsplit(".", 1)
+        if (
+            field == "restartPolicy"
+            and short_type(type_name) == "Container"
+            and ("initContainers" not in path)
+        ):
+            continue  # only an init container's restartPolicy is the sidecar field
+        yield Violation(path, _dropped(gate.gate, field, version, gate.enabled))
+
+
+def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+    version = ctx.kubernetes_version
+    yield from _job_features(view, version)
+    yield from _pod_fields(view, version)

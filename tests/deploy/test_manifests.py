@@ -274,6 +274,15 @@ def test_serve_arguments_point_at_the_mounted_secret_and_configmap() -> None:
     assert Path(args["key"]) == Path(mounts["tls"]) / "tls.key"
     assert Path(args["policy"]) == Path(mounts["policy"]) / "default.yaml"
     assert volumes["tls"]["secret"]["secretName"] == "jobguard-tls"
+    # --kubernetes-version=auto reads the in-cluster configuration's token and CA from there.
+    assert args["kubernetes-version"] == "auto"
+    account = volumes["api-access"]["projected"]["sources"]
+    assert mounts["api-access"] == "/var/run/secrets/kubernetes.io/serviceaccount"
+    assert account[0]["serviceAccountToken"]["path"] == "token"
+    assert account[1]["configMap"] == {
+        "name": "kube-root-ca.crt",
+        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+    }
     assert all("subPath" not in m for m in pod["containers"][0]["volumeMounts"])  # rotation
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from jobguard.webhook.server import WebhookServer
@@ -19,8 +20,10 @@ from tests.webhook.support import free_port, load_review
 
 def test_without_a_certificate_it_creates_a_dev_ca_in_certs_and_says_so(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    outside = ("PROMETHEUS_MULTIPROC_DIR", "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+    env = {k: v for k, v in os.environ.items() if k not in outside}
     cmd = [sys.executable, "-m", "jobguard", "serve", "--bind", f"127.0.0.1:{port}"]
+    cmd += ["--kubernetes-version", "auto"]  # no cluster here: falls back to the default
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -50,6 +53,11 @@ def test_without_a_certificate_it_creates_a_dev_ca_in_certs_and_says_so(tmp_path
         assert (
             "jobguard: no --cert given: serving a development certificate (certs/tls.crt); "
             "clients must trust certs/ca.crt"
+        ) in log.read_text()
+        assert (
+            "jobguard: warning: cannot learn the cluster's Kubernetes version: not running in a "
+            "cluster (Service host/port is not set.); version-dependent rules target the "
+            "default, Kubernetes 1.36"
         ) in log.read_text()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -83,14 +91,22 @@ def test_gunicorn_runs_gthread_with_many_threads_and_long_keep_alive() -> None:
     assert (overridden.workers, overridden.threads, overridden.keepalive) == (3, 64, 200)
 
 
-def test_bad_kubernetes_version_is_a_usage_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.36)"),
+        ("1.24", "Kubernetes 1.24 is not supported: jobguard knows the API of 1.25 to 1.37"),
+        ("v1.34", "'v1.34': give the minor release as MAJOR.MINOR, '1.34'"),
+    ],
+)
+def test_bad_kubernetes_version_is_a_usage_error(tmp_path: Path, value: str, message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "jobguard", "serve", "--kubernetes-version", "latest"],
+        [sys.executable, "-m", "jobguard", "serve", "--kubernetes-version", value],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2
-    assert "'latest' is not MAJOR.MINOR (e.g. 1.34)" in result.stderr
+    assert message in result.stderr
     assert not (tmp_path / "certs").exists()

@@ -37,6 +37,12 @@ from typing import Any
 
 from jobguard.core.cached import cached_property
 from jobguard.core.jsoncopy import copy_json
+from jobguard.core.kubernetes.versions import (  # the gates' defaults per version live there
+    CRONJOB_FEATURES,
+    FEATURES,
+    Feature,
+    feature_enabled,
+)
 from jobguard.core.view import JobView
 
 MAX_INT32 = 2147483647
@@ -56,38 +62,6 @@ GENERATED_LABELS = (
 PREFIXED_LABELS_SINCE = (1, 27)
 MANUAL_SELECTOR_DEFAULT_SINCE = (1, 29)
 CRONJOB_PFP_STATUS_DEFAULT_SINCE = (1, 34)
-
-
-@dataclass(frozen=True)
-class Feature:
-    """A Job/CronJob feature gate: the version it appeared (alpha, off by default) and the
-    version it was turned on by default (beta or GA). Below ``enabled`` its fields are dropped."""
-
-    gate: str
-    added: tuple[int, int]
-    enabled: tuple[int, int]
-    fields: tuple[str, ...]  # Job spec fields (CronJob: spec fields) the gate guards
-
-
-FEATURES: tuple[Feature, ...] = (
-    Feature("JobPodFailurePolicy", (1, 25), (1, 26), ("podFailurePolicy",)),
-    Feature(
-        "JobBackoffLimitPerIndex", (1, 28), (1, 29), ("backoffLimitPerIndex", "maxFailedIndexes")
-    ),
-    Feature("JobPodReplacementPolicy", (1, 28), (1, 29), ("podReplacementPolicy",)),
-    Feature("JobSuccessPolicy", (1, 30), (1, 31), ("successPolicy",)),
-    Feature("JobManagedBy", (1, 30), (1, 32), ("managedBy",)),
-)
-CRONJOB_FEATURES: tuple[Feature, ...] = (
-    Feature("CronJobTimeZone", (1, 24), (1, 25), ("timeZone",)),
-)
-
-
-def feature_enabled(gate: str, version: tuple[int, int]) -> bool:
-    for feature in FEATURES + CRONJOB_FEATURES:
-        if feature.gate == gate:
-            return version >= feature.enabled
-    raise KeyError(gate)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import difflib
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,27 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 QUANTITY_PATTERN = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 
 
+Types = dict[str, dict[str, str]]
+
+
 @dataclass(frozen=True)
 class Schema:
+    """The newest schema (``types``), the first version of every newer field (``since``) and,
+    per older version, what else differs (``deltas``: an expression, or None for absent)."""
+
     roots: dict[str, str]
-    types: dict[str, dict[str, str]]
+    types: Types
     since: dict[str, tuple[int, int]]
-    oldest: tuple[int, int]
+    deltas: dict[tuple[int, int], dict[str, dict[str, str | None]]]
+    versions: tuple[tuple[int, int], ...]
+    _built: dict[tuple[int, int], Types] = field(default_factory=dict, compare=False, repr=False)
+
+    def types_at(self, version: tuple[int, int]) -> Types:
+        """The schema of one Kubernetes version (built once per version and process)."""
+        found = self._built.get(version)
+        if found is None:
+            found = self._built[version] = _types_at(self, version)
+        return found
 
 
 @functools.cache
@@ -50,8 +65,39 @@ def load_schema() -> Schema:
         roots=data["roots"],
         types=data["types"],
         since={k: (v[0], v[1]) for k, v in data["since"].items()},
-        oldest=(data["versions"][0][0], data["versions"][0][1]),
+        deltas={_parse(k): v for k, v in data.get("deltas", {}).items()},
+        versions=tuple((v[0], v[1]) for v in data["versions"]),
     )
+
+
+def _parse(key: str) -> tuple[int, int]:
+    major, minor = key.split(".")
+    return int(major), int(minor)
+
+
+def _types_at(schema: Schema, version: tuple[int, int]) -> Types:
+    if version >= schema.versions[-1]:
+        return schema.types
+    # A version older than the data's oldest gets the oldest schema (callers validate the
+    # version against the supported range first).
+    version = max(version, schema.versions[0])
+    out: Types = {}
+    for type_name, fields in schema.types.items():
+        kept = {
+            name: expr
+            for name, expr in fields.items()
+            if schema.since.get(f"{type_name}.{name}", version) <= version
+        }
+        out[type_name] = kept
+    for type_name, changes in schema.deltas.get(version, {}).items():
+        merged = dict(out.get(type_name, {}))
+        for name, change in changes.items():
+            if change is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = change
+        out[type_name] = merged
+    return out
 
 
 @dataclass(frozen=True)
@@ -168,6 +214,7 @@ def _version(v: tuple[int, int]) -> str:
 class _Walker:
     def __init__(self, schema: Schema, version: tuple[int, int]) -> None:
         self.schema = schema
+        self.types = schema.types_at(version)
         self.version = version
         self.errors: list[StructureError] = []
 
@@ -213,18 +260,19 @@ class _Walker:
         elif expr.startswith("{"):
             for key, item in value.items():
                 self.value(item, expr[1:-1], (*path, Key(str(key))), struct)
-        elif expr in self.schema.types:
+        elif expr in self.types:
             self.struct(value, expr, path)
 
     def struct(self, value: dict[Any, Any], type_name: str, path: FieldPath) -> None:
-        fields = self.schema.types[type_name]
+        fields = self.types[type_name]
         for key, item in value.items():
             name = str(key)
             expr = fields.get(name)
-            since = self.schema.since.get(f"{type_name}.{name}")
-            if expr is None or (since is not None and since > self.version):
+            if expr is None:
+                since = self.schema.since.get(f"{type_name}.{name}")
+                newer = since if since is not None and since > self.version else None
                 self.errors.append(
-                    StructureError((*path, name), self._unknown(name, path, fields, since))
+                    StructureError((*path, name), self._unknown(name, path, fields, newer))
                 )
                 continue
             self.value(item, expr, (*path, name), type_name)
@@ -274,6 +322,60 @@ def structure_errors(obj: dict[str, Any], version: tuple[int, int]) -> list[Stru
     walker = _Walker(schema, version)
     walker.struct(obj, root, ())
     return walker.errors
+
+
+def fields_present(
+    obj: dict[str, Any], version: tuple[int, int], wanted: frozenset[str]
+) -> list[tuple[FieldPath, str]]:
+    """(path, ``<type>.<field>``) of every set field of ``wanted`` in a Job or CronJob, read
+    with the schema of ``version``; only the parts of the object that can hold one are walked."""
+    schema = load_schema()
+    root = schema.roots.get(str(obj.get("kind")))
+    if root is None or not wanted:
+        return []
+    types = schema.types_at(version)
+    holders = _holders(version, wanted)
+    found: list[tuple[FieldPath, str]] = []
+
+    def walk(value: Any, expr: str, path: FieldPath) -> None:
+        if value is None:
+            return
+        if expr.startswith("[") and isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, expr[1:-1], (*path, index))
+        elif expr.startswith("{") and isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, expr[1:-1], (*path, Key(str(key))))
+        elif expr in holders and isinstance(value, dict):
+            fields = types[expr]
+            for key, item in value.items():
+                sub = fields.get(str(key))
+                if sub is None or item is None:
+                    continue
+                if f"{expr}.{key}" in wanted:
+                    found.append(((*path, str(key)), f"{expr}.{key}"))
+                walk(item, sub, (*path, str(key)))
+
+    walk(obj, root, ())
+    return found
+
+
+@functools.lru_cache(maxsize=32)
+def _holders(version: tuple[int, int], wanted: frozenset[str]) -> frozenset[str]:
+    """The types from which a field of ``wanted`` can be reached."""
+    types = load_schema().types_at(version)
+    direct = {key.rsplit(".", 1)[0] for key in wanted}
+    holders = {t for t in direct if t in types}
+    changed = True
+    while changed:
+        changed = False
+        for type_name, fields in types.items():
+            if type_name in holders:
+                continue
+            if any(expr.strip("[]{}") in holders for expr in fields.values()):
+                holders.add(type_name)
+                changed = True
+    return frozenset(holders)
 
 
 # -- the fast path ----------------------------------------------------------------------------
@@ -328,8 +430,7 @@ class _Compiled:
     """The decode-or-not checks of every schema expression, for one target version."""
 
     def __init__(self, schema: Schema, version: tuple[int, int]) -> None:
-        self.schema = schema
-        self.version = version
+        self.types = schema.types_at(version)
         self.checks: dict[str, _Check] = {}
 
     def valid(self, obj: dict[str, Any], root: str) -> bool:
@@ -357,16 +458,12 @@ class _Compiled:
                 value is None
                 or (isinstance(value, dict) and all(map(self.check(item), value.values())))
             )
-        if expr not in self.schema.types:
+        if expr not in self.types:
             return lambda value: value is None or isinstance(value, dict)
         return self._struct(expr)
 
     def _struct(self, type_name: str) -> _Check:
-        fields = {
-            name: expr
-            for name, expr in self.schema.types[type_name].items()
-            if self.schema.since.get(f"{type_name}.{name}", self.version) <= self.version
-        }
+        fields = self.types[type_name]
 
         def check(value: Any) -> bool:
             if value is None:
