@@ -92,6 +92,14 @@ def _fail(message: str) -> NoReturn:
     "see docs/api-checks.md).",
 )
 @click.option(
+    "--old",
+    "old_file",
+    metavar="FILE",
+    default=None,
+    help="Also report what the API server rejects when the objects in FILE (as deployed) are "
+    "updated to the ones in PATHS: immutable Job fields (api-job-update).",
+)
+@click.option(
     "--max-file-size",
     type=click.IntRange(min=1),
     default=16 * 1024 * 1024,
@@ -121,6 +129,7 @@ def lint(
     write_baseline: str | None,
     changed_since: str | None,
     kubernetes_version: str | None,
+    old_file: str | None,
     max_file_size: int,
     jobs: int | None,
     color: bool | None,
@@ -166,19 +175,32 @@ def lint(
             _fail(f"{exc}; nothing was linted")
 
     targets: list[str] = list(paths)
+    old_contents: list[bytes] = []
     if changed_since is not None:
-        from jobguard.lint.changed import ChangedFilesError, changed_files, within
+        from jobguard.lint.changed import ChangedFilesError, changed_files, manifests_at, within
 
         try:
             changed = changed_files(changed_since)
+            old_contents = manifests_at(changed_since)
         except ChangedFilesError as exc:
             _fail(str(exc))
         targets = within(changed, paths) if paths else changed
+    if old_file is not None:
+        try:
+            with open(old_file, "rb") as fh:
+                old_contents.append(fh.read())
+        except OSError as exc:
+            _fail(f"--old: cannot read {old_file}: {exc.strerror or exc}")
 
     ctx = Context(kubernetes_version=version)
 
     def run() -> LintResult:
-        return lint_paths(targets, policy, ctx, max_bytes=max_file_size, jobs=jobs)
+        linted = lint_paths(targets, policy, ctx, max_bytes=max_file_size, jobs=jobs)
+        if not old_contents:
+            return linted
+        from jobguard.lint.updates import add_update_findings, objects_by_key
+
+        return add_update_findings(linted, objects_by_key(old_contents), version)
 
     result = run()
     fixes: list[FileFix] = []

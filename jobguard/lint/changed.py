@@ -73,3 +73,26 @@ def within(files: Sequence[str], paths: Sequence[str]) -> list[str]:
         if any(full == r or r in full.parents for r in roots):
             keep.append(f)
     return keep
+
+
+def manifests_at(ref: str, cwd: str = ".") -> list[bytes]:
+    """The content at ``ref`` of every manifest file the branch changed or deleted since it
+    (what an update of the objects they hold is compared with). Raises ChangedFilesError."""
+    top = _git(["rev-parse", "--show-toplevel"], cwd).strip()
+    names = _git(["diff", "--name-only", "-z", "--no-renames", f"{ref}...HEAD", "--"], top)
+    names += _git(["diff", "--name-only", "-z", "--no-renames", "HEAD", "--"], top)
+    out = []
+    for name in sorted({n for n in names.split("\0") if n.endswith(MANIFEST_SUFFIXES)}):
+        try:
+            run = subprocess.run(
+                ["git", "show", f"{ref}:{name}"],
+                cwd=top,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ChangedFilesError(f"git show {ref}:{name}: {exc}") from None
+        if run.returncode == 0:  # otherwise the file is new on the branch
+            out.append(run.stdout)
+    return out
