@@ -11,6 +11,14 @@ lacks:
 * alias expansion: aliases load as shared references (cheap), but every consumer walks the
   expanded tree, so a document whose expansion exceeds a node budget is refused;
 * size: files above a byte limit are refused without being parsed.
+
+Plain scalars are read the way kubectl reads them (it converts YAML to JSON on the client with
+go-yaml v2, through sigs.k8s.io/yaml, and the API server judges that JSON), not with PyYAML's
+YAML 1.1 resolvers: dates and times stay strings, there are no base-60 numbers (``10:30`` is a
+string), exponent floats (``1e1``) and ``0o17`` are numbers, ``y``/``n`` are booleans, ``=`` is a
+string, a float with an integral value is the integer JSON carries (``1.0`` -> 1), and ``.nan`` /
+``.inf`` make the file unreadable, as kubectl refuses it (``json: unsupported value: NaN``).
+Mapping keys become strings as sigs.k8s.io/yaml makes them (``1: a`` -> ``"1"``).
 """
 
 from __future__ import annotations
@@ -30,8 +38,165 @@ try:
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+#: Not a YAML tag: a NaN or infinity, which kubectl cannot put into JSON.
+_NOT_JSON = "tag:jobguard.dev,2024:not-json"
 
-class _KeyCountingLoader(_Loader):  # type: ignore[misc]
+# go-yaml v2's resolve table (resolve.go): the first character says what a plain scalar may be.
+_HINTS = {c: "D" for c in "0123456789"} | {"+": "S", "-": "S", ".": "."}
+_HINTS |= {c: "M" for c in "yYnNtTfFoO~"}
+_TRUE = ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")
+_FALSE = ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")
+_INFINITIES = tuple(f"{sign}{inf}" for sign in ("", "+", "-") for inf in (".inf", ".Inf", ".INF"))
+_SPECIAL = (
+    dict.fromkeys(_TRUE + _FALSE, _BOOL)
+    | dict.fromkeys(("~", "null", "Null", "NULL"), _NULL)
+    | dict.fromkeys((".nan", ".NaN", ".NAN", *_INFINITIES), _NOT_JSON)
+)
+_BOOL_VALUES = dict.fromkeys((w.lower() for w in _TRUE), True) | dict.fromkeys(
+    (w.lower() for w in _FALSE), False
+)
+_GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)\Z")
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?\Z")
+_INT_BASES = {"x": 16, "X": 16, "o": 8, "O": 8, "b": 2, "B": 2}
+_INT64 = range(-(2**63), 2**63)
+_UINT64_MAX = 2**64 - 1
+
+
+def _go_int(plain: str) -> int | None:
+    """strconv.ParseInt(plain, 0, 64), then ParseUint: Go's base prefixes, ``017`` is octal."""
+    match = _GO_INT.match(plain)
+    if match is None:
+        return None
+    sign, digits = match.groups()
+    if len(digits) > 1 and digits[1] in _INT_BASES:
+        value = int(digits[2:], _INT_BASES[digits[1]])
+    else:
+        value = int(digits, 8 if digits.startswith("0") else 10)
+    value = -value if sign == "-" else value
+    if value in _INT64 or (not sign and value <= _UINT64_MAX):
+        return value
+    return None
+
+
+def _json_number(value: float) -> int | float:
+    """The number JSON carries for a Go float64: encoding/json writes an integral value below
+    1e21 without a fraction or exponent, so the API server reads ``1.0`` as the integer 1."""
+    if value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    return value
+
+
+def go_number(text: str) -> int | float | None:
+    """What go-yaml v2 makes of a plain scalar that may be a number (None: it is a string)."""
+    hint = _HINTS.get(text[:1])
+    if hint == ".":
+        return _json_number(float(text)) if _DOT_FLOAT.match(text) else None
+    if hint not in ("D", "S"):
+        return None
+    plain = text.replace("_", "")
+    integer = _go_int(plain)
+    if integer is not None:
+        return integer
+    if _GO_FLOAT.match(plain):
+        value = float(plain)
+        if value in (float("inf"), float("-inf")):
+            return None  # ParseFloat reports the overflow; go-yaml keeps the text
+        return _json_number(value)
+    return None
+
+
+def plain_scalar_tag(text: str) -> str:
+    """The tag go-yaml v2 resolves an untagged plain scalar to."""
+    if not text:
+        return _NULL
+    hint = _HINTS.get(text[0])
+    if hint is None:
+        return _MERGE_TAG if text == "<<" else _STR  # go-yaml merges on the text itself
+    special = _SPECIAL.get(text)
+    if special is not None:
+        return special
+    if hint == "M":
+        return _STR
+    number = go_number(text)
+    if number is None:
+        return _STR
+    return _INT if type(number) is int else _FLOAT
+
+
+def _json_key(key: Any, mark: Any) -> str:
+    """A mapping key as sigs.k8s.io/yaml turns it into a JSON object key."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        return format(key, "g")
+    raise yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"kubectl cannot read a {type(key).__name__} mapping key "
+        "(error converting YAML to JSON: unsupported map key)",
+        mark,
+    )
+
+
+class _KubectlLoader(_Loader):  # type: ignore[misc]
+    """The safe loader with go-yaml v2's scalar resolution (see the module docstring)."""
+
+    bool_values = _BOOL_VALUES
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return plain_scalar_tag(value) if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        number = go_number(str(self.construct_scalar(node)))
+        return number if number is not None else super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> Any:
+        number = go_number(str(self.construct_scalar(node)))
+        return number if number is not None else super().construct_yaml_float(node)
+
+    def construct_not_json(self, node: yaml.ScalarNode) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"kubectl cannot send {node.value!r}: error converting YAML to JSON: "
+            "json: unsupported value",
+            node.start_mark,
+        )
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if all(key.tag == _STR for key, _ in node.value):
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
+        # Keys become strings before they meet in the map: ``y`` (true) and ``1`` are two keys.
+        self.flatten_mapping(node)
+        mapping = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if type(key) is not str:
+                key = _json_key(key, key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+_KubectlLoader.add_constructor(_INT, _KubectlLoader.construct_yaml_int)
+_KubectlLoader.add_constructor(_FLOAT, _KubectlLoader.construct_yaml_float)
+_KubectlLoader.add_constructor(_NOT_JSON, _KubectlLoader.construct_not_json)
+
+
+class _KeyCountingLoader(_KubectlLoader):
     """Notes the keys each mapping repeats while it is built, before merge keys (``<<``) are
     flattened into it: a key overriding a merged one is not a repeat, and a document without
     repeats (nearly all) needs no search of its node tree afterwards."""
@@ -78,9 +243,6 @@ class _KeyCountingLoader(_Loader):  # type: ignore[misc]
                 seen.add(identity)
                 kept.append(pair)
         node.value = kept[::-1] + node.value[merged:]
-
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _key_identity(key: yaml.Node) -> object:

@@ -143,12 +143,7 @@ def test_a_file_without_a_final_newline_keeps_it_that_way() -> None:
     [
         ("anchors.yaml", "document 1 uses YAML anchors or aliases"),
         ("list.yaml", "document 1 is a kind: List; fix its items by hand"),
-        ("job.json", "JSON manifests are not rewritten (formatting would be lost); fix by hand"),
-        (
-            "duplicate-keys.yaml",
-            'document 1 cannot be rewritten safely (found duplicate key "name" with value "b" '
-            '(original value: "a"))',
-        ),
+        ("duplicate-keys.yaml", "document 1 repeats the key metadata.name; remove one first"),
     ],
 )
 def test_a_file_that_cannot_be_fixed_safely_is_left_alone_with_a_reason(
@@ -212,26 +207,25 @@ def test_cli_diff_prints_the_fix_and_writes_nothing(work: Path) -> None:
     )
     assert run.returncode == 1, run.stderr
     assert {p.name: p.read_bytes() for p in (work / "k8s").iterdir()} == before
-    assert run.stdout.startswith(
-        "--- a/k8s/kubectl-multidoc.yaml\n+++ b/k8s/kubectl-multidoc.yaml\n"
-    )
+    assert "--- a/k8s/kubectl-multidoc.yaml\n+++ b/k8s/kubectl-multidoc.yaml\n" in run.stdout
     assert "+  ttlSecondsAfterFinished: 3600\n" in run.stdout
     assert (
         "warning: k8s/anchors.yaml: not fixed: document 1 uses YAML anchors or aliases"
         in run.stderr
     )
-    assert "warning: k8s/job.json: not fixed: JSON manifests are not rewritten" in run.stderr
+    # a JSON manifest is fixed in JSON: one line changes, the file stays JSON
+    assert (
+        '-  "spec": {"template": {"spec": {"containers": [{"name": "m", "image": "busybox"}]}}}\n'
+        in run.stdout
+    )
 
 
 def test_cli_fix_writes_reports_what_remains_and_is_idempotent(work: Path) -> None:
     policy = str(POLICY_FIXTURES / "ci-fix.yaml")
-    anchors, json_file = (
-        (work / "k8s" / "anchors.yaml").read_bytes(),
-        (work / "k8s" / "job.json").read_bytes(),
-    )
+    anchors = (work / "k8s" / "anchors.yaml").read_bytes()
     run = run_jobguard("lint", "--fix", "--format", "json", "--policy", policy, "k8s", cwd=work)
     report = json.loads(run.stdout)
-    # what remains: the two files that could not be fixed still have restart-policy errors
+    # what remains: the file that could not be fixed still has its restart-policy error
     remaining = sorted(
         (f["file"], f["rule"]) for f in report["findings"] if f["fix"] and f["fix"]["safe"]
     )
@@ -240,14 +234,16 @@ def test_cli_fix_writes_reports_what_remains_and_is_idempotent(work: Path) -> No
     assert run.returncode == 1, run.stderr
     original = lint_file(str(FIX_FIXTURES / "kubectl-multidoc.yaml"), POLICY)
     assert report["fixed"] == [
-        {"file": "k8s/kubectl-multidoc.yaml", "findings": len(fixable_pairs(original))}
+        {"file": "k8s/job.json", "findings": 5},
+        {"file": "k8s/kubectl-multidoc.yaml", "findings": len(fixable_pairs(original))},
     ]
     assert {p["file"]: p["message"] for p in report["problems"] if p["severity"] == "warning"} == {
         "k8s/anchors.yaml": "not fixed: document 1 uses YAML anchors or aliases",
-        "k8s/job.json": "not fixed: JSON manifests are not rewritten (formatting would be lost); fix by hand",
     }
     assert (work / "k8s" / "anchors.yaml").read_bytes() == anchors
-    assert (work / "k8s" / "job.json").read_bytes() == json_file
+    fixed_json = json.loads((work / "k8s" / "job.json").read_text())
+    assert fixed_json["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert fixed_json["spec"]["ttlSecondsAfterFinished"] == 3600
     fixed = (work / "k8s" / "kubectl-multidoc.yaml").read_bytes()
     assert fixed != (FIX_FIXTURES / "kubectl-multidoc.yaml").read_bytes()
     assert not list((work / "k8s").glob("*.tmp"))
@@ -295,17 +291,11 @@ def test_new_strings_that_yaml_1_1_would_misread_are_quoted() -> None:
     )
 
 
-def test_restoring_lines_keeps_meaning_and_types() -> None:
-    from jobguard.lint.fix import restore_original_lines, same_data
+def test_data_is_compared_with_its_types() -> None:
+    from jobguard.lint.fix import same_data
 
     assert not same_data({"a": True}, {"a": 1})
     assert not same_data([1.0], [1])
-    old = "a:   1\nb: ~\nc: old\n"
-    new = "a: 1\nb:\nc: new\n"
-    assert (
-        restore_original_lines(old, new, {"a": 1, "b": None, "c": "new"})
-        == "a:   1\nb: ~\nc: new\n"
-    )
 
 
 def test_fix_through_a_symlink_rewrites_the_target_and_keeps_the_link(tmp_path: Path) -> None:
