@@ -135,7 +135,7 @@ def test_a_bad_file_exits_two_but_the_other_files_are_still_linted(tree: Path) -
 def test_a_missing_path_is_an_input_error(tree: Path) -> None:
     run = jobguard("lint", str(tree / "nope"), str(tree / "k8s"))
     assert run.returncode == 2
-    assert f"{tree / 'nope'}:0:0: error input no such file or folder" in run.stdout
+    assert f"{tree / 'nope'}: error input no such file or folder" in run.stdout
 
 
 def test_a_broken_policy_exits_two_and_lints_nothing(tree: Path) -> None:

@@ -105,9 +105,7 @@ def test_wrong_api_version_kind_and_yaml_errors_are_errors(tmp_path: Path) -> No
 
 def test_a_missing_policy_file_is_a_clear_error(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.yaml")
-    assert problems([missing]) == [
-        f"{missing}:0:0: cannot read policy file: No such file or directory"
-    ]
+    assert problems([missing]) == [f"{missing}: cannot read policy file: No such file or directory"]
 
 
 def test_a_team_file_extends_the_org_default_key_by_key(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from jobguard.cli.extras import require_extra
+
 # 1 means "act now": renewal due (--check) or a cluster step failed.
 EXIT_OK, EXIT_RENEWAL_DUE, EXIT_UNUSABLE = 0, 1, 2
 EXIT_CLUSTER_FAILED = EXIT_RENEWAL_DUE
@@ -126,6 +128,7 @@ def certs(
     Exit codes: 0 done (or, with --check, nothing due), 1 renewal due (--check) or a cluster step
     failed, 2 usage error or unusable files.
     """
+    require_extra("server", "certs")
     from jobguard.certs import (
         CertificateError,
         check_certs,

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from jobguard.lint.baseline import Outcome
+    from jobguard.lint.config import Config
     from jobguard.lint.fix import FileFix
     from jobguard.lint.linter import LintResult
     from jobguard.policy.model import Policy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+ENV_POLICY = "JOBGUARD_POLICY"
 FORMATS = ["text", "json", "sarif", "junit", "github"]
 
 
@@ -116,7 +118,68 @@ def _fail(message: str) -> NoReturn:
 @click.option(
     "--color/--no-color",
     default=None,
-    help="Colour the text output (default: when stdout is a terminal).",
+    help="Colour the text output even into a pipe, or never (default: when the output is a "
+    "terminal; NO_COLOR and FORCE_COLOR are honoured).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    default=None,
+    help="Configuration file (.jobguard.yaml or a pyproject.toml with [tool.jobguard]). Default: "
+    "the nearest one from the working directory up to the repository root.",
+)
+@click.option("--no-config", is_flag=True, help="Use no configuration file.")
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Leave out matching files and folders; repeatable. A glob without / matches any path "
+    "component (vendor, *.rendered.yaml), one with / the path (charts/vendor).",
+)
+@click.option(
+    "--respect-gitignore/--no-respect-gitignore",
+    default=True,
+    show_default=True,
+    help="In a git work tree, leave out the files of a folder that git ignores.",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="NAME",
+    default=None,
+    help="Name to report stdin as (and to match files: exemptions and --exclude against).",
+)
+@click.option(
+    "--select",
+    "selected",
+    multiple=True,
+    metavar="RULE,...",
+    help="Report only these rules (names or codes); the policy still decides what each does.",
+)
+@click.option(
+    "--ignore",
+    "ignored",
+    multiple=True,
+    metavar="RULE,...",
+    help="Do not report these rules (names or codes).",
+)
+@click.option(
+    "--exit-zero", is_flag=True, help="Exit 0 even with findings (input errors still exit 2)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Findings only: no summary, no notes.")
+@click.option(
+    "-o",
+    "--output",
+    "output_file",
+    metavar="FILE",
+    default=None,
+    help="Write the report to FILE instead of stdout.",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Print how many findings each rule has instead of the findings (text format).",
 )
 def lint(
     paths: tuple[str, ...],
@@ -133,15 +196,50 @@ def lint(
     max_file_size: int,
     jobs: int | None,
     color: bool | None,
+    config_file: str | None,
+    no_config: bool,
+    excludes: tuple[str, ...],
+    respect_gitignore: bool,
+    stdin_filename: str | None,
+    selected: tuple[str, ...],
+    ignored: tuple[str, ...],
+    exit_zero: bool,
+    quiet: bool,
+    output_file: str | None,
+    statistics: bool,
 ) -> None:
     """Lint Job and CronJob manifests in PATHS (files, folders, or - for stdin).
 
     Exit codes: 0 no findings at or above --fail-on, 1 such findings, 2 usage, policy, baseline
-    or input errors (every other file is still linted). See docs/ci.md for CI and pre-commit.
+    or input errors (every other file is still linted). See docs/ci.md for CI, pre-commit and
+    the configuration file.
     """
     from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
-    from jobguard.lint.linter import lint_paths
+    from jobguard.lint.linter import STDIN_NAME, lint_paths
+    from jobguard.lint.selection import SelectionError, narrow, off_in_policy, parse_rules
+    from jobguard.lint.walk import Exclude, collect
     from jobguard.policy import PolicyError, load_policy
+
+    config = _load_config(config_file, no_config)
+    given = _from_config(click.get_current_context(), config.options)
+    fmt = given.get("fmt", fmt)
+    fail_on = given.get("fail_on", fail_on)
+    baseline_file = given.get("baseline_file", baseline_file)
+    kubernetes_version = given.get("kubernetes_version", kubernetes_version)
+    max_file_size = given.get("max_file_size", max_file_size)
+    respect_gitignore = given.get("respect_gitignore", respect_gitignore)
+    selected = (*config.options.get("select", ()), *selected)
+    ignored = (*config.options.get("ignore", ()), *ignored)
+    policies, policy_origin = _policy_files(policies, config)
+    if statistics and fmt != "text":
+        raise click.UsageError("--statistics is a text report; drop --format or --statistics")
+    try:
+        select = parse_rules(selected) if selected else None
+        ignore = parse_rules(ignored)
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--select/--ignore") from None
+    if config.file is not None and not quiet:
+        click.echo(f"jobguard: configuration {config.file}{policy_origin}", err=True)
 
     if not paths and changed_since is None:
         raise click.UsageError("give PATHS to lint, or --changed-since REF")
@@ -164,15 +262,21 @@ def lint(
             click.echo(f"{problem}", err=True)
         click.echo("error: the policy has errors; nothing was linted", err=True)
         sys.exit(EXIT_USAGE)
+    if select is not None and not quiet:
+        for name in off_in_policy(select, policy):
+            click.echo(f"warning: --select {name}: the policy turns this rule off", err=True)
 
     baseline_entries = None
     if baseline_file is not None:
         from jobguard.lint.baseline import BaselineError, load
 
-        try:
-            baseline_entries = load(baseline_file)
-        except BaselineError as exc:
-            _fail(f"{exc}; nothing was linted")
+        if _first_refresh(baseline_file, write_baseline):
+            baseline_entries = []  # --baseline F --write-baseline F creates F on the first run
+        else:
+            try:
+                baseline_entries = load(baseline_file)
+            except BaselineError as exc:
+                _fail(f"{exc}; nothing was linted")
 
     targets: list[str] = list(paths)
     old_contents: list[bytes] = []
@@ -193,28 +297,42 @@ def lint(
             _fail(f"--old: cannot read {old_file}: {exc.strerror or exc}")
 
     ctx = Context(kubernetes_version=version)
+    stdin_name = stdin_filename or STDIN_NAME
+    all_excludes = (*config.exclude, *(Exclude(g) for g in excludes))
+    if "-" in targets and any(e.matches(stdin_name) for e in all_excludes if stdin_filename):
+        targets = [t for t in targets if t != "-"]
+    walked = collect(targets, all_excludes, respect_gitignore=respect_gitignore)
 
     def run() -> LintResult:
-        linted = lint_paths(targets, policy, ctx, max_bytes=max_file_size, jobs=jobs)
-        if not old_contents:
-            return linted
-        from jobguard.lint.updates import add_update_findings, objects_by_key
+        linted = lint_paths(
+            walked.files, policy, ctx, max_bytes=max_file_size, jobs=jobs, stdin_name=stdin_name
+        )
+        if old_contents:
+            from jobguard.lint.updates import add_update_findings, objects_by_key
 
-        return add_update_findings(linted, objects_by_key(old_contents), version)
+            linted = add_update_findings(linted, objects_by_key(old_contents), version)
+        linted.ignored, linted.excluded = walked.ignored, walked.excluded
+        return narrow(linted, select, ignore)
 
+    out = _Output(output_file)
     result = run()
     fixes: list[FileFix] = []
     if fix or show_diff:
         fixes = _plan_fixes(result)
         if show_diff:
-            sys.exit(_show_diff(result, fixes))
-        fixes, result = _write_fixes(fixes, run)
+            code = _show_diff(result, fixes, out, quiet)
+            out.close()
+            sys.exit(EXIT_OK if exit_zero and code == EXIT_FINDINGS else code)
+        fixes, result = _write_fixes(fixes, run, quiet)
 
     if write_baseline is not None:
         from jobguard.lint import baseline
+        from jobguard.render.text import plural
 
         recorded = baseline.write(result, write_baseline)
-        click.echo(f"jobguard: recorded {recorded} findings in {write_baseline}", err=True)
+        click.echo(
+            f"jobguard: recorded {plural(recorded, 'finding')} in {write_baseline}", err=True
+        )
 
     outcome: Outcome | None = None
     if baseline_entries is not None and baseline_file is not None:
@@ -231,8 +349,105 @@ def lint(
                 err=True,
             )
 
-    _render(result, fmt, policy, fail_on, color, outcome, baseline_file, fixes)
-    sys.exit(_exit_code(result, fail_on, accept_all=write_baseline is not None))
+    options = _TextOptions(_colour(color, output_file), quiet, statistics)
+    out.write(_render(result, fmt, policy, fail_on, options, outcome, baseline_file, fixes, config))
+    out.close()
+    sys.exit(_exit_code(result, fail_on, accept_all=write_baseline is not None or exit_zero))
+
+
+class _Output:
+    """Where the report goes: stdout, or ``-o FILE`` (written whole at the end)."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        if self.path is None:
+            click.echo(text, nl=False)
+        else:
+            self.parts.append(text)
+
+    def close(self) -> None:
+        if self.path is None:
+            return
+        try:
+            with open(self.path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write("".join(self.parts))
+        except OSError as exc:
+            _fail(f"cannot write the report to {self.path}: {exc.strerror or exc}")
+
+
+def _colour(flag: bool | None, output_file: str | None) -> bool:
+    from jobguard.render.text import use_colour
+
+    if output_file is not None and flag is None:
+        return False  # a file is not a terminal, whatever FORCE_COLOR says
+    return use_colour(flag, sys.stdout, os.environ)
+
+
+def _load_config(config_file: str | None, no_config: bool) -> Config:
+    from pathlib import Path
+
+    from jobguard.lint.config import Config, ConfigError, discover_config, load_config
+
+    if config_file is not None and no_config:
+        raise click.UsageError("--config and --no-config are alternatives")
+    try:
+        if no_config:
+            return Config()
+        if config_file is not None:
+            if not Path(config_file).is_file():
+                _fail(f"{config_file}: no such configuration file")
+            return load_config(Path(config_file))
+        return discover_config()
+    except ConfigError as exc:
+        _fail(f"{exc}; nothing was linted")
+
+
+#: configuration key -> parameter of `lint`
+_CONFIG_PARAMETERS = {
+    "format": "fmt",
+    "fail-on": "fail_on",
+    "baseline": "baseline_file",
+    "kubernetes-version": "kubernetes_version",
+    "max-file-size": "max_file_size",
+    "respect-gitignore": "respect_gitignore",
+}
+
+
+def _from_config(ctx: click.Context, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The configuration's values for the options the command line left at their defaults."""
+    from click.core import ParameterSource
+
+    taken = {}
+    for key, parameter in _CONFIG_PARAMETERS.items():
+        if key in options and ctx.get_parameter_source(parameter) in (
+            ParameterSource.DEFAULT,
+            None,
+        ):
+            taken[parameter] = options[key]
+    return taken
+
+
+def _policy_files(given: tuple[str, ...], config: Config) -> tuple[tuple[str, ...], str]:
+    """The policy files in force and, for the note, where they came from: --policy, then
+    JOBGUARD_POLICY (paths separated like PATH), then the configuration."""
+    if given:
+        return given, " (policy from --policy)"
+    from_env = tuple(p for p in os.environ.get(ENV_POLICY, "").split(os.pathsep) if p)
+    if from_env:
+        return from_env, f" (policy from {ENV_POLICY})"
+    if config.policy:
+        return config.policy, ""
+    return (), " (the bundled default policy)"
+
+
+def _first_refresh(baseline_file: str, write_baseline: str | None) -> bool:
+    """``--baseline F --write-baseline F`` where F does not exist yet."""
+    if write_baseline is None or os.path.exists(baseline_file):
+        return False
+    return os.path.abspath(baseline_file) == os.path.abspath(write_baseline)
 
 
 def _plan_fixes(result: LintResult) -> list[FileFix]:
@@ -258,24 +473,39 @@ def _report_refusals(fixes: list[FileFix]) -> None:
             click.echo(f"warning: {f.file}: not fixed: {f.refused}", err=True)
 
 
-def _show_diff(result: LintResult, fixes: list[FileFix]) -> int:
+def _show_diff(result: LintResult, fixes: list[FileFix], out: _Output, quiet: bool) -> int:
     from jobguard.core.model import Severity
+    from jobguard.render.text import plural
 
     for f in fixes:
         if f.changed:
-            click.echo(f.diff(), nl=False)
+            out.write(f.diff())
     _report_refusals(fixes)
+    changed = any(f.changed for f in fixes)
+    errors = result.count(Severity.ERROR)
+    if not changed and not quiet:
+        note = "jobguard: --diff: nothing for --fix to write"
+        if errors:
+            remain = "remains" if errors == 1 else "remain"
+            them = "it" if errors == 1 else "them"
+            note += (
+                f"; {plural(errors, 'error')} {remain} to fix by hand "
+                f"(run without --diff to see {them})"
+            )
+        click.echo(note, err=True)
     if any(p.severity is Severity.ERROR for p in result.problems):
         return EXIT_USAGE
-    return EXIT_FINDINGS if any(f.changed for f in fixes) else EXIT_OK
+    return EXIT_FINDINGS if changed else EXIT_OK
 
 
 def _write_fixes(
-    fixes: list[FileFix], relint: Callable[[], LintResult]
+    fixes: list[FileFix], relint: Callable[[], LintResult], quiet: bool
 ) -> tuple[list[FileFix], LintResult]:
-    """Write the changed files, lint again, and add refusals to the report as warnings."""
+    """Write the changed files, lint again, and add refusals to the report as warnings (only
+    there: the report is where they are read, once)."""
     from jobguard.core.model import Severity
     from jobguard.lint.linter import InputProblem
+    from jobguard.render.text import plural
 
     written: list[FileFix] = []
     for f in fixes:
@@ -285,9 +515,9 @@ def _write_fixes(
             except OSError as exc:
                 f = replace(f, fixed=f.original, refused=f"cannot write: {exc.strerror or exc}")
             else:
-                click.echo(f"fixed {f.file} ({f.applied} findings)", err=True)
+                if not quiet:
+                    click.echo(f"fixed {f.file} ({plural(f.applied, 'finding')})", err=True)
         written.append(f)
-    _report_refusals(written)
     result = relint()
     refused = {f.file: f.refused for f in written if f.refused}
     for i, fr in enumerate(result.files):
@@ -320,11 +550,12 @@ def _render(
     fmt: str,
     policy: Policy,
     fail_on: str,
-    color: bool | None,
+    options: _TextOptions,
     outcome: Outcome | None,
     baseline_file: str | None,
     fixes: list[FileFix],
-) -> None:
+    config: Config,
+) -> str:
     from pathlib import Path
 
     from jobguard.core.model import Severity
@@ -342,30 +573,41 @@ def _render(
         fixed = None
         if fixes:
             fixed = [{"file": f.file, "findings": f.applied} for f in fixes if f.changed]
-        click.echo(json_report.render(result, baseline=baseline, fixed=fixed), nl=False)
-    elif fmt == "sarif":
+        configuration = str(config.file) if config.file is not None else None
+        return json_report.render(
+            result, baseline=baseline, fixed=fixed, configuration=configuration
+        )
+    if fmt == "sarif":
         from jobguard.render import sarif
         from jobguard.rules import ALL_RULES
 
-        click.echo(sarif.render(result, policy, ALL_RULES, base=Path.cwd()), nl=False)
-    elif fmt == "junit":
+        return sarif.render(result, policy, ALL_RULES, base=Path.cwd())
+    if fmt == "junit":
         from jobguard.render import junit
 
-        click.echo(junit.render(result, failing=_failing(Severity(fail_on))), nl=False)
-    elif fmt == "github":
+        return junit.render(result, failing=_failing(Severity(fail_on)))
+    if fmt == "github":
         from jobguard.render import github
 
-        click.echo(github.render(result), nl=False)
-    else:
-        from jobguard.render import text
+        return github.render(result)
+    from jobguard.render import text
 
-        colour = sys.stdout.isatty() if color is None else color
-        click.echo(text.render(result, colour=colour), nl=False)
-        if outcome is not None and outcome.accepted:
-            click.echo(
-                f"{len(outcome.accepted)} findings accepted by the baseline {baseline_file} "
-                "(not shown)"
-            )
+    report = text.render(
+        result, colour=options.colour, quiet=options.quiet, statistics=options.statistics
+    )
+    if outcome is not None and outcome.accepted and not options.quiet:
+        report += (
+            f"{text.plural(len(outcome.accepted), 'finding')} accepted by the baseline "
+            f"{baseline_file} (not shown)\n"
+        )
+    return report
+
+
+@dataclass(frozen=True)
+class _TextOptions:
+    colour: bool
+    quiet: bool
+    statistics: bool
 
 
 def _failing(fail_on: Any) -> list[Any]:

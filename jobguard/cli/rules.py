@@ -2,32 +2,111 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
+from typing import Any
+
 import click
+
+EXIT_USAGE = 2
+
+
+def _plain(value: Any) -> Any:
+    """An option value as JSON: tuples as lists, enums by value."""
+    if isinstance(value, (tuple, list, frozenset, set)):
+        items = sorted(value) if isinstance(value, (frozenset, set)) else value
+        return [_plain(v) for v in items]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "value") and not isinstance(value, (int, float, str, bool)):
+        return value.value
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    return str(value)
+
+
+def _options(options: Any) -> dict[str, Any]:
+    if not dataclasses.is_dataclass(options):
+        return {}
+    return {f.name: _plain(getattr(options, f.name)) for f in dataclasses.fields(options)}
 
 
 @click.command()
 @click.option(
     "--category", type=click.Choice(["api", "policy"]), help="Only rules of this category."
 )
-def rules(category: str | None) -> None:
-    """List the rule catalogue."""
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="FILE",
+    help="Show the action and options each rule has under this policy; repeat to layer.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: code, name, category, summary, kinds, default and in-force action and options.",
+)
+def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
+    """List the rule catalogue (with --policy: the actions and options in force)."""
+    from jobguard.policy import PolicyError, load_policy
     from jobguard.rules import ALL_RULES
 
+    try:
+        policy = load_policy(policies)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(f"{problem}", err=True)
+        click.echo("error: the policy has errors", err=True)
+        sys.exit(EXIT_USAGE)
     shown = [r for r in ALL_RULES if category is None or r.category.value == category]
+    if fmt == "json":
+        entries = []
+        for r in shown:
+            settings = policy.settings(r)
+            entries.append(
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "category": r.category.value,
+                    "summary": r.summary,
+                    "kinds": sorted(r.kinds),
+                    "default_action": r.default_action.value,
+                    "default_options": _options(r.options()),
+                    "action": settings.action.value,
+                    "options": _options(settings.options),
+                }
+            )
+        click.echo(json.dumps({"version": 1, "rules": entries}, indent=2, ensure_ascii=False))
+        return
     width = max(len(r.name) for r in shown) if shown else 0
     for r in shown:
+        settings = policy.settings(r)
+        action = settings.action if policies else r.default_action
         click.echo(
-            f"{r.code}  {r.name:<{width}}  {r.category.value:<6}  {r.default_action.value:<5}  {r.summary}"
+            f"{r.code}  {r.name:<{width}}  {r.category.value:<6}  {action.value:<5}  {r.summary}"
         )
+        if policies:
+            changed = {
+                k: v for k, v in _options(settings.options).items() if _options(r.options())[k] != v
+            }
+            if changed:
+                click.echo(
+                    " " * 7 + "options: " + ", ".join(f"{k}={v!r}" for k, v in changed.items())
+                )
 
 
 @click.command()
 @click.argument("rule")
 def explain(rule: str) -> None:
     """Print a rule's documentation (by name or code)."""
-    import dataclasses
     import difflib
 
+    from jobguard.render.doc import plain_text
     from jobguard.rules import ALL_RULES, find_rule
 
     found = find_rule(rule)
@@ -38,7 +117,7 @@ def explain(rule: str) -> None:
     click.echo(
         f"{found.code} {found.name} ({found.category.value}, default action: {found.default_action.value})\n"
     )
-    click.echo(found.doc)
+    click.echo(plain_text(found.doc))
     defaults = {f.name: f.default for f in dataclasses.fields(found.options)}
     if defaults:
         click.echo("\nDefaults: " + ", ".join(f"{k}={v!r}" for k, v in defaults.items()))

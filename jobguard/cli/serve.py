@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from jobguard.cli.extras import require_extra
+
 EXIT_USAGE = 2
 DEV_CERT_DIR = "certs"
 
@@ -83,6 +85,7 @@ def serve(
     The policy is checked before the server starts: a policy with errors, or a certificate
     that does not load, stops it with exit code 2.
     """
+    require_extra("server", "serve")
     import os
     import shutil
     import tempfile

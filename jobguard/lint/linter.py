@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jobguard.core.context import Context
@@ -22,6 +22,7 @@ from jobguard.policy.model import Policy
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
+STDIN_NAME = "<stdin>"
 PARALLEL_MIN_FILES = 400
 
 
@@ -41,7 +42,8 @@ class ObjectResult:
     namespace: str | None
     line: int
     findings: tuple[LocatedFinding, ...]
-    suppressed: int = 0
+    suppressed: int = 0  # by annotations
+    exempted: int = 0  # by the policy's exemptions
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class FileResult:
 @dataclass
 class LintResult:
     files: list[FileResult] = field(default_factory=list)
+    ignored: int = 0  # manifest files a folder held that git ignores
+    excluded: int = 0  # files left out by --exclude
 
     @property
     def objects(self) -> list[ObjectResult]:
@@ -133,6 +137,11 @@ def lint_bytes(
             problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))
             continue
         located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
+        exempted = sum(
+            1
+            for f in report.suppressed
+            if policy.exemption(f.rule, view.kind, view.namespace, view.name, file)
+        )
         objects.append(
             ObjectResult(
                 file=file,
@@ -142,7 +151,8 @@ def lint_bytes(
                 namespace=view.namespace,
                 line=src.position(())[0],
                 findings=located,
-                suppressed=len(report.suppressed),
+                suppressed=len(report.suppressed) - exempted,
+                exempted=exempted,
             )
         )
     if not seen_any and not stream.errors:
@@ -186,12 +196,18 @@ def _read(file: str, max_bytes: int) -> bytes | InputProblem:
 
 
 def lint_file(
-    file: str, policy: Policy, ctx: Context | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    file: str,
+    policy: Policy,
+    ctx: Context | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    stdin_name: str = STDIN_NAME,
 ) -> FileResult:
+    """Lint one file (or stdin, reported and matched against ``files:`` exemptions as
+    ``stdin_name``)."""
+    shown = stdin_name if file == STDIN else file
     raw = _read(file, max_bytes)
     if isinstance(raw, InputProblem):
-        return FileResult(file, problems=(raw,))
-    shown = "<stdin>" if file == STDIN else file
+        return FileResult(shown, problems=(replace(raw, file=shown),))
     if len(raw) > max_bytes:
         size = os.path.getsize(file) if file != STDIN else len(raw)
         return FileResult(
@@ -222,11 +238,16 @@ def _worker_lint(file: str) -> FileResult:
 
 
 def _lint_many(
-    files: Sequence[str], policy: Policy, ctx: Context | None, max_bytes: int, jobs: int
+    files: Sequence[str],
+    policy: Policy,
+    ctx: Context | None,
+    max_bytes: int,
+    jobs: int,
+    stdin_name: str,
 ) -> Iterator[FileResult]:
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or STDIN in files:
         for f in files:
-            yield lint_file(f, policy, ctx, max_bytes)
+            yield lint_file(f, policy, ctx, max_bytes, stdin_name)
         return
     import multiprocessing
 
@@ -242,9 +263,10 @@ def lint_paths(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
+    stdin_name: str = STDIN_NAME,
 ) -> LintResult:
     files, problems = discover(list(paths))
     result = LintResult([FileResult(p.file, problems=(p,)) for p in problems])
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    result.files.extend(_lint_many(files, policy, ctx, max_bytes, workers))
+    result.files.extend(_lint_many(files, policy, ctx, max_bytes, workers, stdin_name))
     return result

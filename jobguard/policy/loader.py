@@ -43,6 +43,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+import yaml
+
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
 from jobguard.lint.source import Document, parse_stream
@@ -61,6 +63,8 @@ class PolicyProblem:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # about the whole file (it cannot be read)
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
@@ -367,6 +371,19 @@ def _read_file(
             )
         )
         return
+    repeated = _repeated_keys(docs[0].node)
+    for key_path, (line, column), first in repeated:
+        problems.append(
+            PolicyProblem(
+                display,
+                line,
+                column,
+                f"{field_path(key_path)}: repeated key (first at line {first}); "
+                "YAML would keep only this one, so write each key once",
+            )
+        )
+    if repeated:
+        return
     reader = _Reader(_Origin(display, docs[0]), problems)
     body = reader.mapping(docs[0].data, (), _TOP_KEYS)
     if not isinstance(docs[0].data, dict):
@@ -424,6 +441,42 @@ def _read_file(
         for opt, value in settings.items():
             merged[str(opt)] = (value, reader.origin, (*rpath, str(opt)))
     layer.sources.append(display)
+
+
+def _repeated_keys(node: yaml.Node | None) -> list[tuple[FieldPath, tuple[int, int], int]]:
+    """(path, position of the repeat, line of the first) for each key a mapping repeats.
+
+    Positions come from the repeated key itself: after loading only the last value is left, and
+    every later error would point at whichever copy the position lookup found first.
+    """
+    found: list[tuple[FieldPath, tuple[int, int], int]] = []
+    stack: list[tuple[yaml.Node, FieldPath]] = [(node, ())] if node is not None else []
+    seen: set[int] = set()
+    while stack:
+        current, path = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in current.value:
+                if not isinstance(key, yaml.ScalarNode) or key.value == "<<":
+                    continue
+                mark = key.start_mark
+                if key.value in first_line:
+                    found.append(
+                        (
+                            (*path, key.value),
+                            (mark.line + 1, mark.column + 1),
+                            first_line[key.value],
+                        )
+                    )
+                else:
+                    first_line[key.value] = mark.line + 1
+                stack.append((value, (*path, key.value)))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((item, (*path, i)) for i, item in enumerate(current.value))
+    return sorted(found, key=lambda f: f[1])
 
 
 def _compile_rule(

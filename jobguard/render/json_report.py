@@ -7,12 +7,19 @@ Shape::
                    "namespace", "name", "path", "message",
                    "fix": null | {"safe": bool, "title": str, "patch": [JSON Patch ops]}}],
      "problems": [{"file", "line", "column", "severity", "message"}],
-     "summary": {"files", "objects", "skipped", "errors", "warnings", "infos", "problems"}}
+     "summary": {"files", "objects", "skipped", "errors", "warnings", "infos", "problems",
+                 "suppressed", "exempted", "ignored", "excluded"}}
+
+``suppressed`` counts findings silenced by annotations, ``exempted`` those lifted by the
+policy's exemptions, ``ignored`` the manifest files of linted folders that git ignores,
+``excluded`` the files ``--exclude`` left out. A ``line`` and ``column`` of 0 in ``problems``
+mean the whole file. The JSON Schema is ``jobguard/schemas/report-v1.schema.json``.
 
 Added by options (absent otherwise)::
 
      "baseline": {"file", "accepted": int, "stale": [baseline entries]}   # --baseline
      "fixed": [{"file", "findings": int}]                                   # --fix
+     "configuration": "path of the configuration file used"                 # config found
 
 Fields are only ever added, never renamed or removed, within a version.
 """
@@ -58,6 +65,10 @@ def summary(result: LintResult) -> dict[str, int]:
         "warnings": result.count(Severity.WARNING),
         "infos": result.count(Severity.INFO),
         "problems": len(result.problems),
+        "suppressed": sum(o.suppressed for o in result.objects),
+        "exempted": sum(o.exempted for o in result.objects),
+        "ignored": result.ignored,
+        "excluded": result.excluded,
     }
 
 
@@ -66,8 +77,9 @@ def report_dict(
     *,
     baseline: dict[str, Any] | None = None,
     fixed: list[dict[str, Any]] | None = None,
+    configuration: str | None = None,
 ) -> dict[str, Any]:
-    doc = {
+    doc: dict[str, Any] = {
         "version": VERSION,
         "findings": [finding_dict(o, lf) for o, lf in result.findings],
         "problems": [
@@ -86,6 +98,8 @@ def report_dict(
         doc["baseline"] = baseline
     if fixed is not None:
         doc["fixed"] = fixed
+    if configuration is not None:
+        doc["configuration"] = configuration
     return doc
 
 
@@ -94,6 +108,7 @@ def render(
     *,
     baseline: dict[str, Any] | None = None,
     fixed: list[dict[str, Any]] | None = None,
+    configuration: str | None = None,
 ) -> str:
-    doc = report_dict(result, baseline=baseline, fixed=fixed)
+    doc = report_dict(result, baseline=baseline, fixed=fixed, configuration=configuration)
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
+from typing import TextIO
+
 from jobguard.core.model import Severity
 from jobguard.lint.linter import LintResult, ObjectResult
 from jobguard.render.json_report import summary
@@ -9,8 +13,31 @@ from jobguard.render.json_report import summary
 _COLOURS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
 
 
+def use_colour(flag: bool | None, stream: TextIO, env: Mapping[str, str]) -> bool:
+    """Whether to colour: ``--color``/``--no-color`` first, then ``NO_COLOR`` and
+    ``FORCE_COLOR`` (https://no-color.org, https://force-color.org: set and not empty), then
+    whether the output is a terminal."""
+    if flag is not None:
+        return flag
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def _where(file: str, line: int, column: int) -> str:
+    """``file:line:col``, or just ``file`` when the problem is about the whole file."""
+    return f"{file}:{line}:{column}" if line > 0 else file
 
 
 def _object_title(obj: ObjectResult) -> str:
@@ -18,13 +45,17 @@ def _object_title(obj: ObjectResult) -> str:
     return f"{obj.kind} {where}{obj.name or '<unnamed>'} ({obj.file}:{obj.line})"
 
 
-def render(result: LintResult, *, colour: bool = False) -> str:
+def problem_lines(result: LintResult, colour: bool) -> list[str]:
     lines: list[str] = []
     for problem in result.problems:
         sev = _paint(problem.severity.value, _COLOURS[problem.severity], colour)
-        lines.append(
-            f"{problem.file}:{problem.line}:{problem.column}: {sev} input {problem.message}"
-        )
+        where = _where(problem.file, problem.line, problem.column)
+        lines.append(f"{where}: {sev} input {problem.message}")
+    return lines
+
+
+def findings_lines(result: LintResult, colour: bool) -> list[str]:
+    lines = problem_lines(result, colour)
     for obj in result.objects:
         if not obj.findings:
             continue
@@ -32,15 +63,67 @@ def render(result: LintResult, *, colour: bool = False) -> str:
         for lf in obj.findings:
             f = lf.finding
             sev = _paint(f.severity.value, _COLOURS[f.severity], colour)
-            lines.append(f"{obj.file}:{lf.line}:{lf.column}: {sev} {f.rule} {f.field}: {f.message}")
+            lines.append(
+                f"{_where(obj.file, lf.line, lf.column)}: {sev} {f.rule} {f.field}: {f.message}"
+            )
             if f.fix is not None:
                 kind = "fix" if f.fix.safe else "suggested fix (unsafe)"
                 lines.append(f"    {kind}: {f.fix.title}")
         lines.append("")
-    s = summary(result)
-    lines.append(
-        f"{s['files']} files, {s['objects']} Jobs/CronJobs, {s['skipped']} other objects skipped: "
-        f"{s['errors']} errors, {s['warnings']} warnings, {s['infos']} infos"
-        + (f", {s['problems']} input problems" if s["problems"] else "")
+    return lines
+
+
+def statistics_lines(result: LintResult) -> list[str]:
+    """One line per rule with findings: count, code, name, severity; most frequent first."""
+    counts: Counter[tuple[str, str, str]] = Counter(
+        (lf.finding.code, lf.finding.rule, lf.finding.severity.value) for _, lf in result.findings
     )
-    return "\n".join(lines) + "\n"
+    if not counts:
+        return []
+    width = len(str(max(counts.values())))
+    return [
+        f"{n:>{width}}  {code}  {rule} ({severity})"
+        for (code, rule, severity), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+def summary_line(result: LintResult) -> str:
+    s = summary(result)
+    line = (
+        f"{plural(s['files'], 'file')}, {plural(s['objects'], 'Job/CronJob', 'Jobs/CronJobs')}, "
+        f"{plural(s['skipped'], 'other object')} skipped: "
+        f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}, "
+        f"{plural(s['infos'], 'info')}"
+    )
+    extras = [
+        plural(s["problems"], "input problem") if s["problems"] else "",
+        f"{s['suppressed']} suppressed" if s["suppressed"] else "",
+        f"{s['exempted']} exempted by the policy" if s["exempted"] else "",
+    ]
+    line += "".join(f", {e}" for e in extras if e)
+    skipped = [
+        f"{plural(s['ignored'], 'file')} ignored by git" if s["ignored"] else "",
+        f"{plural(s['excluded'], 'file')} excluded" if s["excluded"] else "",
+    ]
+    skipped = [s for s in skipped if s]
+    if skipped:
+        line += f" ({' and '.join(skipped)}, not linted)"
+    return line
+
+
+def render(
+    result: LintResult, *, colour: bool = False, quiet: bool = False, statistics: bool = False
+) -> str:
+    """The report; ``quiet`` leaves out the summary, ``statistics`` replaces the findings with
+    a count per rule (input problems are still listed)."""
+    if statistics:
+        lines = problem_lines(result, colour) + statistics_lines(result)
+        if lines:
+            lines.append("")
+    else:
+        lines = findings_lines(result, colour)
+    if not quiet:
+        lines.append(summary_line(result))
+    elif lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n" if lines else ""

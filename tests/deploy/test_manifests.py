@@ -158,7 +158,7 @@ def test_jobguard_lints_its_own_jobs_clean(tmp_path: Path, policy: str) -> None:
     )
     assert (result.returncode, result.stdout.splitlines()[-1]) == (
         0,
-        "1 files, 2 Jobs/CronJobs, 13 other objects skipped: 0 errors, 0 warnings, 0 infos",
+        "1 file, 2 Jobs/CronJobs, 13 other objects skipped: 0 errors, 0 warnings, 0 infos",
     )
 
 

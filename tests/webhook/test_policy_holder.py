@@ -113,8 +113,7 @@ def test_a_deleted_file_keeps_the_policy_and_says_why(setup: Setup) -> None:
     assert allowed(holder) == ("Never",)
     assert [e for e, _ in events] == [REJECTED]
     assert (
-        holder.state.rejected_error
-        == f"{path}:0:0: cannot read policy file: No such file or directory"
+        holder.state.rejected_error == f"{path}: cannot read policy file: No such file or directory"
     )
 
 

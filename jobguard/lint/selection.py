@@ -1,0 +1,68 @@
+"""``--select`` / ``--ignore``: which rules' findings a lint run reports, on top of the policy.
+
+The policy decides what each rule does; selection only narrows what is shown and counted, so a
+rule the policy turns off stays off (``select_rules`` says which). Rules are named by name or
+code (``restart-policy`` or ``JG101``), comma-separated or repeated.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable
+from dataclasses import replace
+
+from jobguard.core.model import Action
+from jobguard.lint.linter import LintResult
+from jobguard.policy.model import Policy
+from jobguard.rules import ALL_RULES, find_rule
+
+
+class SelectionError(ValueError):
+    """A rule name that no rule has."""
+
+
+def parse_rules(values: Iterable[str]) -> frozenset[str]:
+    """Rule names for ``values`` (names or codes, comma-separated). Raises SelectionError."""
+    names: set[str] = set()
+    for value in values:
+        for item in (v.strip() for v in value.split(",")):
+            if not item:
+                continue
+            rule = find_rule(item)
+            if rule is None:
+                close = difflib.get_close_matches(item, [r.name for r in ALL_RULES], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise SelectionError(f"unknown rule {item!r}{hint} (`jobguard rules` lists them)")
+            names.add(rule.name)
+    return frozenset(names)
+
+
+def off_in_policy(names: Iterable[str], policy: Policy) -> list[str]:
+    """Selected rules that report nothing because the policy turns them off."""
+    off = []
+    for name in sorted(names):
+        rule = find_rule(name)
+        if rule is not None and policy.settings(rule).action is Action.OFF:
+            off.append(name)
+    return off
+
+
+def narrow(
+    result: LintResult, select: Collection[str] | None, ignore: Collection[str]
+) -> LintResult:
+    """``result`` with only the findings of selected rules that are not ignored."""
+    keep_all = select is None and not ignore
+    if keep_all:
+        return result
+
+    def kept(rule: str) -> bool:
+        return (select is None or rule in select) and rule not in ignore
+
+    files = []
+    for fr in result.files:
+        objects = tuple(
+            replace(obj, findings=tuple(lf for lf in obj.findings if kept(lf.finding.rule)))
+            for obj in fr.objects
+        )
+        files.append(replace(fr, objects=objects))
+    return replace(result, files=files)
