@@ -16,7 +16,7 @@ RUN groupadd --system --gid 10001 jobguard \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin jobguard
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels "jobguard[server]" \
+RUN pip install --no-cache-dir --no-index --find-links /wheels "jobguard[server]==0.1.0" \
  && rm -rf /wheels
 USER 10001:10001
 EXPOSE 8443
