@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -67,3 +68,14 @@ def evaluate_obj(
 
 def load_yaml(text: str) -> Any:
     return yaml.safe_load(text)
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in ``repo`` with a fixed identity; its stdout."""
+    return subprocess.run(
+        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout

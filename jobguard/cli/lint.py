@@ -214,11 +214,11 @@ def lint(
     or input errors (every other file is still linted). See docs/ci.md for CI, pre-commit and
     the configuration file.
     """
+    from jobguard.cli.policy_files import load_policy_or_exit
     from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
     from jobguard.lint.linter import STDIN_NAME, lint_paths
     from jobguard.lint.selection import SelectionError, narrow, off_in_policy, parse_rules
     from jobguard.lint.walk import Exclude, collect
-    from jobguard.policy import PolicyError, load_policy
 
     config = _load_config(config_file, no_config)
     given = _from_config(click.get_current_context(), config.options)
@@ -255,13 +255,7 @@ def lint(
             version = parse_version(kubernetes_version)
         except VersionError as exc:
             raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
-    try:
-        policy = load_policy(policies)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(f"{problem}", err=True)
-        click.echo("error: the policy has errors; nothing was linted", err=True)
-        sys.exit(EXIT_USAGE)
+    policy = load_policy_or_exit(policies, "nothing was linted")
     if select is not None and not quiet:
         for name in off_in_policy(select, policy):
             click.echo(f"warning: --select {name}: the policy turns this rule off", err=True)

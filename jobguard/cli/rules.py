@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from typing import Any
 
 import click
@@ -53,16 +52,10 @@ def _options(options: Any) -> dict[str, Any]:
 )
 def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
     """List the rule catalogue (with --policy: the actions and options in force)."""
-    from jobguard.policy import PolicyError, load_policy
+    from jobguard.cli.policy_files import load_policy_or_exit
     from jobguard.rules import ALL_RULES
 
-    try:
-        policy = load_policy(policies)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(f"{problem}", err=True)
-        click.echo("error: the policy has errors", err=True)
-        sys.exit(EXIT_USAGE)
+    policy = load_policy_or_exit(policies)
     shown = [r for r in ALL_RULES if category is None or r.category.value == category]
     if fmt == "json":
         entries = []

@@ -90,12 +90,12 @@ def serve(
     import shutil
     import tempfile
 
+    from jobguard.cli.policy_files import load_policy_or_exit
     from jobguard.core.kubernetes.versions import (
         DEFAULT_KUBERNETES_VERSION,
         VersionError,
         parse_setting,
     )
-    from jobguard.policy import PolicyError, load_policy
 
     bind = _split_bind(bind)
     try:  # None: auto, asked of the cluster once the certificate is known to load
@@ -108,13 +108,7 @@ def serve(
         raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
-    try:
-        load_policy(policies)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(f"{problem}", err=True)
-        click.echo("error: the policy has errors; the webhook was not started", err=True)
-        sys.exit(EXIT_USAGE)
+    load_policy_or_exit(policies, "the webhook was not started")
 
     if cert is None or key is None:
         from jobguard.certs import ensure_dev_certs

@@ -45,10 +45,11 @@ from typing import Any, Literal
 
 import yaml
 
+from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
 from jobguard.lint.source import Document, parse_stream
-from jobguard.policy.model import Exemption, LabelRequirement, Policy, RuleSettings, Scope
+from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
 
 API_VERSION = "jobguard.dev/v1"
 BUILTIN_PREFIX = "jobguard:"
@@ -253,7 +254,7 @@ def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
     ):
         reader.problem((*labels_path, "matchLabels"), "must map label keys to string values")
         match_labels = {}
-    requirements: list[LabelRequirement] = []
+    requirements: list[Requirement] = []
     exprs = labels.get("matchExpressions") or []
     if not isinstance(exprs, list):
         reader.problem((*labels_path, "matchExpressions"), "must be a list")
@@ -271,7 +272,7 @@ def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
             continue
         if op in ("In", "NotIn") and not values:
             reader.problem((*epath, "values"), f"{op} needs at least one value")
-        requirements.append(LabelRequirement(key, op, values))
+        requirements.append(Requirement(key, op, values))
     return Scope(include, exclude, MappingProxyType(dict(match_labels)), tuple(requirements))
 
 

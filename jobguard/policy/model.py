@@ -11,28 +11,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.cached import cached_property
+from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 
 if TYPE_CHECKING:
     from jobguard.rules.base import Rule
-
-
-@dataclass(frozen=True)
-class LabelRequirement:
-    """One matchExpressions entry of a Kubernetes label selector."""
-
-    key: str
-    operator: str  # In, NotIn, Exists, DoesNotExist
-    values: tuple[str, ...] = ()
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if self.operator == "Exists":
-            return self.key in labels
-        if self.operator == "DoesNotExist":
-            return self.key not in labels
-        if self.operator == "In":
-            return labels.get(self.key) in self.values
-        return labels.get(self.key) not in self.values  # NotIn
 
 
 @dataclass(frozen=True)
@@ -47,7 +30,7 @@ class Scope:
     include: tuple[str, ...] = ("*",)
     exclude: tuple[str, ...] = ()
     match_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    match_expressions: tuple[LabelRequirement, ...] = ()
+    match_expressions: tuple[Requirement, ...] = ()
 
     @cached_property
     def unrestricted(self) -> bool:

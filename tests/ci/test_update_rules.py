@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import yaml
 from jobguard.core.kubernetes.updates import job_update_errors
 from jobguard.core.paths import field_path
 from tests.ci.conftest import run_jobguard
+from tests.helpers import git
 
 JOB = """\
 apiVersion: batch/v1
@@ -180,16 +180,6 @@ def test_lint_old_compares_two_files(tmp_path: Path) -> None:
     missing = run_jobguard("lint", "--old", "nope.yaml", "new.yaml", cwd=tmp_path)
     assert missing.returncode == 2
     assert "--old: cannot read nope.yaml" in missing.stderr
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
