@@ -52,24 +52,24 @@ PROPERTIES = settings(
 ALIAS_REFUSAL = "document expands to more than 1,000,000 nodes through YAML aliases; refusing it"
 
 MARKER = "HOSTILE-VALUE-GOES-HERE"
-#: YAML text for values a JSON manifest cannot hold. ``.nan`` as a resource quantity once made
-#: api-pod-template raise (Decimal NaN comparisons), reported as an internal error.
+#: YAML text for values a JSON manifest cannot hold, which kubectl still turns into JSON (dates
+#: and impossible dates are strings, binary and sets become what sigs.k8s.io/yaml sends).
 NATIVE_VALUES = (
     "2001-12-14",
     "2001-12-14t21:59:43.10-05:00",
+    "2001-02-30",
     "!!binary aGVsbG8=",
     "!!set {a, b}",
     "!!omap [a: 1, b: 2]",
     "!!pairs [a: 1, a: 2]",
-    ".nan",
-    ".inf",
-    "-.inf",
     "0o17",
-    "{1: x, null: y, true: z, 2.5: w}",
+    "{1: x, true: z, 2.5: w}",
     "[*anchored, *anchored]",
 )
-#: Values the safe constructor refuses: the document is one input problem.
-UNCONSTRUCTIBLE = ("{? [1, 2] : unhashable}", "2001-02-30")
+#: Values the safe constructor refuses, or kubectl cannot send as JSON (NaN and infinities, a
+#: null mapping key): the document is one input problem. ``.nan`` as a resource quantity once
+#: made api-pod-template raise (Decimal NaN comparisons), reported as an internal error.
+UNCONSTRUCTIBLE = ("{? [1, 2] : unhashable}", ".nan", ".inf", "-.inf", "{null: y}")
 
 
 def with_native(obj: dict[str, Any], path: FieldPath, text: str) -> bytes:
@@ -133,7 +133,9 @@ def test_a_merge_key_bomb_is_read_in_linear_time(style: str) -> None:
     assert len(result.objects) == 1 and not result.problems
 
 
-KEYS = st.sampled_from(["a", "b", "c", "1", "true", "null"])
+#: Number keys become strings, as in kubectl's JSON. No null key (kubectl refuses it) and no
+#: ``true`` beside ``1`` (PyYAML, the oracle here, folds True and 1 into one Python key).
+KEYS = st.sampled_from(["a", "b", "c", "1", "2"])
 MAPPINGS = st.lists(
     st.tuples(
         st.dictionaries(KEYS, st.integers(0, 9), max_size=3),
@@ -171,7 +173,17 @@ def test_merges_read_exactly_as_pyyaml_reads_them(
     text = merging_document(mappings)
     stream = parse_stream(text.encode())
     assert not stream.errors
-    assert stream.documents[0].data == yaml.load(text, Loader=yaml.SafeLoader)
+    assert stream.documents[0].data == json_keys(yaml.load(text, Loader=yaml.SafeLoader))
+
+
+def json_keys(value: Any) -> Any:
+    """PyYAML's reading with mapping keys spelt as kubectl's JSON spells them."""
+    if isinstance(value, dict):
+        return {
+            (str(k).lower() if isinstance(k, bool) else str(k)): json_keys(v)
+            for k, v in value.items()
+        }
+    return value
 
 
 # -- value alias bombs -------------------------------------------------------------------------
@@ -344,8 +356,8 @@ HOSTILE_POLICIES = {
     "scalar": "just words\n",
     "two-documents": POLICY_HEAD + "---\n" + POLICY_HEAD,
 }
-PROBLEM = re.compile(r"(?P<file>.+):(?P<line>\d+):(?P<column>\d+): \S.*")
-#: Problems of the whole file, or of a value PyYAML cannot place, have no line (0).
+PROBLEM = re.compile(r"(?P<file>.+?)(?::(?P<line>\d+):(?P<column>\d+))?: \S.*")
+#: Problems of the whole file, or of a value PyYAML cannot place, have no line (none printed).
 WITHOUT_LINE = ("not a text file", "not UTF-8 text", "invalid YAML value: ")
 
 
