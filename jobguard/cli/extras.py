@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from importlib import metadata, util
+from importlib import util
 
 import click
 
@@ -25,6 +25,10 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 def extra_requirements(extra: str) -> tuple[str, ...]:
     """Distribution names the installed jobguard lists for ``extra`` (from its metadata)."""
+    # Imported here: importlib.metadata pulls in email and zipfile (about 20 ms), and every
+    # command module, lint's included, imports this one.
+    from importlib import metadata
+
     try:
         requires = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
