@@ -243,7 +243,8 @@ def ensure_certs(
     if serving_problem is not None:
         if serving_problem not in reasons:
             reasons.append(serving_problem)
-        serving = issue_serving_certificate(ca, names, days=serving_days, now=moment)
+        covered = names.merged(_local_names_of(paths.cert))
+        serving = issue_serving_certificate(ca, covered, days=serving_days, now=moment)
         write_key_pair(serving, paths.cert, paths.key)
     return EnsureResult(
         paths,
@@ -251,6 +252,26 @@ def ensure_certs(
         serving_issued=serving_problem is not None,
         reasons=tuple(reasons),
         ca_bundle=ca_bundle(ca.certificate_pem(), trusted_before),
+    )
+
+
+def _local_names_of(cert_path: Path) -> SubjectNames:
+    """The loopback names (DEV_NAMES) the serving certificate at ``cert_path`` covers.
+
+    A development server (``jobguard serve`` on its generated certificate) and ``jobguard certs``
+    share one directory; re-issuing for the Service names alone would drop localhost from under
+    the running server. Only loopback names carry over: they reach nothing but this machine, so
+    keeping them cannot widen what the certificate vouches for, while a ``--san`` the operator
+    removed is really removed.
+    """
+    try:
+        existing = certificate_names(load_certificate(cert_path.read_bytes()))
+    except (OSError, CertificateError):
+        return SubjectNames()
+    local = parse_subject_names(DEV_NAMES)
+    return SubjectNames(
+        tuple(n for n in existing.dns_names if n in local.dns_names),
+        tuple(ip for ip in existing.ip_addresses if ip in local.ip_addresses),
     )
 
 

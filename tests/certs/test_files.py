@@ -21,7 +21,7 @@ from jobguard.certs import (
     write_atomic,
 )
 from jobguard.certs.files import CertPaths
-from jobguard.certs.pki import generate_ca
+from jobguard.certs.pki import certificate_names, generate_ca, load_certificate
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
 NAMES = parse_subject_names(service_dns_names("jobguard", "jobguard"))
@@ -179,6 +179,27 @@ def test_ensure_dev_certs_keeps_the_service_names_of_a_shared_directory(tmp_path
     before = (tmp_path / "tls.crt").read_bytes()
     ensure_certs(tmp_path, NAMES)  # jobguard certs again: its names are covered, nothing to do
     assert (tmp_path / "tls.crt").read_bytes() == before
+
+
+def test_reissuing_for_the_service_keeps_a_dev_servers_loopback_names(tmp_path: Path) -> None:
+    """`jobguard certs --san new.example` beside a running `jobguard serve` on the same folder."""
+    ensure_dev_certs(tmp_path)
+    wider = NAMES.merged(parse_subject_names(["new.example"]))
+    result = ensure_certs(tmp_path, wider)
+    assert result.serving_issued
+    loopback = parse_subject_names(["localhost", "127.0.0.1", "::1"])
+    assert check_certs(tmp_path, wider.merged(loopback)).exit_code == 0
+
+
+def test_a_removed_san_is_dropped_on_renewal_but_loopback_names_stay(tmp_path: Path) -> None:
+    with_extra = NAMES.merged(parse_subject_names(["old.example", "localhost"]))
+    ensure_certs(tmp_path, with_extra)
+    ensure_certs(tmp_path, NAMES, renew=True)
+    cert = load_certificate((tmp_path / "tls.crt").read_bytes())
+    names = certificate_names(cert)
+    assert "old.example" not in names.dns_names
+    assert "localhost" in names.dns_names
+    assert set(NAMES.dns_names) <= set(names.dns_names)
 
 
 def test_write_atomic_never_shows_a_partial_file(tmp_path: Path) -> None:
