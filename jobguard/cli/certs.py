@@ -14,7 +14,7 @@ EXIT_OK, EXIT_RENEWAL_DUE, EXIT_UNUSABLE = 0, 1, 2
 EXIT_CLUSTER_FAILED = EXIT_RENEWAL_DUE
 
 
-@click.command()
+@click.command(short_help="Create or renew the webhook's CA and serving certificate.")
 @click.option(
     "--dir",
     "directory",

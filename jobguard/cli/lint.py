@@ -28,7 +28,7 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-@click.command()
+@click.command(short_help="Lint Job and CronJob manifests (files, folders or stdin).")
 @click.argument("paths", nargs=-1)
 @click.option(
     "--policy",
@@ -358,7 +358,9 @@ class _Output:
 
     def write(self, text: str) -> None:
         if self.path is None:
-            click.echo(text, nl=False)
+            # The renderer already decided on colour (--color, NO_COLOR, FORCE_COLOR, a
+            # terminal or not); click would strip it again from a pipe.
+            click.echo(text, nl=False, color=True)
         else:
             self.parts.append(text)
 

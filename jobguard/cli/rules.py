@@ -31,7 +31,7 @@ def _options(options: Any) -> dict[str, Any]:
     return {f.name: _plain(getattr(options, f.name)) for f in dataclasses.fields(options)}
 
 
-@click.command()
+@click.command(short_help="List the rules, with the actions and options a policy gives them.")
 @click.option(
     "--category", type=click.Choice(["api", "policy"]), help="Only rules of this category."
 )

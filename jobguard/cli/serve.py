@@ -19,7 +19,7 @@ def _split_bind(bind: str) -> str:
     return bind
 
 
-@click.command()
+@click.command(short_help="Run the admission webhook server (TLS, /mutate and /validate).")
 @click.option(
     "--cert",
     metavar="FILE",
