@@ -15,7 +15,7 @@ File format (JSON, sorted, one entry per key)::
 
 ``rule`` is informative; matching uses ``code`` (codes never change). An entry whose file was
 linted in this run but that matched fewer findings than its count is stale: the finding was fixed
-and the baseline can be rewritten.
+and the baseline can be rewritten. The JSON Schema is ``jobguard/schemas/baseline-v1.schema.json``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,23 @@
+"""JSON Schemas of jobguard's file contracts, shipped in the package.
+
+* ``report-v1.schema.json``: ``jobguard lint --format json`` (``"version": 1``).
+* ``baseline-v1.schema.json``: the ``--write-baseline`` file.
+
+Tools that consume them can read them with :func:`load`, or from the repository.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+REPORT = "report-v1.schema.json"
+BASELINE = "baseline-v1.schema.json"
+
+
+def load(name: str) -> dict[str, Any]:
+    """The schema ``name`` (one of REPORT, BASELINE) as a dict."""
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
