@@ -101,6 +101,7 @@ def test_base_renders_exactly_the_install() -> None:
             "Service/jobguard",
             "Deployment/jobguard",
             "PodDisruptionBudget/jobguard",
+            "HorizontalPodAutoscaler/jobguard",
             "Job/jobguard-certs",
             "CronJob/jobguard-certs-renew",
             "MutatingWebhookConfiguration/jobguard",
@@ -158,7 +159,7 @@ def test_jobguard_lints_its_own_jobs_clean(tmp_path: Path, policy: str) -> None:
     )
     assert (result.returncode, result.stdout.splitlines()[-1]) == (
         0,
-        "1 file, 2 Jobs/CronJobs, 13 other objects skipped: 0 errors, 0 warnings, 0 infos",
+        "1 file, 2 Jobs/CronJobs, 14 other objects skipped: 0 errors, 0 warnings, 0 infos",
     )
 
 
@@ -241,10 +242,25 @@ def test_deployment_is_highly_available_and_locked_down() -> None:
     [container] = pod["containers"]
     pdb = find(objects, "PodDisruptionBudget", "jobguard")
 
-    assert deployment["spec"]["replicas"] >= 2
+    hpa = find(objects, "HorizontalPodAutoscaler", "jobguard")
+
+    # The autoscaler owns the replica count; a replicas field would reset it on every apply.
+    assert "replicas" not in deployment["spec"]
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "jobguard",
+    }
+    [metric] = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"]["type"] == "Utilization"
+    assert 0 < metric["resource"]["target"]["averageUtilization"] <= 80
+    assert container["resources"]["requests"]["cpu"]  # utilisation is relative to the request
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert pdb["spec"]["selector"]["matchLabels"] == LABELS
-    assert pdb["spec"]["minAvailable"] == 1 < deployment["spec"]["replicas"]
+    # A drain can proceed only with one pod more than the budget keeps.
+    assert pdb["spec"]["minAvailable"] == 1 < 2 <= hpa["spec"]["minReplicas"]
+    assert hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
     assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
     assert spread["kubernetes.io/hostname"]["labelSelector"]["matchLabels"] == LABELS
