@@ -25,6 +25,7 @@ from jobguard.core.engine import evaluate
 from jobguard.core.kubernetes.updates import job_update_errors
 from jobguard.core.model import Action, Finding
 from jobguard.core.patching import PatchConflict, apply_edits
+from jobguard.core.paths import field_path
 from jobguard.policy.model import Policy
 from jobguard.webhook.admission import admission_view, fixing_rules
 
@@ -54,9 +55,13 @@ def _fixable(finding: Finding) -> bool:
 
 
 def _immutable_errors(obj: dict[str, Any], patched: dict[str, Any], ctx: Context) -> list[str]:
+    """Why the API server would refuse to turn stored Job ``obj`` into ``patched``."""
     if obj.get("kind") != "Job":
         return []
-    return [e.message for e in job_update_errors(obj, patched, ctx.kubernetes_version)]
+    return [
+        f"{field_path(e.path)} cannot change on an existing Job (immutable)"
+        for e in job_update_errors(obj, patched, ctx.kubernetes_version)
+    ]
 
 
 def plan(obj: dict[str, Any], policy: Policy, ctx: Context) -> FixPlan | None:
@@ -80,7 +85,7 @@ def plan(obj: dict[str, Any], policy: Policy, ctx: Context) -> FixPlan | None:
             continue
         errors = _immutable_errors(obj, patched, ctx)
         if errors:
-            refused.append(f"{finding.rule} {finding.field}: not changed, {errors[0]}")
+            refused.append(f"{finding.rule} {finding.field}: not changed: {errors[0]}")
             continue
         accepted.append(finding)
     if not accepted and not refused:
