@@ -29,7 +29,7 @@ REPORT_NAME = "jobguard-audit"
 POLICY = "jobguard"
 SOURCE = "jobguard"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "jobguard"}
-#: Objects listed per result; the rest are counted in ``properties.resources``.
+#: Resources listed per result; ``properties.objects`` counts them all.
 MAX_RESOURCES = 200
 OUTCOMES = ("pass", "fail", "warn", "error", "skip")
 
@@ -49,11 +49,12 @@ class _Entry:
     category: str
     severity: str
     message: str
-    count: int = 0
+    objects: int = 0  # Jobs and CronJobs concerned
+    listed: int = 0  # resources (objects, or namespaces in the cluster report)
     resources: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, resource: dict[str, Any]) -> None:
-        self.count += 1
+        self.listed += 1
         if len(self.resources) < MAX_RESOURCES:
             self.resources.append(resource)
 
@@ -106,6 +107,7 @@ class ReportBuilder:
                     _SEVERITY.get(finding.action, "info"),
                     f"{finding.field}: {finding.message}" if finding.field else finding.message,
                 )
+            entry.objects += 1
             entry.add(resource)
 
     def error(self, message: str) -> None:
@@ -128,22 +130,21 @@ class ReportBuilder:
         return _report("PolicyReport", namespace, results)
 
     def cluster_report(self, seconds: int) -> dict[str, Any]:
+        # (rule, outcome) -> (the first namespace's entry as a template, objects, namespaces)
         merged: dict[tuple[str, str], _Entry] = {}
         for namespace in self.namespaces:
             for key, entry in self._entries.get(namespace, {}).items():
-                total = merged.get(key)
-                if total is None:
-                    total = merged[key] = _Entry(entry.category, entry.severity, entry.message)
-                total.count += entry.count - 1
+                total = merged.setdefault(
+                    key, _Entry(entry.category, entry.severity, entry.message)
+                )
+                total.objects += entry.objects
                 total.add({"apiVersion": "v1", "kind": "Namespace", "name": namespace})
         judged: dict[str, int] = defaultdict(int)
         for counts in self._judged.values():
             for rule, n in counts.items():
                 judged[rule] += n
         failing_rules = {rule for rule, _ in merged}
-        results = [
-            _result(rule, result, e, seconds) for (rule, result), e in sorted(merged.items())
-        ]
+        results = [_result(rule, res, e, seconds) for (rule, res), e in sorted(merged.items())]
         results += [
             _pass(rule, n, seconds)
             for rule, n in sorted(judged.items())
@@ -165,10 +166,9 @@ class ReportBuilder:
 
 
 def _result(rule: str, result: str, entry: _Entry, seconds: int) -> dict[str, Any]:
-    shown = len(entry.resources)
-    properties = {"resources": str(entry.count)}
-    if shown < entry.count:
-        properties["resourcesListed"] = str(shown)
+    properties = {"objects": str(entry.objects)}
+    if len(entry.resources) < entry.listed:
+        properties["resourcesNotListed"] = str(entry.listed - len(entry.resources))
     return {
         "source": SOURCE,
         "policy": POLICY,
@@ -178,8 +178,8 @@ def _result(rule: str, result: str, entry: _Entry, seconds: int) -> dict[str, An
         "severity": entry.severity,
         "scored": result != "skip",
         "message": entry.message
-        if entry.count == 1
-        else f"{entry.count} objects, for example: {entry.message}",
+        if entry.objects == 1
+        else f"{entry.objects} objects, for example: {entry.message}",
         "resources": entry.resources,
         "properties": properties,
         "timestamp": {"seconds": seconds, "nanos": 0},
@@ -193,8 +193,8 @@ def _pass(rule: str, judged: int, seconds: int) -> dict[str, Any]:
         "rule": rule,
         "result": "pass",
         "scored": True,
-        "message": f"{judged} objects judged, no finding",
-        "properties": {"resources": str(judged)},
+        "message": f"{judged} {'object' if judged == 1 else 'objects'} judged, no finding",
+        "properties": {"objects": str(judged)},
         "timestamp": {"seconds": seconds, "nanos": 0},
     }
 
