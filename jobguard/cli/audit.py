@@ -42,6 +42,12 @@ FORMATS = ["text", "json", "sarif", "junit"]
     show_default=True,
     help="Lowest finding severity that makes the exit code 1.",
 )
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0 even with findings (failed lists or writes still exit 2): for a scheduled "
+    "audit whose findings are its report.",
+)
 @click.option("--context", "kube_context", metavar="NAME", help="kubeconfig context to use.")
 @click.option(
     "--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."
@@ -84,6 +90,7 @@ def audit(
     policies: tuple[str, ...],
     fmt: str,
     fail_on: str,
+    exit_zero: bool,
     kube_context: str | None,
     kubeconfig: str | None,
     in_cluster: bool,
@@ -146,7 +153,8 @@ def audit(
     if report:
         extra["reports"] = _write_reports(cluster, result, now)
     click.echo(_render(result, fmt, policy, fail_on, extra, now), nl=False)
-    sys.exit(_exit_code(result, fail_on, extra))
+    code = _exit_code(result, fail_on, extra)
+    sys.exit(EXIT_OK if exit_zero and code == EXIT_FINDINGS else code)
 
 
 def _send_fixes(cluster: Cluster, result: Audit, *, apply: bool) -> list[dict[str, Any]]:

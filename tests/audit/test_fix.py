@@ -62,7 +62,7 @@ def test_apply_sends_exact_json_patches(server: StandIn, audit: Audit) -> None:
 
 def test_a_patch_planned_on_an_older_object_is_refused(server: StandIn, audit: Audit) -> None:
     server.state.add(objects.stored("job-ssa-job"))
-    code, doc = audit.json("--fix")
+    _, doc = audit.json("--fix")
     [plan] = doc["fixes"]
     assert plan["patch"] == TTL_PATCH
     stored = server.state.objects[("jobs", "batch-demo", "ssa-job")]
@@ -83,7 +83,7 @@ def test_scheduled_jobs_are_left_to_their_cronjob(server: StandIn, audit: Audit)
     cronjob = objects.stored("cronjob-nightly-report")
     run = objects.scheduled(objects.without_ttl(objects.stored("job-pi")), cronjob, "nightly-1")
     server.state.add(run)
-    code, doc = audit.json("--fix")
+    _, doc = audit.json("--fix")
     assert doc["fixes"] == []
 
 
