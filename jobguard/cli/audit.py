@@ -232,11 +232,15 @@ def _text(result: Audit, extra: dict[str, Any], now: datetime) -> str:
     from jobguard.core.model import Severity
     from jobguard.render import text
 
-    lines = (
-        [text.render(result.result, quiet=True).rstrip("\n")]
-        if result.result.findings or result.result.problems
-        else []
-    )
+    lines = text.problem_lines(result.result, colour=False)
+    for obj in result.result.objects:
+        # One line per finding as lint prints it, with Kind/namespace/name for file:line.
+        for located in obj.findings:
+            f = located.finding
+            lines.append(f"{obj.file}: {f.severity.value} {f.rule} {f.field}: {f.message}")
+            if f.fix is not None:
+                kind = "fix" if f.fix.safe else "suggested fix (unsafe)"
+                lines.append(f"    {kind}: {f.fix.title}")
     if result.cleanup is not None:
         lines += [""] if lines else []
         lines += result.cleanup.text(now)

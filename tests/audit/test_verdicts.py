@@ -72,3 +72,32 @@ def test_suppression_annotations_and_scope_apply(server: StandIn, audit: Audit) 
     assert code == 0
     assert doc["findings"] == []
     assert doc["summary"]["suppressed"] == 1
+
+
+def test_every_format_names_kind_namespace_and_name(captured: StandIn, audit: Audit) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    text = audit().stdout.splitlines()
+    assert (
+        "Job/batch-demo/ssa-job: warning ttl-after-finished spec.ttlSecondsAfterFinished: "
+        "ttlSecondsAfterFinished is not set: the finished Job and its pods are kept forever; "
+        "the policy's default is 259200s (3d)"
+    ) in text
+    assert text[-1] == (
+        "6 Jobs/CronJobs audited (webhook verdicts: 2 allow, 4 warn): 0 errors, 5 warnings, 0 infos"
+    )
+    sarif = json.loads(audit("--format", "sarif").stdout)
+    results = sarif["runs"][0]["results"]
+    ssa = next(r for r in results if r["properties"]["name"] == "ssa-job")
+    assert ssa["ruleId"] == "JG104"
+    assert ssa["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "Job/batch-demo/ssa-job"
+    )
+    junit = ET.fromstring(audit("--format", "junit", "--fail-on", "warning").stdout)
+    suites = {s.get("name"): s for s in junit.iter("testsuite")}
+    assert len(suites) == 6
+    failures = suites["Job/batch-demo/ssa-job"].findall("testcase/failure")
+    assert len(failures) == 1
+    assert audit("--fail-on", "warning").exit_code == 1
+    assert audit("--fail-on", "warning", "--exit-zero").exit_code == 0
