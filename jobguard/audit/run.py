@@ -14,7 +14,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jobguard.audit.cleanup import CleanupCollector
-from jobguard.audit.cluster import CRONJOBS, JOB_NAME_LABELS, JOBS, PODS, Cluster, ClusterError
+from jobguard.audit.cluster import (
+    CRONJOBS,
+    JOB_NAME_LABELS,
+    JOBS,
+    PODS,
+    Cluster,
+    ClusterError,
+    Resource,
+)
 from jobguard.audit.fixes import FixPlan, plan
 from jobguard.audit.judge import judge
 from jobguard.audit.policyreport import ReportBuilder
@@ -93,7 +101,7 @@ def _stream(
     cluster: Cluster,
     policy: Policy,
     options: AuditOptions,
-    resource: Any,
+    resource: Resource,
     ns: str | None,
 ) -> None:
     try:

@@ -7,6 +7,7 @@ import copy
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from jobguard.cli import main
@@ -109,3 +110,21 @@ def test_fields_from_a_newer_cluster_do_not_change_the_verdict(
         == by_object["known"]
         == [("ttl-after-finished", "spec.ttlSecondsAfterFinished")]
     )
+
+
+def test_in_cluster_outside_a_pod_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_PORT", raising=False)
+    result = CliRunner().invoke(main, ["audit", "--in-cluster"])
+    assert result.exit_code == 2
+    assert "error: cannot use the in-cluster service account" in result.stderr
+    assert "nothing was audited" in result.stderr
+
+
+def test_bad_options_are_usage_errors(audit: Audit) -> None:
+    result = audit("--kubernetes-version", "1.36.2")
+    assert result.exit_code == 2
+    assert "give the minor release as MAJOR.MINOR, '1.36'" in result.stderr
+    result = CliRunner().invoke(main, ["audit", "--in-cluster", "--context", "x"])
+    assert result.exit_code == 2
+    assert "--in-cluster does not take --kubeconfig or --context" in result.stderr
