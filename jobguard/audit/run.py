@@ -109,7 +109,12 @@ def _stream(
             for obj in page:
                 _visit(audit, obj, policy, options)
     except ClusterError as exc:
-        audit.problem(f"{resource.kind}s/{ns or '*'}", str(exc))
+        hint = (
+            "; audit the namespaces you may read with -n NS"
+            if exc.status == 403 and ns is None
+            else ""
+        )
+        audit.problem(f"{resource.kind}s/{ns or '*'}", f"{exc}{hint}")
         if exc.status is None:
             audit.unreachable = True
 

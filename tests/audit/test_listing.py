@@ -128,3 +128,22 @@ def test_bad_options_are_usage_errors(audit: Audit) -> None:
     result = CliRunner().invoke(main, ["audit", "--in-cluster", "--context", "x"])
     assert result.exit_code == 2
     assert "--in-cluster does not take --kubeconfig or --context" in result.stderr
+
+
+def test_a_403_on_the_cluster_wide_list_suggests_namespaces(server: StandIn, audit: Audit) -> None:
+    _add_jobs(server, 1)
+    server.state.forbidden = {"*"}
+    code, doc = audit.json()
+    assert code == 2
+    assert [p["message"].split(": HTTP")[0] for p in doc["problems"]] == [
+        "list cronjobs in all namespaces",
+        "list jobs in all namespaces",
+    ]
+    assert all(
+        p["message"].endswith("at the cluster scope; audit the namespaces you may read with -n NS")
+        for p in doc["problems"]
+    )
+    server.state.forbidden = {"*"}
+    code, doc = audit.json("-n", "batch-demo")  # a namespaced list is allowed
+    assert code == 0
+    assert _judged(doc) == ["Job/batch-demo/job-000"]
