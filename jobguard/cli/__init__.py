@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from jobguard import __version__
+from jobguard.cli.audit import audit
 from jobguard.cli.certs import certs
 from jobguard.cli.lint import lint
 from jobguard.cli.rules import explain, rules
@@ -23,3 +24,4 @@ main.add_command(rules)
 main.add_command(explain)
 main.add_command(certs)
 main.add_command(serve)
+main.add_command(audit)

@@ -1,0 +1,167 @@
+"""One audit: a streaming pass over the CronJobs, then the Jobs, of each namespace asked for.
+
+Only one page of objects is held at a time; what stays is small per object (its findings, and
+with ``--cleanup`` a name and a time per finished Job). CronJobs are listed first so that the
+Jobs they own can be counted against their history limits as they stream by. A list that fails
+(403 in one namespace, an unreachable server) becomes an input problem naming it, and the audit
+goes on with the next one; once the server is unreachable, nothing further is asked of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from jobguard.audit.cleanup import CleanupCollector
+from jobguard.audit.cluster import (
+    CRONJOBS,
+    JOB_NAME_LABELS,
+    JOBS,
+    PODS,
+    Cluster,
+    ClusterError,
+    Resource,
+)
+from jobguard.audit.fixes import FixPlan, plan
+from jobguard.audit.judge import judge
+from jobguard.audit.policyreport import ReportBuilder
+from jobguard.core.context import Context
+from jobguard.core.engine import INTERNAL_ERROR_RULE
+from jobguard.core.model import Severity
+from jobguard.lint.linter import NESTED_TOO_DEEPLY, FileResult, InputProblem, LintResult
+from jobguard.policy.model import Policy
+from jobguard.rules.cronjob_history_limits import NAME as HISTORY_RULE
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    namespaces: tuple[str, ...] = ()  # empty: all namespaces
+    context: Context = field(default_factory=Context)
+    cleanup: bool = False
+    fix: bool = False
+    page_size: int = 500
+
+
+@dataclass
+class Audit:
+    result: LintResult = field(default_factory=LintResult)
+    reports: ReportBuilder = field(default_factory=ReportBuilder)
+    cleanup: CleanupCollector | None = None
+    fixes: list[FixPlan] = field(default_factory=list)
+    verdicts: dict[str, int] = field(default_factory=dict)
+    unreachable: bool = False
+
+    def problem(self, where: str, message: str) -> None:
+        self.result.files.append(FileResult(where, problems=(InputProblem(where, message),)))
+        self.reports.error(message)
+
+
+def _history_bounds(policy: Policy) -> tuple[int | None, int | None]:
+    from jobguard.rules import ALL_RULES
+
+    for rule in ALL_RULES:
+        if rule.name == HISTORY_RULE:
+            options: Any = policy.settings(rule).options
+            return options.max_successful, options.max_failed
+    return None, None
+
+
+def _visit(audit: Audit, obj: dict[str, Any], policy: Policy, options: AuditOptions) -> None:
+    try:
+        judgement = judge(obj, policy, options.context)
+    except RecursionError:
+        metadata = obj.get("metadata") or {}
+        where = f"{obj.get('kind')}/{metadata.get('namespace')}/{metadata.get('name')}"
+        audit.problem(where, NESTED_TOO_DEEPLY)
+        return
+    if judgement is None:
+        return
+    audit.result.files.append(FileResult(judgement.result.file, (judgement.result,)))
+    audit.verdicts[judgement.verdict] = audit.verdicts.get(judgement.verdict, 0) + 1
+    findings = tuple(lf.finding for lf in judgement.result.findings)
+    audit.reports.add(obj, findings, judgement.exempted, judgement.rules_run)
+    if audit.cleanup is not None:
+        if obj.get("kind") == "Job":
+            audit.cleanup.add_job(obj)
+        else:
+            audit.cleanup.add_cronjob(obj)
+    if options.fix and not any(f.rule == INTERNAL_ERROR_RULE for f in findings):
+        fix = plan(obj, policy, options.context)
+        if fix is not None:
+            audit.fixes.append(fix)
+
+
+def _scopes(options: AuditOptions) -> tuple[str | None, ...]:
+    return options.namespaces or (None,)
+
+
+def _stream(
+    audit: Audit,
+    cluster: Cluster,
+    policy: Policy,
+    options: AuditOptions,
+    resource: Resource,
+    ns: str | None,
+) -> None:
+    try:
+        for page in cluster.pages(resource, ns, page_size=options.page_size):
+            for obj in page:
+                _visit(audit, obj, policy, options)
+    except ClusterError as exc:
+        hint = (
+            "; audit the namespaces you may read with -n NS"
+            if exc.status == 403 and ns is None
+            else ""
+        )
+        audit.problem(f"{resource.kind}s/{ns or '*'}", f"{exc}{hint}")
+        if exc.status is None:
+            audit.unreachable = True
+
+
+def _count_pods(audit: Audit, cluster: Cluster, options: AuditOptions) -> None:
+    """The pods the finished Jobs still hold, found by their job-name label."""
+    assert audit.cleanup is not None
+    new_label, old_label = JOB_NAME_LABELS
+    selectors = (new_label, f"{old_label},!{new_label}")  # no pod is counted twice
+    for namespace in audit.cleanup.namespaces():
+        wanted = audit.cleanup.wanted_pods(namespace)
+        for selector in selectors:
+            try:
+                for page in cluster.pages(
+                    PODS, namespace, label_selector=selector, page_size=options.page_size
+                ):
+                    for pod in page:
+                        labels = (pod.get("metadata") or {}).get("labels") or {}
+                        job = labels.get(new_label) or labels.get(old_label)
+                        if job in wanted:
+                            audit.cleanup.add_pod(namespace, job)
+            except ClusterError as exc:
+                audit.problem(
+                    f"Pods/{namespace}", f"{exc} (pod counts of --cleanup are incomplete)"
+                )
+                if exc.status is None:
+                    return
+                break
+
+
+def run_audit(cluster: Cluster, policy: Policy, options: AuditOptions) -> Audit:
+    audit = Audit()
+    if options.cleanup:
+        audit.cleanup = CleanupCollector(*_history_bounds(policy))
+    for resource in (CRONJOBS, JOBS):
+        for ns in _scopes(options):
+            if audit.unreachable:
+                return audit
+            _stream(audit, cluster, policy, options, resource, ns)
+    for note in cluster.notes:
+        audit.result.files.append(
+            FileResult("audit", problems=(InputProblem("audit", note, severity=Severity.WARNING),))
+        )
+    if audit.cleanup is not None and not audit.unreachable:
+        _count_pods(audit, cluster, options)
+    return audit
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,289 @@
+"""``jobguard audit``: the rules over the Jobs and CronJobs a cluster already stores."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from jobguard.audit.cluster import Cluster
+    from jobguard.audit.run import Audit
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+FORMATS = ["text", "json", "sarif", "junit"]
+
+
+@click.command()
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Audit this namespace (repeat for more). Default: all namespaces.",
+)
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="FILE",
+    help="Policy file; repeat to layer. Default: the bundled default policy.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info"]),
+    default="error",
+    show_default=True,
+    help="Lowest finding severity that makes the exit code 1.",
+)
+@click.option(
+    "--exit-zero",
+    is_flag=True,
+    help="Exit 0 even with findings (failed lists or writes still exit 2): for a scheduled "
+    "audit whose findings are its report.",
+)
+@click.option("--context", "kube_context", metavar="NAME", help="kubeconfig context to use.")
+@click.option(
+    "--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)."
+)
+@click.option("--in-cluster", is_flag=True, help="Use the pod's service account.")
+@click.option(
+    "--kubernetes-version",
+    default=None,
+    metavar="MAJOR.MINOR",
+    help="API server version the version-dependent rules emulate (default: 1.36).",
+)
+@click.option(
+    "--report",
+    is_flag=True,
+    help="Write PolicyReport / ClusterPolicyReport objects (wgpolicyk8s.io/v1alpha2).",
+)
+@click.option(
+    "--cleanup",
+    is_flag=True,
+    help="List finished Jobs nothing deletes, per namespace, and CronJobs keeping too much history.",
+)
+@click.option(
+    "--fix", is_flag=True, help="Plan the safe fixes live objects accept (see --dry-run / --apply)."
+)
+@click.option(
+    "--dry-run/--apply",
+    "dry_run",
+    default=True,
+    help="With --fix: print the patches (default) or send them.",
+)
+@click.option(
+    "--page-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Objects per list request.",
+)
+def audit(
+    namespaces: tuple[str, ...],
+    policies: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    exit_zero: bool,
+    kube_context: str | None,
+    kubeconfig: str | None,
+    in_cluster: bool,
+    kubernetes_version: str | None,
+    report: bool,
+    cleanup: bool,
+    fix: bool,
+    dry_run: bool,
+    page_size: int,
+) -> None:
+    """Judge the Jobs and CronJobs stored in a cluster as the webhook would judge them today.
+
+    Exit codes as for lint: 0 no findings at or above --fail-on, 1 such findings, 2 usage or
+    policy errors, or a list or write that failed (a 403, an unreachable API server).
+    """
+    from jobguard.cli.extras import require_extra
+
+    require_extra("server", "audit")
+
+    from jobguard.audit.cluster import Cluster, ClusterError
+    from jobguard.audit.run import AuditOptions, now_utc, run_audit
+    from jobguard.cli.policy_files import load_policy_or_exit
+    from jobguard.core.context import Context
+    from jobguard.core.kubernetes.versions import (
+        DEFAULT_KUBERNETES_VERSION,
+        VersionError,
+        parse_version,
+    )
+
+    if in_cluster and (kubeconfig or kube_context):
+        raise click.UsageError("--in-cluster does not take --kubeconfig or --context")
+    version = DEFAULT_KUBERNETES_VERSION
+    if kubernetes_version is not None:
+        try:
+            version = parse_version(kubernetes_version)
+        except VersionError as exc:
+            raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
+    policy = load_policy_or_exit(policies, "nothing was audited")
+    try:
+        cluster = Cluster.connect(
+            kubeconfig=kubeconfig, context=kube_context, in_cluster=in_cluster
+        )
+    except ClusterError as exc:
+        click.echo(f"error: {exc}; nothing was audited", err=True)
+        sys.exit(EXIT_USAGE)
+    options = AuditOptions(
+        namespaces=namespaces,
+        context=Context(operation="CREATE", kubernetes_version=version),
+        cleanup=cleanup,
+        fix=fix,
+        page_size=page_size,
+    )
+    now = now_utc()
+    result = run_audit(cluster, policy, options)
+    extra: dict[str, Any] = {"verdicts": dict(sorted(result.verdicts.items()))}
+    if cleanup and result.cleanup is not None:
+        extra["cleanup"] = result.cleanup.as_dict(now)
+    if fix:
+        extra["fixes"] = _send_fixes(cluster, result, apply=not dry_run)
+    if report:
+        extra["reports"] = _write_reports(cluster, result, now)
+    click.echo(_render(result, fmt, policy, fail_on, extra, now), nl=False)
+    code = _exit_code(result, fail_on, extra)
+    sys.exit(EXIT_OK if exit_zero and code == EXIT_FINDINGS else code)
+
+
+def _send_fixes(cluster: Cluster, result: Audit, *, apply: bool) -> list[dict[str, Any]]:
+    from jobguard.audit.cluster import ClusterError
+
+    done = []
+    for fix in result.fixes:
+        entry: dict[str, Any] = {
+            "kind": fix.kind,
+            "namespace": fix.namespace,
+            "name": fix.name,
+            "changes": list(fix.changes),
+            "refused": list(fix.refused),
+            "patch": list(fix.body),
+            "outcome": "nothing to change" if fix.empty else ("would patch" if not apply else ""),
+        }
+        if apply and not fix.empty:
+            try:
+                cluster.patch_json(fix.kind, fix.namespace, fix.name, list(fix.body))
+                entry["outcome"] = "patched"
+            except ClusterError as exc:
+                entry["outcome"] = f"failed: {exc}"
+        done.append(entry)
+    return done
+
+
+def _write_reports(cluster: Cluster, result: Audit, now: datetime) -> dict[str, Any]:
+    from jobguard.audit.cluster import ClusterError
+
+    seconds = int(now.timestamp())
+    try:
+        cluster.check_reports_installed()
+    except ClusterError as exc:
+        return {"error": str(exc), "written": []}
+    reports = [result.reports.namespace_report(ns, seconds) for ns in result.reports.namespaces]
+    reports.append(result.reports.cluster_report(seconds))
+    written, errors = [], []
+    for body in reports:
+        meta = body["metadata"]
+        shown = f"{body['kind']} {meta.get('namespace', '') + '/' if meta.get('namespace') else ''}{meta['name']}"
+        try:
+            written.append(f"{shown} {cluster.put_report(body)}")
+        except ClusterError as exc:
+            errors.append(str(exc))
+    return {"written": written, "error": "; ".join(errors) if errors else None}
+
+
+def _render(
+    result: Audit, fmt: str, policy: Any, fail_on: str, extra: dict[str, Any], now: datetime
+) -> str:
+    from pathlib import Path
+
+    lint_result = result.result
+    if fmt == "json":
+        from jobguard.render import json_report
+
+        doc = json_report.report_dict(lint_result)
+        doc.update(extra)
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "sarif":
+        from jobguard.render import sarif
+        from jobguard.rules import ALL_RULES
+
+        return sarif.render(lint_result, policy, ALL_RULES, base=Path.cwd())
+    if fmt == "junit":
+        from jobguard.core.model import Severity
+        from jobguard.render import junit
+
+        order = [Severity.ERROR, Severity.WARNING, Severity.INFO]
+        return junit.render(lint_result, failing=order[: order.index(Severity(fail_on)) + 1])
+    return _text(result, extra, now)
+
+
+def _text(result: Audit, extra: dict[str, Any], now: datetime) -> str:
+    from jobguard.core.model import Severity
+    from jobguard.render import text
+
+    lines = text.problem_lines(result.result, colour=False)
+    for obj in result.result.objects:
+        # One line per finding as lint prints it, with Kind/namespace/name for file:line.
+        for located in obj.findings:
+            f = located.finding
+            lines.append(f"{obj.file}: {f.severity.value} {f.rule} {f.field}: {f.message}")
+            if f.fix is not None:
+                kind = "fix" if f.fix.safe else "suggested fix (unsafe)"
+                lines.append(f"    {kind}: {f.fix.title}")
+    if result.cleanup is not None:
+        lines += [""] if lines else []
+        lines += result.cleanup.text(now)
+    for fix in extra.get("fixes", []):
+        where = f"{fix['kind']} {fix['namespace']}/{fix['name']}"
+        lines.append(f"fix {where}: {fix['outcome']}")
+        lines += [f"    {change}" for change in fix["changes"]]
+        lines += [f"    left out: {why}" for why in fix["refused"]]
+        if fix["patch"]:
+            lines.append("    JSON Patch: " + json.dumps(fix["patch"], separators=(",", ":")))
+    reports = extra.get("reports")
+    if reports is not None:
+        lines += reports["written"]
+        if reports["error"]:
+            lines.append(f"error: --report: {reports['error']}")
+    objects = len(result.result.objects)
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items())) or "none"
+    lines.append(
+        f"{text.plural(objects, 'Job/CronJob', 'Jobs/CronJobs')} audited (webhook verdicts: {verdicts}): "
+        f"{text.plural(result.result.count(Severity.ERROR), 'error')}, "
+        f"{text.plural(result.result.count(Severity.WARNING), 'warning')}, "
+        f"{text.plural(result.result.count(Severity.INFO), 'info')}"
+        + (
+            f", {text.plural(len(result.result.problems), 'problem')}"
+            if result.result.problems
+            else ""
+        )
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _exit_code(result: Audit, fail_on: str, extra: dict[str, Any]) -> int:
+    from jobguard.core.model import Severity
+
+    lint_result = result.result
+    if any(p.severity is Severity.ERROR for p in lint_result.problems):
+        return EXIT_USAGE
+    reports = extra.get("reports")
+    if reports is not None and reports["error"]:
+        return EXIT_USAGE
+    if any(f["outcome"].startswith("failed") for f in extra.get("fixes", [])):
+        return EXIT_USAGE
+    order = [Severity.ERROR, Severity.WARNING, Severity.INFO]
+    if any(lint_result.count(s) for s in order[: order.index(Severity(fail_on)) + 1]):
+        return EXIT_FINDINGS
+    return EXIT_OK
