@@ -18,7 +18,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ["text", "json", "sarif", "junit"]
 
 
-@click.command()
+@click.command(short_help="Judge the Jobs and CronJobs a cluster stores, as the webhook would.")
 @click.option(
     "-n",
     "--namespace",
