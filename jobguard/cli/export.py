@@ -50,9 +50,8 @@ def export(
         VersionError,
         parse_version,
     )
-    from jobguard.export import ExportError, export_policy
+    from jobguard.export import ExportError, export_policy, render_yaml
     from jobguard.export import explain as explain_export
-    from jobguard.export import render_yaml
 
     version = DEFAULT_KUBERNETES_VERSION
     if kubernetes_version is not None:

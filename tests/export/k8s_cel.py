@@ -9,7 +9,8 @@ functions the export uses are implemented here after their Kubernetes semantics:
 * ``quantity(s)``, ``isQuantity(s)``, ``q.compareTo(q)`` (k8s.io/apiserver/pkg/cel/library/
   quantity.go, over resource.Quantity's grammar);
 * ``list.join(sep)`` (cel-go ext strings, as Kubernetes enables it);
-* ``JSONPatch{op, path, value}`` objects (MutatingAdmissionPolicy).
+* ``JSONPatch{op, path, value}`` objects (MutatingAdmissionPolicy);
+* ``x == null`` / ``x != null`` for any ``x`` (cel-python only compares null with null).
 
 ``has()``, ``in``, the list macros and ``matches`` are cel-python's own (``matches`` runs
 Python's ``re``; the exported patterns use only syntax RE2 and ``re`` read alike).
@@ -85,7 +86,21 @@ class JSONPatch(celtypes.MessageType):  # type: ignore[misc]
     """``JSONPatch{op: ..., path: ..., value: ...}``: a map of its fields."""
 
 
+def _null_aware(compare: Any, when_null: bool) -> Any:
+    """CEL compares any value with null (``oldObject != null`` on CREATE); cel-python has no
+    map/null overload."""
+
+    def op(a: Any, b: Any) -> Any:
+        if a is None or b is None:
+            return celtypes.BoolType((a is None and b is None) == when_null)
+        return compare(a, b)
+
+    return op
+
+
 FUNCTIONS = {
+    "_==_": _null_aware(celpy.evaluation.bool_eq, True),
+    "_!=_": _null_aware(celpy.evaluation.bool_ne, False),
     "quantity": quantity,
     "isQuantity": is_quantity,
     "compareTo": compare_to,

@@ -87,3 +87,10 @@ def test_globs_become_anchored_regexes_matching_like_fnmatch(
 def test_jsonpatch_objects_carry_their_fields() -> None:
     ops = run("[JSONPatch{op: 'add', path: '/spec/x', value: object.v}]", {"v": 3})
     assert ops == [{"op": "add", "path": "/spec/x", "value": 3}]
+
+
+def test_any_value_compares_with_null() -> None:
+    assert run("object != null", {"a": 1}) is True
+    assert run("object == null", {"a": 1}) is False
+    assert run("object == null") is True
+    assert run("object.a != 2", {"a": 1}) is True
