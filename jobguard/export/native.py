@@ -372,10 +372,9 @@ def active_deadline(o: Any, ctx: Context) -> Translation:
     return Translation(tuple(checks))
 
 
-NAMESPACE = (
-    "(has($o.metadata.namespace) && $o.metadata.namespace != '' ? $o.metadata.namespace"
-    " : request.namespace)"
-)
+# The request's namespace: the API server makes the object's match it, and CEL would need the
+# escaped `metadata.__namespace__` (namespace is a reserved word) to read the object's own.
+NAMESPACE = "request.namespace"
 
 
 def _selector_matches(sel: str, labels: str) -> str:

@@ -221,3 +221,51 @@ def test_the_webhook_only_parts_are_in_the_objects_annotations() -> None:
             assert obj["metadata"]["annotations"]["jobguard.dev/rules-needing-webhook"] == (
                 "api-warnings, cronjob-schedule"
             )
+
+
+# Kubernetes escapes object property names that are CEL reserved words (``namespace`` is read
+# as ``__namespace__``): an expression must never select one of them from an object.
+RESERVED = [
+    "true",
+    "false",
+    "null",
+    "in",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
+]
+
+
+def expressions(obj: Any) -> list[str]:
+    if isinstance(obj, dict):
+        found = [v for k, v in obj.items() if k in ("expression", "messageExpression")]
+        return found + [e for v in obj.values() for e in expressions(v)]
+    if isinstance(obj, list):
+        return [e for v in obj for e in expressions(v)]
+    return []
+
+
+def test_no_expression_selects_a_reserved_word_from_an_object() -> None:
+    import re
+
+    selected = re.compile(r"(?<!request)\.(" + "|".join(RESERVED) + r")\b")
+    files = [bundled("strict.yaml")] + [[str(p)] for p in sorted(POLICY_FIXTURES.glob("*.yaml"))]
+    for policy_files in files:
+        for text in expressions(objects_for(policy_files)):
+            unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+            unquoted = re.sub(r"'(?:[^'\\]|\\.)*'", "''", unquoted)
+            assert not selected.search(unquoted), text
