@@ -703,12 +703,3 @@ TRANSLATIONS: dict[str, Translate] = {
     "cronjob-history-limits": cronjob_history_limits,
     "api-warnings": api_warnings,
 }
-
-#: What every native translation leaves to the webhook (listed once, under each rule it touches).
-COMMON_GAPS: dict[str, str] = {
-    "last-applied": "kubectl's last-applied-configuration (a value the user wrote that equals "
-    "the API default is treated as unset; CEL cannot parse the annotation's JSON)",
-}
-DEFAULTING_RULES = frozenset(
-    {"restart-policy", "completions-parallelism", "backoff-limit", "ttl-after-finished"}
-)
