@@ -19,6 +19,9 @@ Python's ``re``; the exported patterns use only syntax RE2 and ``re`` read alike
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -106,16 +109,32 @@ FUNCTIONS = {
     "compareTo": compare_to,
     "join": join,
 }
-_ENV = celpy.Environment(annotations={"JSONPatch": JSONPatch})
+
+
+@contextmanager
+def _cel_recursion() -> Iterator[None]:
+    """cel-python parses and evaluates recursively and raises the process's recursion limit
+    for it (in ``Environment()``); keep that inside CEL so that no other test sees it."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 2500))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+with _cel_recursion():
+    _ENV = celpy.Environment(annotations={"JSONPatch": JSONPatch})
 _PROGRAMS: dict[str, Any] = {}
 
 
 def evaluate(expression: str, activation: dict[str, Any]) -> Any:
-    program = _PROGRAMS.get(expression)
-    if program is None:
-        program = _ENV.program(_ENV.compile(expression), functions=FUNCTIONS)
-        _PROGRAMS[expression] = program
-    result = program.evaluate(activation)
+    with _cel_recursion():
+        program = _PROGRAMS.get(expression)
+        if program is None:
+            program = _ENV.program(_ENV.compile(expression), functions=FUNCTIONS)
+            _PROGRAMS[expression] = program
+        result = program.evaluate(activation)
     if isinstance(result, celpy.CELEvalError):
         raise result
     return result

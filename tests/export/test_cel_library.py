@@ -94,3 +94,11 @@ def test_any_value_compares_with_null() -> None:
     assert run("object == null", {"a": 1}) is False
     assert run("object == null") is True
     assert run("object.a != 2", {"a": 1}) is True
+
+
+def test_evaluating_cel_leaves_the_recursion_limit_alone() -> None:
+    import sys
+
+    before = sys.getrecursionlimit()
+    assert run("[1, 2].exists(i, i == 2)") is True
+    assert sys.getrecursionlimit() == before
