@@ -125,7 +125,7 @@ def suppression_condition(rule: str) -> str:
     key = lit(SUPPRESS_PREFIX + rule)
     return (
         f"!has(object.metadata.annotations) || !({key} in object.metadata.annotations) || "
-        f"object.metadata.annotations[{key}].matches('^\\\\s*$')"
+        f"object.metadata.annotations[{key}].trim() == ''"
     )
 
 

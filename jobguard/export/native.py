@@ -634,9 +634,7 @@ def suppression(o: Any, ctx: Context) -> Translation:
         return f"{annotations}.filter(k, {cond}).join(', ')"
 
     unknown = f"k.startsWith({lit(SUPPRESS_PREFIX)}) && !(k in {lit(known)})"
-    no_reason = (
-        f"k in {lit(known)} && !(k in {lit(forbidden)}) && {annotations}[k].matches('^\\\\s*$')"
-    )
+    no_reason = f"k in {lit(known)} && !(k in {lit(forbidden)}) && {annotations}[k].trim() == ''"
     checks = []
     for kind in KINDS:
         checks.append(

@@ -8,7 +8,7 @@ functions the export uses are implemented here after their Kubernetes semantics:
 
 * ``quantity(s)``, ``isQuantity(s)``, ``q.compareTo(q)`` (k8s.io/apiserver/pkg/cel/library/
   quantity.go, over resource.Quantity's grammar);
-* ``list.join(sep)`` (cel-go ext strings, as Kubernetes enables it);
+* ``list.join(sep)`` and ``s.trim()`` (cel-go ext strings, as Kubernetes enables it);
 * ``JSONPatch{op, path, value}`` objects (MutatingAdmissionPolicy);
 * ``x == null`` / ``x != null`` for any ``x`` (cel-python only compares null with null).
 
@@ -85,6 +85,15 @@ def join(items: Any, sep: Any = "") -> celtypes.StringType:
     return celtypes.StringType(str(sep).join(str(i) for i in items))
 
 
+# Unicode White_Space, what cel-go's strings.trim() removes (zero-width spaces are not in it).
+WHITE_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
+
+
+def trim(text: Any) -> celtypes.StringType:
+    return celtypes.StringType(str(text).strip(WHITE_SPACE))
+
+
 class JSONPatch(celtypes.MessageType):  # type: ignore[misc]
     """``JSONPatch{op: ..., path: ..., value: ...}``: a map of its fields."""
 
@@ -108,6 +117,7 @@ FUNCTIONS = {
     "isQuantity": is_quantity,
     "compareTo": compare_to,
     "join": join,
+    "trim": trim,
 }
 
 

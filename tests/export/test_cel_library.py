@@ -102,3 +102,9 @@ def test_evaluating_cel_leaves_the_recursion_limit_alone() -> None:
     before = sys.getrecursionlimit()
     assert run("[1, 2].exists(i, i == 2)") is True
     assert sys.getrecursionlimit() == before
+
+
+def test_trim_removes_unicode_white_space_only() -> None:
+    assert run("' \\u00a0reason\\t\\u3000'.trim()") == "reason"
+    assert run("'\\u2003'.trim() == ''") is True
+    assert run("'\\u200b'.trim() == ''") is False  # a zero-width space is not white space

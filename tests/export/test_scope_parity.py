@@ -52,6 +52,7 @@ ANNOTATIONS: list[dict[str, str]] = [
     {"suppress.jobguard.dev/backoff-limit": "reviewed"},
     {"suppress.jobguard.dev/restart-policy": "forbidden anyway"},
     {"suppress.jobguard.dev/backof-limit": "typo"},
+    {"suppress.jobguard.dev/backoff-limit": "\u00a0\t"},  # blank: no reason, no suppression
 ]
 
 
