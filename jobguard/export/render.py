@@ -58,6 +58,10 @@ def _options(item: RuleExport) -> str:
     return ", ".join(parts)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _status(item: RuleExport) -> str:
     if item.off:
         return "off"
@@ -74,9 +78,9 @@ def explain(export: Export) -> str:
         status = _status(item)
         what = ""
         if status != "off" and t.checks:
-            what = f"{len(t.checks)} validations"
+            what = _count(len(t.checks), "validation")
             if item.mutates:
-                what += f", {len(t.defaults)} defaults (MutatingAdmissionPolicy)"
+                what += f", {_count(len(t.defaults), 'default')} (MutatingAdmissionPolicy)"
         row = f"{item.rule.name:<{width}}  {item.settings.action.value:<5}  {status:<13}  {what}"
         lines.append(row.rstrip())
         options = _options(item)
