@@ -8,6 +8,7 @@ import click
 from jobguard import __version__
 from jobguard.cli.audit import audit
 from jobguard.cli.certs import certs
+from jobguard.cli.export import export
 from jobguard.cli.lint import lint
 from jobguard.cli.rules import explain, rules
 from jobguard.cli.serve import serve
@@ -25,3 +26,4 @@ main.add_command(explain)
 main.add_command(certs)
 main.add_command(serve)
 main.add_command(audit)
+main.add_command(export)
