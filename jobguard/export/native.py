@@ -483,19 +483,25 @@ def resources(o: Any, ctx: Context) -> Translation:
                 base = f"{path(kind, 'template.spec')}.{key}[*].resources"
                 violated = f"({has('template.spec.' + key)} && {items}.exists(c, {missing}))"
                 names = f"{items}.filter(c, {missing}).map(c, c.name).join(', ')"
-                checks.append(
-                    Check(kind, f"{base}.{rel}", violated, text, f"{lit(text + ': ')} + {names}")
-                )
+                where = f"{base}.{rel}" if rel else base
+                checks.append(Check(kind, where, violated, text, f"{lit(text + ': ')} + {names}"))
 
-            for resource in o.requests:
-                missing = (
-                    f"(!{in_section('requests', resource)} && !{in_section('limits', resource)}"
-                    f" && !{pod_has(pod_level, 'requests', resource)})"
+            # One finding per container naming all it lacks, as the rule reports it.
+            lacks = [
+                f"(!{in_section('requests', resource)} && !{in_section('limits', resource)}"
+                f" && !{pod_has(pod_level, 'requests', resource)})"
+                for resource in o.requests
+            ] + [
+                f"(!{in_section('limits', resource)} && !{pod_has(pod_level, 'limits', resource)})"
+                for resource in o.limits
+            ]
+            if lacks:
+                wanted = [f"a {r} request" for r in o.requests] + [f"a {r} limit" for r in o.limits]
+                add(
+                    "",
+                    "(" + " || ".join(lacks) + ")",
+                    "containers without " + " or ".join(wanted),
                 )
-                add(f"requests.{resource}", missing, f"containers without a {resource} request")
-            for resource in o.limits:
-                missing = f"(!{in_section('limits', resource)} && !{pod_has(pod_level, 'limits', resource)})"
-                add(f"limits.{resource}", missing, f"containers without a {resource} limit")
             for section in ("requests", "limits"):
                 for resource, maximum in sorted(maxima.items()):
                     if maximum is None:

@@ -4,11 +4,12 @@ What: each container and init container (native sidecars included) of the pod te
 the policy's ``requests`` (default cpu and memory) and ``limits`` (default memory), and stay at or
 below ``max_cpu`` / ``max_memory`` when the policy sets them (requests and limits alike).
 
-A missing value is reported where it belongs, for example
-``spec.template.spec.containers[0].resources.requests.memory`` (CronJob:
-``spec.jobTemplate.spec.template.spec.containers[0].resources.requests.memory``); a value above
-a maximum at its own path (``...resources.limits.cpu``). Containers are checked in pod order
-(``initContainers`` first, they run first), each: missing requests, missing limits, then maxima.
+What a container lacks is one finding per container, at its ``resources``
+(``spec.template.spec.containers[0].resources``; CronJob:
+``spec.jobTemplate.spec.template.spec.containers[0].resources``), naming every missing request and
+limit: one change to the manifest, one finding. A value above a maximum is a finding at its own
+path (``...resources.limits.cpu``). Containers are checked in pod order (``initContainers``
+first, they run first), each: what it lacks, then maxima.
 
 What counts as set, as the API server and kubelet see it:
 
@@ -32,7 +33,7 @@ Example::
           containers:
           - name: main
             image: registry.example/etl:2.3
-            # no resources: requests.cpu, requests.memory and limits.memory are reported
+            # no resources: one finding, "no cpu request, no memory request and no memory limit"
 
 Fix: set values that fit the workload, e.g. ``resources: {requests: {cpu: 500m, memory: 1Gi},
 limits: {memory: 1Gi}}``. No automatic fix: a guessed limit either OOM-kills a healthy Job or
@@ -48,7 +49,7 @@ Options:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -72,11 +73,10 @@ REMEDIATION = (
 
 POD_LEVEL_RESOURCES_SINCE = (1, 34)
 
-_WHY_MISSING = {
-    ("requests", "cpu"): "the scheduler places it as if it needed no CPU",
-    ("requests", "memory"): "the scheduler places it as if it needed no memory",
-    ("limits", "cpu"): "it may use every idle core of its node",
-    ("limits", "memory"): "a runaway run can take its node's memory from other pods",
+_RESOURCE_WORDS = {"cpu": "CPU", "memory": "memory"}
+_WHY_NO_LIMIT = {
+    "cpu": "it may use every idle core of its node",
+    "memory": "a runaway run can take its node's memory from other pods",
 }
 
 
@@ -148,16 +148,10 @@ def _container_violations(
     name = container.get("name")
     who = f"container {name!r}" if isinstance(name, str) else "this container"
     base = (*path, "resources")
-    for resource in options.requests:
-        if resource not in requests and resource not in limits and resource not in pod["requests"]:
-            why = _WHY_MISSING.get(("requests", resource), "the scheduler cannot account for it")
-            yield Violation(
-                (*base, "requests", resource), f"{who} has no {resource} request; {why}"
-            )
-    for resource in options.limits:
-        if resource not in limits and resource not in pod["limits"]:
-            why = _WHY_MISSING.get(("limits", resource), "its use is unbounded")
-            yield Violation((*base, "limits", resource), f"{who} has no {resource} limit; {why}")
+    lacking = _lacking(options, requests, limits, pod)
+    if lacking:
+        what = _and(f"no {resource} {kind[:-1]}" for kind, resource in lacking)
+        yield Violation(base, f"{who} has {what}: {_consequences(lacking)}")
     for kind, values in (("requests", requests), ("limits", limits)):
         for resource, maximum in maxima.items():
             amount = parse_quantity(values.get(resource))
@@ -168,6 +162,45 @@ def _container_violations(
                     f"{who}: {resource} {kind[:-1]} {values[resource]} is above the "
                     f"policy's maximum {shown}",
                 )
+
+
+def _lacking(
+    options: Options,
+    requests: dict[str, Any],
+    limits: dict[str, Any],
+    pod: dict[str, dict[str, Any]],
+) -> list[tuple[str, str]]:
+    """(``requests`` or ``limits``, resource) pairs the container lacks, requests first."""
+    missing = [
+        ("requests", resource)
+        for resource in options.requests
+        if resource not in requests and resource not in limits and resource not in pod["requests"]
+    ]
+    missing += [
+        ("limits", resource)
+        for resource in options.limits
+        if resource not in limits and resource not in pod["limits"]
+    ]
+    return missing
+
+
+def _consequences(lacking: list[tuple[str, str]]) -> str:
+    """What the missing requests and limits mean, requests first, as one sentence."""
+    unrequested = [_RESOURCE_WORDS.get(r, r) for kind, r in lacking if kind == "requests"]
+    parts = []
+    if unrequested:
+        parts.append(
+            "the scheduler places it as if it needed " + _and(f"no {w}" for w in unrequested)
+        )
+    for kind, resource in lacking:
+        if kind == "limits":
+            parts.append(_WHY_NO_LIMIT.get(resource, f"its {resource} use is unbounded"))
+    return "; ".join(parts)
+
+
+def _and(items: Iterable[str]) -> str:
+    words = list(items)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:

@@ -27,31 +27,44 @@ def findings(obj: dict[str, Any], **kw: Any) -> list[tuple[str, str]]:
     return found(obj, "resources", **kw)
 
 
-def test_each_missing_value_is_reported_where_it_belongs_with_its_consequence() -> None:
-    prefix = "spec.template.spec.containers[0].resources"
-    assert findings(job({"name": "main", "image": "busybox"})) == [
+def test_one_finding_per_container_names_everything_it_lacks_and_why() -> None:
+    prefix = "spec.template.spec.containers"
+    obj = job(
+        {"name": "main", "image": "busybox"},
+        {"name": "upload", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}},
+        {"name": "sized", "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}}},
+        {"name": "cpu-only", "resources": {"limits": {"cpu": "1"}}},
+    )
+    assert findings(obj) == [
         (
-            f"{prefix}.requests.cpu",
-            "container 'main' has no cpu request; the scheduler places it as if it needed no CPU",
+            f"{prefix}[0].resources",
+            "container 'main' has no cpu request, no memory request and no memory limit: the "
+            "scheduler places it as if it needed no CPU and no memory; a runaway run can take "
+            "its node's memory from other pods",
         ),
         (
-            f"{prefix}.requests.memory",
-            "container 'main' has no memory request; the scheduler places it as if it needed no memory",
+            f"{prefix}[1].resources",
+            "container 'upload' has no memory limit: a runaway run can take its node's memory "
+            "from other pods",
         ),
+        # A memory limit is also the memory request the pod gets; a cpu limit the cpu request.
         (
-            f"{prefix}.limits.memory",
-            "container 'main' has no memory limit; a runaway run can take its node's memory from other pods",
+            f"{prefix}[3].resources",
+            "container 'cpu-only' has no memory request and no memory limit: the scheduler places "
+            "it as if it needed no memory; a runaway run can take its node's memory from other pods",
         ),
     ]
 
 
 def test_findings_have_no_fix_because_sizes_are_workload_specific() -> None:
     report = report_of(job({"name": "main", "image": "busybox"}), "resources")
-    assert [f.fix for f in report.findings] == [None, None, None]
+    assert [f.fix for f in report.findings] == [None]
 
 
 def test_resources_null_counts_as_missing_and_a_wrong_type_is_left_to_the_structure_rules() -> None:
-    assert len(findings(job({"name": "main", "resources": None}))) == 3
+    assert [p for p, _ in findings(job({"name": "main", "resources": None}))] == [
+        "spec.template.spec.containers[0].resources"
+    ]
     assert findings(job({"name": "main", "resources": "1Gi"})) == []
     assert findings(job({"name": "main", "resources": {"requests": ["cpu"]}})) == []
 
@@ -63,7 +76,7 @@ def test_pod_level_resources_count_from_kubernetes_1_34() -> None:
         resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
     )
     assert findings(obj, ctx=Context(kubernetes_version=(1, 34))) == []
-    assert len(findings(obj, ctx=Context(kubernetes_version=(1, 33)))) == 6
+    assert len(findings(obj, ctx=Context(kubernetes_version=(1, 33)))) == 2
 
 
 def test_maxima_compare_quantities_exactly_and_name_the_offending_value(tmp_path: Path) -> None:
@@ -98,8 +111,9 @@ def test_other_resource_names_can_be_required(tmp_path: Path) -> None:
     obj = job({"name": "main", "resources": {"requests": {"cpu": "1"}}})
     assert findings(obj, policy=load_policy([str(path)])) == [
         (
-            "spec.template.spec.containers[0].resources.requests.ephemeral-storage",
-            "container 'main' has no ephemeral-storage request; the scheduler cannot account for it",
+            "spec.template.spec.containers[0].resources",
+            "container 'main' has no ephemeral-storage request: the scheduler places it as if it "
+            "needed no ephemeral-storage",
         )
     ]
 

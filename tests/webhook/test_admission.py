@@ -315,7 +315,8 @@ def test_kubernetes_version_setting_reaches_version_dependent_rules(tmp_path: Pa
     assert answers[(1, 34)]["allowed"] is True
     assert answers[(1, 33)]["allowed"] is False
     assert answers[(1, 33)]["status"]["message"].startswith(
-        "jobguard policy: [resources] spec.template.spec.containers[0].resources.requests.cpu: "
+        "jobguard policy: [resources] spec.template.spec.containers[0].resources: "
+        "container 'render' has no cpu request, no memory request and no memory limit: "
     )
 
 
