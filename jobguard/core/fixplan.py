@@ -14,8 +14,9 @@ What is applied, in report order:
   neither blocks, nor warns, nor changes the object or the file. Unsafe fixes are suggestions.
 * A fix that cannot be applied to the object as fixed so far (a parent on its path is not a
   map) is skipped, with the reason; the others still apply.
-* On UPDATE, a finding the existing object already had (same rule, same path) is left alone:
-  the update did not introduce it, and the validating webhook does not block it either. That
+* On UPDATE, a finding the existing object already had (same rule, same path, and its fix
+  would change the existing object) is left alone: the update did not introduce it, and the
+  validating webhook does not block it either. That
   keeps a metadata-only change of a legacy object free of unasked-for spec changes, and makes
   re-applying an unchanged manifest a no-op.
 * On UPDATE of a Job, a fix is applied only where an existing Job may change
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.model import Action, Edit, Finding, SetValue
-from jobguard.core.patching import PatchConflict, apply_edits
+from jobguard.core.patching import PatchConflict, apply_edits, patch_for
 from jobguard.core.paths import MISSING, FieldPath, lookup
 from jobguard.core.subject import Subject
 
@@ -97,7 +98,7 @@ def plan_fixes(report: Report, subject: Subject, *, before: Report | None = None
     ``before`` is the report of the old object on UPDATE (made with the same policy and
     rules); without it every finding counts as introduced by the update.
     """
-    existing = {_key(f) for f in before.findings} if before and subject.is_update else set()
+    existing = _existing_violations(before) if before and subject.is_update else set()
     wanted: list[Finding] = []
     skipped: list[Skipped] = []
     for finding in report.findings:
@@ -127,6 +128,25 @@ def plan_fixes(report: Report, subject: Subject, *, before: Report | None = None
         restored,
         (*skipped, *plan.skipped),
     )
+
+
+def _existing_violations(before: Report) -> set[tuple[str, FieldPath]]:
+    """The findings of the old object that its fix would change: a finding whose fix is already
+    in place there (jobguard set the value at CREATE; kubectl's record does not show it) is
+    not a violation of the existing object."""
+    old = before.view.obj
+    return {
+        _key(f)
+        for f in before.findings
+        if not applies(f) or (f.fix is not None and _changes(old, f.fix.edits))
+    }
+
+
+def _changes(doc: dict[str, Any], edits: tuple[Edit, ...]) -> bool:
+    try:
+        return bool(patch_for(doc, edits))
+    except PatchConflict:
+        return True
 
 
 def _apply(
