@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from jobguard.cli import main
 from jobguard.core.engine import Report, evaluate
-from jobguard.core.fixplan import EXISTING, IMMUTABLE, applies, plan_fixes
+from jobguard.core.fixplan import EXISTING, IMMUTABLE, REJECTED, applies, plan_fixes
 from jobguard.core.model import Action, Category, Finding, Fix, SetValue, Severity
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
@@ -188,3 +188,82 @@ def test_report_fixed_is_the_manifest_plan(name: str) -> None:
     assert report.safe_edits() == list(plan.edits)
     assert plan.patch  # restartPolicy at least
     assert Severity.ERROR in {f.severity for f in plan.applied}
+
+
+# -- the subject: which paths an UPDATE may change ------------------------------------------
+
+
+def _stored_job(**spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {}, **spec}}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (("spec", "ttlSecondsAfterFinished"), True),
+        (("spec", "backoffLimit"), True),
+        (("spec", "parallelism"), True),
+        (("spec", "suspend"), True),
+        (("spec", "maxFailedIndexes"), True),
+        (("metadata", "labels", "team"), True),
+        (("metadata", "name"), False),
+        (("spec", "completions"), False),  # NonIndexed
+        (("spec", "completionMode"), False),
+        (("spec", "selector"), False),
+        (("spec", "podFailurePolicy"), False),
+        (("spec", "template", "spec", "restartPolicy"), False),
+        (("spec", "template", "spec", "nodeSelector"), False),  # not suspended
+    ],
+)
+def test_a_job_update_may_change_only_its_mutable_fields(
+    path: tuple[str, ...], expected: bool
+) -> None:
+    subject = Subject.update("Job", _stored_job(completionMode="NonIndexed"))
+    assert subject.may_change(path) is expected
+    # Manifests, CREATEs and CronJob UPDATEs may change anything.
+    assert Subject.manifest("Job").may_change(path)
+    assert Subject.create("Job").may_change(path)
+    assert Subject.update("CronJob", {"kind": "CronJob", "spec": {}}).may_change(path)
+
+
+def test_a_suspended_job_may_change_its_scheduling_directives_only() -> None:
+    subject = Subject.update("Job", _stored_job(suspend=True))
+    pod = ("spec", "template", "spec")
+    assert subject.may_change((*pod, "nodeSelector"))
+    assert subject.may_change((*pod, "tolerations"))
+    assert subject.may_change((*pod, "affinity", "nodeAffinity"))
+    assert subject.may_change(("spec", "template", "metadata", "labels"))
+    assert not subject.may_change((*pod, "affinity", "podAffinity"))
+    assert not subject.may_change((*pod, "restartPolicy"))
+    assert not subject.may_change((*pod, "containers", 0, "image"))
+
+
+def test_an_indexed_job_may_change_completions_from_the_elastic_version_on() -> None:
+    stored = _stored_job(completionMode="Indexed")
+    assert Subject.update("Job", stored, (1, 36)).may_change(("spec", "completions"))
+    assert not Subject.update("Job", stored, (1, 26)).may_change(("spec", "completions"))
+
+
+def test_a_fix_the_api_server_would_reject_on_update_is_left_out() -> None:
+    # An Indexed Job may change completions only together with parallelism: a fix of
+    # completions alone passes may_change, and the whole-object check drops it.
+    stored = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "render"},
+        "spec": {
+            "completions": 3,
+            "parallelism": 3,
+            "completionMode": "Indexed",
+            "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "a"}]}},
+        },
+    }
+    view = JobView.of(copy.deepcopy(stored))
+    assert view is not None
+    findings = (
+        _finding("completions", Action.WARN, ("spec", "completions"), 5),
+        _finding("ttl", Action.WARN, ("spec", "ttlSecondsAfterFinished"), 60),
+    )
+    plan = plan_fixes(Report(view, findings), Subject.update("Job", stored, (1, 36)))
+    assert plan.patch == [{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 60}]
+    assert [(s.finding.rule, s.reason) for s in plan.skipped] == [("completions", REJECTED)]
