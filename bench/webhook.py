@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark `jobguard serve` against a minimal allow-everything webhook, in one run.
 
-    python bench/webhook.py [--duration 10] [--connections 32] [--rate 300]
+    python bench/webhook.py [--duration 10] [--connections 32] [--rate 300] [--update]
 
 Needs `wrk` (Debian: apt-get install -y wrk). Starts, one after the other, on this machine:
 
@@ -13,7 +13,9 @@ Needs `wrk` (Debian: apt-get install -y wrk). Starts, one after the other, on th
 
 and drives each over HTTPS with keep-alive connections, POSTing real captured AdmissionReviews
 (tests/fixtures/admission): a defaulted Job without restartPolicy to /mutate (answered with a
-patch) and a validated Job to /validate. For each it prints requests/s, p50/p99 latency and
+patch) and a validated Job to /validate (with ``--update`` also the ``kubectl replace`` of a
+CronJob captured from kube-apiserver v1.36 to /mutate, row ``/mutate UPD``: an UPDATE, planned
+against its old object and answered with a patch). For each it prints requests/s, p50/p99 latency and
 the server's own CPU time per request (arbiter and workers, from /proc) at full load
 (``--connections`` connections), then p50/p99 at a fixed ``--rate`` requests/s (paced by wrk's
 ``delay()``). The client shares the machine with the server, as it does on
@@ -42,6 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMISSION = ROOT / "tests" / "fixtures" / "admission"
 MUTATE_REVIEW = ADMISSION / "003-mutate-Job-CREATE-noname.json"
 VALIDATE_REVIEW = ADMISSION / "002-validate-Job-CREATE-pi.json"
+#: ``--update``: the replaced CronJob captured from kube-apiserver v1.36 (answered with a patch).
+CAPTURED_1_36 = ROOT / "tests" / "fixtures" / "admission-1.36"
+UPDATE_REVIEW = CAPTURED_1_36 / "019-mutate-CronJob-UPDATE-nightly-report.json"
 
 NULL_SERVER = """
 import sys
@@ -233,6 +238,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median)")
     parser.add_argument("--workers", type=int, default=None, help="default: jobguard's")
     parser.add_argument("--threads", type=int, default=None, help="default: jobguard's")
+    parser.add_argument(
+        "--update", action="store_true", help="also measure /mutate on a CronJob UPDATE"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -243,10 +251,13 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="jobguard-bench-"))
     try:
         cert, key, ca = ensure_dev_certs(workdir / "certs")
+        # label -> (URL path, body)
         bodies = {
-            "/mutate": write_body(MUTATE_REVIEW, workdir),
-            "/validate": write_body(VALIDATE_REVIEW, workdir),
+            "/mutate": ("/mutate", write_body(MUTATE_REVIEW, workdir)),
+            "/validate": ("/validate", write_body(VALIDATE_REVIEW, workdir)),
         }
+        if args.update:
+            bodies["/mutate UPD"] = ("/mutate", write_body(UPDATE_REVIEW, workdir))
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         tuning = []
         if args.workers:
@@ -320,7 +331,7 @@ def main() -> None:
                 wait_ready(ports[name], ca, process)
             samples: dict[tuple[str, str], list[tuple[Result, Result]]] = {}
             for round_ in range(args.rounds):
-                for path, body in bodies.items():
+                for label, (path, body) in bodies.items():
                     for name in servers:
                         url = f"https://127.0.0.1:{ports[name]}{path}"
                         if round_ == 0:
@@ -329,7 +340,7 @@ def main() -> None:
                         paced = run_wrk(
                             url, body, workdir, args.duration, args.rate_connections, args.rate
                         )
-                        samples.setdefault((name, path), []).append((full, paced))
+                        samples.setdefault((name, label), []).append((full, paced))
         finally:
             for process in processes.values():
                 stop(process)
@@ -345,18 +356,18 @@ def main() -> None:
             f"{args.duration}s per measurement, median of {args.rounds} alternating rounds"
         )
         header = (
-            f"{'server':<14}{'path':<11}"
+            f"{'server':<14}{'path':<12}"
             f"{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'cpu us':>8}   |"
             f"{'at rate':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
         )
         print(
-            f"{'':<25}{'full load: ' + str(args.connections) + ' connections':<43}   |"
+            f"{'':<26}{'full load: ' + str(args.connections) + ' connections':<43}   |"
             f"  fixed rate {args.rate:g} req/s, {args.rate_connections} connections"
         )
         print(header)
         for name, path, full, paced in rows:
             print(
-                f"{name:<14}{path:<11}{full.rps:>9.0f}{full.p50_ms:>9.2f}{full.p99_ms:>9.2f}"
+                f"{name:<14}{path:<12}{full.rps:>9.0f}{full.p50_ms:>9.2f}{full.p99_ms:>9.2f}"
                 f"{full.errors:>8}{full.cpu_us:>8.0f}   |{paced.rps:>9.0f}{paced.p50_ms:>9.2f}{paced.p99_ms:>9.2f}"
                 f"{paced.errors:>8}"
             )

@@ -8,9 +8,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.context import Context
+from jobguard.core.fixplan import FixPlan, plan_fixes
 from jobguard.core.model import Action, Category, Edit, Finding, Severity
-from jobguard.core.patching import PatchConflict, apply_edits, patch_for
+from jobguard.core.patching import PatchConflict, patch_for
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 if TYPE_CHECKING:
@@ -38,11 +40,17 @@ class Report:
         return tuple(f for f in self.findings if f.severity is Severity.WARNING)
 
     def safe_edits(self) -> list[Edit]:
-        return [e for f in self.findings if f.fix and f.fix.safe for e in f.fix.edits]
+        """The edits ``lint --fix`` writes for this object (:mod:`jobguard.core.fixplan`)."""
+        return list(self._manifest_plan().edits)
 
     def fixed(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The object with every safe fix applied, and the one JSON Patch that does it."""
-        return apply_edits(self.view.obj, self.safe_edits())
+        """The object with the fixes jobguard applies, and the one JSON Patch that does it
+        (the plan of :func:`jobguard.core.fixplan.plan_fixes` for a manifest)."""
+        plan = self._manifest_plan()
+        return plan.obj, plan.patch
+
+    def _manifest_plan(self) -> FixPlan:
+        return plan_fixes(self, Subject.manifest(self.view.kind))
 
 
 def suppressions(view: JobView) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Writing safe fixes back into manifest files (``jobguard lint --fix`` and ``--diff``).
 
-The edits written are exactly the ones the mutating webhook applies: every finding's fix with
-``safe`` set, in report order (``Report.safe_edits``). How each is spelt in the file is
+The edits written are exactly the ones the mutating webhook applies to the same object on
+CREATE: the plan of :func:`jobguard.core.fixplan.plan_fixes` (safe fixes of deny- and warn-level
+findings, in report order; audit-level findings are never fixed). How each is spelt in the file is
 :func:`jobguard.lint.text_edits.write_edits`: minimal text edits, so the diff of ``--fix``
 touches only the lines a fix inserts or changes, in the style of the text around them, and
 every other byte stays as it was (comments, quoting, flow lists, trailing spaces, markers).
@@ -10,7 +11,8 @@ Nothing is written unless it is provably right: the rewritten text is parsed aga
 reader ``jobguard lint`` uses and must equal, document by document, the original data with the
 edits applied (``jobguard.core.patching.apply_edits``, the webhook's own function). A file that
 cannot be fixed that way (JSON, ``kind: List``, anchors or aliases, repeated keys, a parent that
-is not a map, mixed line endings, stdin) is left alone and the reason is reported.
+is not a map, mixed line endings, stdin) is left alone and the reason is reported; so is a
+document where a fix of the plan cannot be applied (the webhook applies the others and warns).
 """
 
 from __future__ import annotations
@@ -22,14 +24,24 @@ from typing import Any
 
 import yaml
 
-from jobguard.core.model import Edit
-from jobguard.core.patching import PatchConflict, apply_edits
+from jobguard.core.engine import Report
+from jobguard.core.fixplan import FixPlan, applies, plan_fixes
+from jobguard.core.model import Edit, Finding
 from jobguard.core.paths import field_path
+from jobguard.core.subject import Subject
+from jobguard.core.view import JobView
 from jobguard.lint.linter import FileResult
 from jobguard.lint.source import parse_stream
 from jobguard.lint.text_edits import Unwritable, detect_indent, write_edits
 
-__all__ = ["FileFix", "detect_indent", "plan_fix", "safe_edits_by_document", "same_data"]
+__all__ = [
+    "FileFix",
+    "detect_indent",
+    "findings_to_fix",
+    "plan_fix",
+    "safe_edits_by_document",
+    "same_data",
+]
 
 _BOM = "\ufeff"
 _EventLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -71,17 +83,24 @@ class _Refused(Exception):
     """This file cannot be fixed safely; the message says why."""
 
 
-def safe_edits_by_document(result: FileResult) -> dict[int, tuple[int, list[Edit]]]:
-    """document index -> (number of findings fixed, their safe edits in report order)."""
-    out: dict[int, tuple[int, list[Edit]]] = {}
+def findings_to_fix(result: FileResult) -> dict[int, tuple[Finding, ...]]:
+    """document index -> the findings of its object whose fix jobguard applies
+    (:func:`jobguard.core.fixplan.applies`), in report order."""
+    out: dict[int, tuple[Finding, ...]] = {}
     for obj in result.objects:
-        fixes = [lf.finding.fix for lf in obj.findings]
-        safe = [f for f in fixes if f is not None and f.safe]
-        if not safe:
-            continue
-        count, edits = out.get(obj.document, (0, []))
-        out[obj.document] = (count + len(safe), [*edits, *(e for f in safe for e in f.edits)])
+        fixable = tuple(lf.finding for lf in obj.findings if applies(lf.finding))
+        if fixable:
+            out[obj.document] = out.get(obj.document, ()) + fixable
     return out
+
+
+def safe_edits_by_document(result: FileResult) -> dict[int, tuple[int, list[Edit]]]:
+    """document index -> (number of findings to fix, their edits in report order), before the
+    plan is made against the document's data (which may skip a fix that cannot apply)."""
+    return {
+        index: (len(found), [e for f in found if f.fix is not None for e in f.fix.edits])
+        for index, found in findings_to_fix(result).items()
+    }
 
 
 def plan_fix(result: FileResult, raw: bytes) -> FileFix:
@@ -90,14 +109,14 @@ def plan_fix(result: FileResult, raw: bytes) -> FileFix:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return FileFix(result.file, "", "", refused="not UTF-8 text")
-    wanted = safe_edits_by_document(result)
+    wanted = findings_to_fix(result)
     if not wanted:
         return FileFix(result.file, text, text)
     try:
-        fixed = _fix_text(result.file, text, {i: edits for i, (_, edits) in wanted.items()})
+        fixed, applied = _fix_text(result.file, text, wanted)
     except _Refused as exc:
         return FileFix(result.file, text, text, refused=str(exc))
-    return FileFix(result.file, text, fixed, applied=sum(n for n, _ in wanted.values()))
+    return FileFix(result.file, text, fixed, applied=applied)
 
 
 # -- the text surgery ---------------------------------------------------------------------------
@@ -125,7 +144,16 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _fix_text(file: str, text: str, edits: dict[int, list[Edit]]) -> str:
+def _plan(data: dict[str, Any], findings: tuple[Finding, ...]) -> FixPlan:
+    """The webhook's plan for this document: the same function, the same findings."""
+    view = JobView.of(data)
+    if view is None:
+        raise _Refused("the document is no longer a Job or CronJob")
+    return plan_fixes(Report(view, findings), Subject.manifest(view.kind))
+
+
+def _fix_text(file: str, text: str, wanted: dict[int, tuple[Finding, ...]]) -> tuple[str, int]:
+    """The fixed text, and how many findings its edits fix."""
     bom = _BOM if text.startswith(_BOM) else ""
     body_text = text[len(bom) :]
     crlf = "\r\n" in body_text
@@ -138,10 +166,11 @@ def _fix_text(file: str, text: str, edits: dict[int, list[Edit]]) -> str:
     if original.errors or len(original.documents) != len(anchored):
         raise _Refused("the file does not parse the same way twice")
     expected: list[Any] = []
-    fixed_documents: list[int] = []
+    edits: dict[int, tuple[Edit, ...]] = {}
+    applied = 0
     for i in range(len(anchored)):
         data = original.documents[i].data
-        if i not in edits:
+        if i not in wanted:
             expected.append(data)
             continue
         if anchored[i]:
@@ -154,16 +183,18 @@ def _fix_text(file: str, text: str, edits: dict[int, list[Edit]]) -> str:
         if original.documents[i].duplicate_keys():
             shown = field_path(original.documents[i].duplicate_keys()[0])
             raise _Refused(f"document {i + 1} repeats the key {shown}; remove one first")
-        try:
-            fixed_data, _ = apply_edits(data, edits[i])
-        except PatchConflict as exc:
-            raise _Refused(str(exc)) from None
-        expected.append(fixed_data)
-        fixed_documents.append(i)
+        plan = _plan(data, wanted[i])
+        if plan.skipped:
+            # The webhook would apply the others and warn; a file is fixed whole or not at all.
+            raise _Refused(plan.skipped[0].reason)
+        expected.append(plan.obj)
+        if plan.edits:
+            edits[i] = plan.edits
+            applied += len(plan.applied)
     new_text = body_text
-    for i in fixed_documents:
+    for i in edits:
         try:
-            new_text = write_edits(new_text, i, edits[i])
+            new_text = write_edits(new_text, i, list(edits[i]))
         except Unwritable as exc:
             raise _Refused(f"document {i + 1}: {exc}") from None
     if not body_text.endswith("\n") and new_text.endswith("\n"):
@@ -175,7 +206,7 @@ def _fix_text(file: str, text: str, edits: dict[int, list[Edit]]) -> str:
         raise _Refused("the fixed file would not be JSON any more; fix by hand")
     if crlf:
         new_text = new_text.replace("\n", "\r\n")
-    return bom + new_text
+    return bom + new_text, applied
 
 
 def same_data(a: Any, b: Any) -> bool:

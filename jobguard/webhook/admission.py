@@ -3,10 +3,15 @@
 Guard clauses run first, in a fixed order, each with the reason it lets a request through
 unjudged. Then:
 
-* mutate (CREATE only): evaluate the API-defaulted object with the rules that may fix and answer
-  with the safe fixes of the deny- and warn-level findings as one JSON Patch, one warning per
-  change. UPDATE is never
-  patched: most of a Job's spec is immutable and the object already exists as its owner wants it.
+* mutate: evaluate the API-defaulted object with the rules that may fix and answer with the
+  fixes of :func:`jobguard.core.fixplan.plan_fixes` (the plan ``lint --fix`` writes) as one JSON
+  Patch, one warning per change. On CREATE that is every safe fix of a deny- or warn-level
+  finding (audit-level findings are never fixed). On UPDATE the plan knows the old object: a
+  finding the existing object already had is left alone, a CronJob may be fixed anywhere (its
+  spec has no immutable field), a Job only at the fields an existing Job may change, and an
+  immutable field the update set back to a value the policy rejects (the pod template's
+  ``restartPolicy`` after ``kubectl replace``) gets its stored value back. The patch never makes
+  the API server reject the update as an immutable change (docs/webhook.md has the table).
 * validate: evaluate the object exactly as ``jobguard lint`` evaluates a file (that is what makes
   the CLI and the cluster agree); deny-level findings deny with 403 naming each rule and field,
   warn-level ones become warnings, audit-level ones are only logged and counted. On UPDATE a
@@ -23,9 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
-from jobguard.core.engine import Report, evaluate
-from jobguard.core.model import Action, Finding, Severity
-from jobguard.core.patching import PatchConflict
+from jobguard.core.engine import evaluate
+from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
+from jobguard.core.model import Finding, SetValue, Severity
+from jobguard.core.paths import field_path
+from jobguard.core.subject import Subject
 from jobguard.core.view import JOB_KINDS, JobView
 from jobguard.policy import Policy
 from jobguard.rules import ALL_RULES
@@ -43,6 +50,9 @@ CRONJOB_CONTROLLER_USERS = frozenset(
     {"system:serviceaccount:kube-system:cronjob-controller", "system:kube-controller-manager"}
 )
 MAX_LAST_APPLIED_CHARS = 1024 * 1024
+
+#: Fixes left out on UPDATE that need no warning: the validating webhook speaks about them.
+QUIET_SKIPS = frozenset({EXISTING, IMMUTABLE})
 
 # Decisions, also the ``decision`` label of the request metric.
 ALLOWED, PATCHED, DENIED, SKIPPED, INVALID = "allowed", "patched", "denied", "skipped", "invalid"
@@ -164,19 +174,6 @@ def denial_message(findings: tuple[Finding, ...]) -> str:
 # -- the webhooks -----------------------------------------------------------------------------
 
 
-def _changes(report: Report) -> tuple[Report, tuple[Finding, ...]]:
-    """The report restricted to findings whose safe fix the webhook applies.
-
-    Audit-level rules only observe: their fixes are not applied.
-    """
-    applied = tuple(
-        f
-        for f in report.findings
-        if f.action is not Action.AUDIT and f.fix is not None and f.fix.safe and f.patch
-    )
-    return Report(report.view, applied), applied
-
-
 @functools.cache
 def fixing_rules() -> tuple[Rule, ...]:
     """The rules the mutating webhook runs: those that may attach a fix (``FIXES`` unset or
@@ -196,31 +193,53 @@ def validating_rules() -> tuple[Rule, ...]:
     return tuple(rule for rule in ALL_RULES if not rule.checked_by_apiserver)
 
 
+def restore_warning(edit: SetValue) -> str:
+    return responses.short(
+        f"jobguard: {field_path(edit.path)}: kept {json.dumps(edit.value)}"
+        " (immutable in an existing Job; the update would be rejected)"
+    )
+
+
+def skip_warning(skipped: Skipped) -> str:
+    return responses.short(f"jobguard {skipped.finding.rule}: fix not applied: {skipped.reason}")
+
+
+def subject_of(review: Review, kind: str, version: tuple[int, int]) -> Subject:
+    if review.operation == "UPDATE" and review.old_object is not None:
+        return Subject.update(kind, review.old_object, version)
+    return Subject.create(kind, version)
+
+
 def mutate(
     review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
 ) -> Outcome:
     guarded = run_guards(review)
     if guarded is not None:
         return guarded
-    if review.operation != "CREATE":
-        reason = "UPDATE is never patched (Job spec fields are immutable)"
-        return Outcome(responses.allow(review.uid), SKIPPED, reason)
-    assert review.object is not None  # parse_review requires it on CREATE
+    assert review.object is not None  # parse_review requires it on CREATE and UPDATE
     view = admission_view(with_namespace(review.object, review.namespace))
     if view is None:
         return _not_a_job(review)
-    ctx = Context(operation="CREATE", kubernetes_version=version)
-    report = evaluate(view, policy, ctx, rules=fixing_rules())
-    to_apply, changes = _changes(report)
-    try:
-        _patched, ops = to_apply.fixed()
-    except PatchConflict as exc:
-        warning = responses.short(f"jobguard: fixes not applied: {exc}")
-        return Outcome(responses.allow(review.uid, [warning]), ALLOWED, str(exc), report.findings)
-    if not ops:
-        return Outcome(responses.allow(review.uid), ALLOWED, "", report.findings)
-    warnings = [change_warning(f) for f in changes]
-    return Outcome(responses.allow(review.uid, warnings, ops), PATCHED, "", report.findings)
+    subject = subject_of(review, view.kind, version)
+    ctx = Context(
+        operation=review.operation, old_object=review.old_object, kubernetes_version=version
+    )
+    # One evaluation without per-finding patches: the plan builds the single patch.
+    report = evaluate(view, policy, ctx, rules=fixing_rules(), patches=False)
+    before = None
+    if subject.is_update and any(applies(f) for f in report.findings):
+        old_view = admission_view(with_namespace(dict(review.old_object or {}), review.namespace))
+        if old_view is not None:
+            before = evaluate(old_view, policy, ctx, rules=fixing_rules(), patches=False)
+    plan = plan_fixes(report, subject, before=before)
+    warnings = (
+        [change_warning(f) for f in plan.applied]
+        + [restore_warning(edit) for edit in plan.restored]
+        + [skip_warning(s) for s in plan.skipped if s.reason not in QUIET_SKIPS]
+    )
+    if not plan.patch:
+        return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)
+    return Outcome(responses.allow(review.uid, warnings, plan.patch), PATCHED, "", report.findings)
 
 
 def _key(finding: Finding) -> tuple[str, tuple[Any, ...]]:

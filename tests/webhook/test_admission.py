@@ -135,7 +135,9 @@ def test_mutate_uses_the_policy_default_value(tmp_path: Path) -> None:
     ]
 
 
-def test_mutate_never_patches_an_update(tmp_path: Path) -> None:
+def test_mutate_leaves_an_update_alone_that_introduces_no_finding(tmp_path: Path) -> None:
+    # UPDATEs are planned like CREATEs now (tests/webhook/test_update*.py), but a finding the
+    # existing object already had is not the update's doing: a label change patches nothing.
     client = client_for(tmp_path, {"restart-policy": {"action": "deny"}})
     old = fixture_object("025-mutate-CronJob-CREATE-cleanup-tmp.json")  # restartPolicy Always
     new = json.loads(json.dumps(old))

@@ -35,7 +35,7 @@ MUTATE_PATCHES: dict[str, list[dict[str, Any]]] = {
     "008-mutate-Job-CREATE-adopt-old.json": [],
     "010-mutate-CronJob-CREATE-nightly-report.json": [],
     "012-mutate-Job-CREATE-pi-dry.json": [],
-    "014-mutate-Job-UPDATE-pi.json": [],  # UPDATE is never patched
+    "014-mutate-Job-UPDATE-pi.json": [],  # the UPDATEs introduce no finding
     "016-mutate-Job-UPDATE-pi.json": [],
     "018-mutate-CronJob-UPDATE-nightly-report.json": [],
     "021-mutate-Job-CREATE-from-cron.json": [],
