@@ -14,7 +14,7 @@ from jobguard.core.paths import FieldPath
 from jobguard.core.view import JobView
 
 if TYPE_CHECKING:
-    from jobguard.policy.model import Policy
+    from jobguard.policy.model import Policy, RuleSettings
     from jobguard.rules.base import Rule
 
 SUPPRESS_PREFIX = "suppress.jobguard.dev/"
@@ -23,11 +23,16 @@ INTERNAL_ERROR_RULE = "internal-error"
 
 @dataclass(frozen=True)
 class Report:
-    """All findings for one object, in rule-registry order."""
+    """All findings for one object, in rule-registry order.
+
+    ``in_scope`` is False for an object outside the policy's scope: only what the API server
+    rejects was judged (see ``applies``).
+    """
 
     view: JobView
     findings: tuple[Finding, ...]
     suppressed: tuple[Finding, ...] = ()
+    in_scope: bool = True
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -99,6 +104,22 @@ def _registered_names() -> frozenset[str]:
     return frozenset(r.name for r in ALL_RULES)
 
 
+def applies(rule: Rule, settings: RuleSettings, policy_in_scope: bool, view: JobView) -> bool:
+    """Whether ``rule`` judges this object: scope decides for policy rules only.
+
+    What the API server itself rejects (the rules it enforces, ``checked_by_apiserver``) is
+    reported wherever the object lives, since that object cannot be created anywhere; the
+    policy's scope (its own and each rule's) decides which policy rules apply.
+
+    The admission webhooks never run those rules (the API server validates before /validate
+    and after /mutate), so in the webhook an object outside the policy's scope stays unjudged:
+    no latency and no finding for objects the policy does not govern.
+    """
+    if rule.checked_by_apiserver:
+        return True
+    return policy_in_scope and settings.in_scope(view.namespace, view.labels)
+
+
 def evaluate(
     view: JobView,
     policy: Policy,
@@ -119,8 +140,7 @@ def evaluate(
 
     rules = ALL_RULES if rules is None else rules
     ctx = ctx or Context()
-    if not policy.in_scope(view.namespace, view.labels):
-        return Report(view, ())
+    in_scope = policy.in_scope(view.namespace, view.labels)
     annotated = suppressions(view)
     if annotated:  # only the suppression rule reads these, and only when there are some
         known = _registered_names()
@@ -131,7 +151,7 @@ def evaluate(
     suppressed: list[Finding] = []
     covered: set[tuple[str, FieldPath]] = set()
     for rule, settings in policy.active_rules(rules, view.kind):
-        if not settings.in_scope(view.namespace, view.labels):
+        if not applies(rule, settings, in_scope, view):
             continue
         for finding in _run_rule(rule, view, settings.options, ctx, settings.action, patches):
             reason = suppressed_rules.get(finding.rule, "").strip()
@@ -150,4 +170,4 @@ def evaluate(
                     covered.update((name, finding.path) for name in rule.subsumes)
     if covered:
         findings = [f for f in findings if (f.rule, f.path) not in covered]
-    return Report(view, tuple(findings), tuple(suppressed))
+    return Report(view, tuple(findings), tuple(suppressed), in_scope)
