@@ -37,7 +37,7 @@ import dataclasses
 import difflib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -332,12 +332,17 @@ def _missing_parent(parent: str, parent_path: str) -> str | None:
     return None
 
 
+def _read_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
 def _read_file(
     path: str,
     layer: _Layer,
     problems: list[PolicyProblem],
     rule_names: Sequence[str],
     chain: tuple[str, ...],
+    read: Callable[[Path], bytes] = _read_bytes,
 ) -> None:
     display = path
     if path.startswith(BUILTIN_PREFIX):
@@ -353,7 +358,7 @@ def _read_file(
         )
         return
     try:
-        raw = real.read_bytes()
+        raw = read(real)
     except OSError as exc:
         problems.append(
             PolicyProblem(display, 0, 0, f"cannot read policy file: {exc.strerror or exc}")
@@ -404,7 +409,7 @@ def _read_file(
         if missing:
             reader.problem(("extends", index), missing)
             continue
-        _read_file(parent_path, layer, problems, rule_names, (*chain, key))
+        _read_file(parent_path, layer, problems, rule_names, (*chain, key), read)
 
     if "scope" in body:
         layer.scope = (_read_scope(reader, body["scope"], ("scope",)), reader.origin, ("scope",))
@@ -531,8 +536,17 @@ def _compile_rule(
     return RuleSettings(action, options, scope)
 
 
-def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None) -> Policy:
-    """Load and layer policy files (none: the bundled default). Raises PolicyError."""
+def load_policy(
+    paths: Sequence[str] = (),
+    *,
+    rules: Sequence[Any] | None = None,
+    read: Callable[[Path], bytes] = _read_bytes,
+) -> Policy:
+    """Load and layer policy files (none: the bundled default). Raises PolicyError.
+
+    ``read`` reads each file (``extends`` included) exactly once: the webhook's reloader passes
+    one that records the bytes it parsed.
+    """
     from jobguard.rules import ALL_RULES
 
     registry = list(ALL_RULES if rules is None else rules)
@@ -540,7 +554,7 @@ def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None
     problems: list[PolicyProblem] = []
     layer = _Layer()
     for path in paths or (BUILTIN_PREFIX + "default",):
-        _read_file(path, layer, problems, names, ())
+        _read_file(path, layer, problems, names, (), read)
     compiled = {}
     for rule in registry:
         if rule.name in layer.rules:
