@@ -60,19 +60,27 @@ def suppressions(view: JobView) -> dict[str, str]:
 
 
 def _run_rule(
-    rule: Rule, view: JobView, options: Any, ctx: Context, action: Action, patches: bool = True
+    rule: Rule,
+    view: JobView,
+    options: Any,
+    ctx: Context,
+    action: Action,
+    patches: bool = True,
+    on_error: Action = Action.WARN,
 ) -> Iterable[Finding]:
     try:
         violations = list(rule.check(view, options, ctx))
     except RecursionError:
         raise  # the object is nested too deeply to judge: the input's problem, not the rule's
     except Exception as exc:  # a rule bug must never take the webhook or the lint run down
+        # The policy's ``on_rule_error`` decides: deny (an object crafted to crash a deny rule
+        # must not slip past it) or warn.
         yield Finding(
             rule=INTERNAL_ERROR_RULE,
             code="JG000",
             category=Category.POLICY,
-            severity=Severity.WARNING,
-            action=Action.WARN,
+            severity=on_error.severity,
+            action=on_error,
             path=(),
             message=f"rule {rule.name} failed on this object ({type(exc).__name__}: {exc}); please report it",
         )
@@ -141,6 +149,7 @@ def evaluate(
     rules = ALL_RULES if rules is None else rules
     ctx = ctx or Context()
     in_scope = policy.in_scope(view.namespace, view.labels)
+    on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)
     if annotated:  # only the suppression rule reads these, and only when there are some
         known = _registered_names()
@@ -153,12 +162,16 @@ def evaluate(
     for rule, settings in policy.active_rules(rules, view.kind):
         if not applies(rule, settings, in_scope, view):
             continue
-        for finding in _run_rule(rule, view, settings.options, ctx, settings.action, patches):
+        for finding in _run_rule(
+            rule, view, settings.options, ctx, settings.action, patches, on_error
+        ):
             reason = suppressed_rules.get(finding.rule, "").strip()
             if (
                 reason
                 and finding.rule not in policy.unsuppressible
                 and finding.rule != "suppression"
+                # the object must not be able to lift its own fail-closed denial
+                and not (finding.rule == INTERNAL_ERROR_RULE and policy.deny_on_rule_error)
             ) or (
                 policy.exemptions
                 and policy.exemption(finding.rule, view.kind, view.namespace, view.name, file)

@@ -216,7 +216,10 @@ _TOP_KEYS = (
     "suppressions",
     "rules",
     "exemptions",
+    "on_rule_error",
 )
+#: What a rule that crashes on an object does to it (``warn``: allowed with a warning).
+ON_RULE_ERROR = ("warn", "deny")
 _EXEMPTION_KEYS = ("rules", "reason", "kinds", "namespaces", "names", "files")
 _EXEMPTION_SELECTORS = ("kinds", "namespaces", "names", "files")
 _SCOPE_KEYS = ("namespaces", "labels")
@@ -229,6 +232,7 @@ class _Layer:
 
     scope: tuple[Scope, _Origin, FieldPath] | None = None
     suppressions_allowed: bool | None = None
+    on_rule_error: str | None = None
     forbid: set[str] = dataclasses.field(default_factory=set)
     rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(
         default_factory=dict
@@ -413,6 +417,14 @@ def _read_file(
 
     if "scope" in body:
         layer.scope = (_read_scope(reader, body["scope"], ("scope",)), reader.origin, ("scope",))
+    if "on_rule_error" in body:
+        if body["on_rule_error"] in ON_RULE_ERROR:
+            layer.on_rule_error = body["on_rule_error"]
+        else:
+            reader.problem(
+                ("on_rule_error",),
+                f"must be one of {', '.join(ON_RULE_ERROR)}, not {body['on_rule_error']!r}",
+            )
     supp = reader.mapping(body.get("suppressions"), ("suppressions",), ("allowed", "forbid"))
     if "allowed" in supp:
         if isinstance(supp["allowed"], bool):
@@ -568,6 +580,7 @@ def load_policy(
         if layer.suppressions_allowed is None
         else layer.suppressions_allowed,
         unsuppressible=frozenset(layer.forbid),
+        deny_on_rule_error=layer.on_rule_error == "deny",
         sources=tuple(layer.sources),
         exemptions=tuple(layer.exemptions),
     )
