@@ -98,3 +98,16 @@ def test_the_object_cannot_suppress_its_own_fail_closed_denial(
 
     monkeypatch.setattr(sys.modules[__name__], "fixture_object", annotated)
     assert validate(tmp_path, "deny")["allowed"] is False
+
+
+def test_the_fail_closed_overlay_layers_on_rule_error_deny() -> None:
+    root = Path(__file__).resolve().parents[2]
+    overlay = root / "deploy" / "overlays" / "fail-closed"
+    layered = load_policy(
+        [str(root / "policies" / "default.yaml"), str(overlay / "on-rule-error.yaml")]
+    )
+    assert layered.deny_on_rule_error is True
+    assert (
+        "--policy=/etc/jobguard/policy/on-rule-error.yaml"
+        in (overlay / "kustomization.yaml").read_text()
+    )
