@@ -41,14 +41,18 @@ def crashing_backoff_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(admission, "validating_rules", lambda: rules)
 
 
-def validate(tmp_path: Path, mode: str) -> dict[str, Any]:
+def validate(tmp_path: Path, mode: str, metrics: list[str] | None = None) -> dict[str, Any]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY.format(mode=mode))
     client = create_app(Settings(policy_paths=(str(policy),))).test_client()
+    if metrics is not None:
+        metrics.append(client.get("/metrics").get_data(as_text=True))
     obj = fixture_object("005-validate-Job-CREATE-primes-xrmf7.json")
     review = review_for(obj)
     r = client.post("/validate", data=json.dumps(review), content_type="application/json")
     assert r.status_code == 200
+    if metrics is not None:
+        metrics.append(client.get("/metrics").get_data(as_text=True))
     response: dict[str, Any] = r.get_json()["response"]
     assert response.pop("uid") == review["request"]["uid"]
     return response
@@ -111,3 +115,14 @@ def test_the_fail_closed_overlay_layers_on_rule_error_deny() -> None:
         "--policy=/etc/jobguard/policy/on-rule-error.yaml"
         in (overlay / "kustomization.yaml").read_text()
     )
+
+
+def test_rule_crashes_are_counted_in_the_metrics(
+    tmp_path: Path, crashing_backoff_limit: None
+) -> None:
+    scraped: list[str] = []
+    validate(tmp_path, "deny", scraped)
+    sample = 'jobguard_findings_total{action="deny",rule="internal-error",webhook="validate"}'
+    before, after = scraped
+    assert sample not in before
+    assert f"{sample} 1.0" in after
