@@ -16,7 +16,7 @@ from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 if TYPE_CHECKING:
-    from jobguard.policy.model import Policy
+    from jobguard.policy.model import Policy, RuleSettings
     from jobguard.rules.base import Rule
 
 SUPPRESS_PREFIX = "suppress.jobguard.dev/"
@@ -25,11 +25,16 @@ INTERNAL_ERROR_RULE = "internal-error"
 
 @dataclass(frozen=True)
 class Report:
-    """All findings for one object, in rule-registry order."""
+    """All findings for one object, in rule-registry order.
+
+    ``in_scope`` is False for an object outside the policy's scope: only what the API server
+    rejects was judged (see ``applies``).
+    """
 
     view: JobView
     findings: tuple[Finding, ...]
     suppressed: tuple[Finding, ...] = ()
+    in_scope: bool = True
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -63,19 +68,27 @@ def suppressions(view: JobView) -> dict[str, str]:
 
 
 def _run_rule(
-    rule: Rule, view: JobView, options: Any, ctx: Context, action: Action, patches: bool = True
+    rule: Rule,
+    view: JobView,
+    options: Any,
+    ctx: Context,
+    action: Action,
+    patches: bool = True,
+    on_error: Action = Action.WARN,
 ) -> Iterable[Finding]:
     try:
         violations = list(rule.check(view, options, ctx))
     except RecursionError:
         raise  # the object is nested too deeply to judge: the input's problem, not the rule's
     except Exception as exc:  # a rule bug must never take the webhook or the lint run down
+        # The policy's ``on_rule_error`` decides: deny (an object crafted to crash a deny rule
+        # must not slip past it) or warn.
         yield Finding(
             rule=INTERNAL_ERROR_RULE,
             code="JG000",
             category=Category.POLICY,
-            severity=Severity.WARNING,
-            action=Action.WARN,
+            severity=on_error.severity,
+            action=on_error,
             path=(),
             message=f"rule {rule.name} failed on this object ({type(exc).__name__}: {exc}); please report it",
         )
@@ -107,6 +120,22 @@ def _registered_names() -> frozenset[str]:
     return frozenset(r.name for r in ALL_RULES)
 
 
+def applies(rule: Rule, settings: RuleSettings, policy_in_scope: bool, view: JobView) -> bool:
+    """Whether ``rule`` judges this object: scope decides for policy rules only.
+
+    What the API server itself rejects (the rules it enforces, ``checked_by_apiserver``) is
+    reported wherever the object lives, since that object cannot be created anywhere; the
+    policy's scope (its own and each rule's) decides which policy rules apply.
+
+    The admission webhooks never run those rules (the API server validates before /validate
+    and after /mutate), so in the webhook an object outside the policy's scope stays unjudged:
+    no latency and no finding for objects the policy does not govern.
+    """
+    if rule.checked_by_apiserver:
+        return True
+    return policy_in_scope and settings.in_scope(view.namespace, view.labels)
+
+
 def evaluate(
     view: JobView,
     policy: Policy,
@@ -127,8 +156,8 @@ def evaluate(
 
     rules = ALL_RULES if rules is None else rules
     ctx = ctx or Context()
-    if not policy.in_scope(view.namespace, view.labels):
-        return Report(view, ())
+    in_scope = policy.in_scope(view.namespace, view.labels)
+    on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)
     if annotated:  # only the suppression rule reads these, and only when there are some
         known = _registered_names()
@@ -139,14 +168,18 @@ def evaluate(
     suppressed: list[Finding] = []
     covered: set[tuple[str, FieldPath]] = set()
     for rule, settings in policy.active_rules(rules, view.kind):
-        if not settings.in_scope(view.namespace, view.labels):
+        if not applies(rule, settings, in_scope, view):
             continue
-        for finding in _run_rule(rule, view, settings.options, ctx, settings.action, patches):
+        for finding in _run_rule(
+            rule, view, settings.options, ctx, settings.action, patches, on_error
+        ):
             reason = suppressed_rules.get(finding.rule, "").strip()
             if (
                 reason
                 and finding.rule not in policy.unsuppressible
                 and finding.rule != "suppression"
+                # the object must not be able to lift its own fail-closed denial
+                and not (finding.rule == INTERNAL_ERROR_RULE and policy.deny_on_rule_error)
             ) or (
                 policy.exemptions
                 and policy.exemption(finding.rule, view.kind, view.namespace, view.name, file)
@@ -158,4 +191,4 @@ def evaluate(
                     covered.update((name, finding.path) for name in rule.subsumes)
     if covered:
         findings = [f for f in findings if (f.rule, f.path) not in covered]
-    return Report(view, tuple(findings), tuple(suppressed))
+    return Report(view, tuple(findings), tuple(suppressed), in_scope)

@@ -44,6 +44,7 @@ class ObjectResult:
     findings: tuple[LocatedFinding, ...]
     suppressed: int = 0  # by annotations
     exempted: int = 0  # by the policy's exemptions
+    in_scope: bool = True  # False: outside the policy's scope, judged by the api rules only
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def lint_bytes(
                 findings=located,
                 suppressed=len(report.suppressed) - exempted,
                 exempted=exempted,
+                in_scope=report.in_scope,
             )
         )
     if not seen_any and not stream.errors:

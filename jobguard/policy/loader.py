@@ -37,7 +37,7 @@ import dataclasses
 import difflib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -216,7 +216,10 @@ _TOP_KEYS = (
     "suppressions",
     "rules",
     "exemptions",
+    "on_rule_error",
 )
+#: What a rule that crashes on an object does to it (``warn``: allowed with a warning).
+ON_RULE_ERROR = ("warn", "deny")
 _EXEMPTION_KEYS = ("rules", "reason", "kinds", "namespaces", "names", "files")
 _EXEMPTION_SELECTORS = ("kinds", "namespaces", "names", "files")
 _SCOPE_KEYS = ("namespaces", "labels")
@@ -229,6 +232,7 @@ class _Layer:
 
     scope: tuple[Scope, _Origin, FieldPath] | None = None
     suppressions_allowed: bool | None = None
+    on_rule_error: str | None = None
     forbid: set[str] = dataclasses.field(default_factory=set)
     rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(
         default_factory=dict
@@ -332,12 +336,17 @@ def _missing_parent(parent: str, parent_path: str) -> str | None:
     return None
 
 
+def _read_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
 def _read_file(
     path: str,
     layer: _Layer,
     problems: list[PolicyProblem],
     rule_names: Sequence[str],
     chain: tuple[str, ...],
+    read: Callable[[Path], bytes] = _read_bytes,
 ) -> None:
     display = path
     if path.startswith(BUILTIN_PREFIX):
@@ -353,7 +362,7 @@ def _read_file(
         )
         return
     try:
-        raw = real.read_bytes()
+        raw = read(real)
     except OSError as exc:
         problems.append(
             PolicyProblem(display, 0, 0, f"cannot read policy file: {exc.strerror or exc}")
@@ -404,10 +413,18 @@ def _read_file(
         if missing:
             reader.problem(("extends", index), missing)
             continue
-        _read_file(parent_path, layer, problems, rule_names, (*chain, key))
+        _read_file(parent_path, layer, problems, rule_names, (*chain, key), read)
 
     if "scope" in body:
         layer.scope = (_read_scope(reader, body["scope"], ("scope",)), reader.origin, ("scope",))
+    if "on_rule_error" in body:
+        if body["on_rule_error"] in ON_RULE_ERROR:
+            layer.on_rule_error = body["on_rule_error"]
+        else:
+            reader.problem(
+                ("on_rule_error",),
+                f"must be one of {', '.join(ON_RULE_ERROR)}, not {body['on_rule_error']!r}",
+            )
     supp = reader.mapping(body.get("suppressions"), ("suppressions",), ("allowed", "forbid"))
     if "allowed" in supp:
         if isinstance(supp["allowed"], bool):
@@ -531,8 +548,17 @@ def _compile_rule(
     return RuleSettings(action, options, scope)
 
 
-def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None) -> Policy:
-    """Load and layer policy files (none: the bundled default). Raises PolicyError."""
+def load_policy(
+    paths: Sequence[str] = (),
+    *,
+    rules: Sequence[Any] | None = None,
+    read: Callable[[Path], bytes] = _read_bytes,
+) -> Policy:
+    """Load and layer policy files (none: the bundled default). Raises PolicyError.
+
+    ``read`` reads each file (``extends`` included) exactly once: the webhook's reloader passes
+    one that records the bytes it parsed.
+    """
     from jobguard.rules import ALL_RULES
 
     registry = list(ALL_RULES if rules is None else rules)
@@ -540,7 +566,7 @@ def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None
     problems: list[PolicyProblem] = []
     layer = _Layer()
     for path in paths or (BUILTIN_PREFIX + "default",):
-        _read_file(path, layer, problems, names, ())
+        _read_file(path, layer, problems, names, (), read)
     compiled = {}
     for rule in registry:
         if rule.name in layer.rules:
@@ -554,6 +580,7 @@ def load_policy(paths: Sequence[str] = (), *, rules: Sequence[Any] | None = None
         if layer.suppressions_allowed is None
         else layer.suppressions_allowed,
         unsuppressible=frozenset(layer.forbid),
+        deny_on_rule_error=layer.on_rule_error == "deny",
         sources=tuple(layer.sources),
         exemptions=tuple(layer.exemptions),
     )

@@ -108,6 +108,9 @@ class Policy:
     unsuppressible: frozenset[str] = frozenset()
     sources: tuple[str, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
+    # ``on_rule_error: deny``: a rule that crashes on an object denies it (fail closed) instead
+    # of letting it through with a warning.
+    deny_on_rule_error: bool = False
 
     def exemption(
         self,

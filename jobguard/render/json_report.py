@@ -8,10 +8,11 @@ Shape::
                    "fix": null | {"safe": bool, "title": str, "patch": [JSON Patch ops]}}],
      "problems": [{"file", "line", "column", "severity", "message"}],
      "summary": {"files", "objects", "skipped", "errors", "warnings", "infos", "problems",
-                 "suppressed", "exempted", "ignored", "excluded"}}
+                 "suppressed", "exempted", "out_of_scope", "ignored", "excluded"}}
 
 ``suppressed`` counts findings silenced by annotations, ``exempted`` those lifted by the
-policy's exemptions, ``ignored`` the manifest files of linted folders that git ignores,
+policy's exemptions, ``out_of_scope`` the objects outside the policy's scope (judged only by
+the rules of what the API server rejects), ``ignored`` the manifest files of linted folders that git ignores,
 ``excluded`` the files ``--exclude`` left out. A ``line`` and ``column`` of 0 in ``problems``
 mean the whole file. The JSON Schema is ``jobguard/schemas/report-v1.schema.json``.
 
@@ -67,6 +68,7 @@ def summary(result: LintResult) -> dict[str, int]:
         "problems": len(result.problems),
         "suppressed": sum(o.suppressed for o in result.objects),
         "exempted": sum(o.exempted for o in result.objects),
+        "out_of_scope": sum(1 for o in result.objects if not o.in_scope),
         "ignored": result.ignored,
         "excluded": result.excluded,
     }

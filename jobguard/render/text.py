@@ -99,6 +99,9 @@ def summary_line(result: LintResult) -> str:
         plural(s["problems"], "input problem") if s["problems"] else "",
         f"{s['suppressed']} suppressed" if s["suppressed"] else "",
         f"{s['exempted']} exempted by the policy" if s["exempted"] else "",
+        f"{s['out_of_scope']} outside the policy's scope (api rules only)"
+        if s["out_of_scope"]
+        else "",
     ]
     line += "".join(f", {e}" for e in extras if e)
     skipped = [

@@ -16,9 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from jobguard.policy import Policy, PolicyError, load_policy
-from jobguard.policy.loader import BUILTIN_PREFIX
 
 FileSignature = tuple[str, int, int, int, int] | tuple[str, str]
 ReloadListener = Callable[[str, "PolicyState"], None]
@@ -49,22 +49,47 @@ def _signature(path: str) -> FileSignature:
     return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _digest(paths: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class _Load:
+    """One load: the policy, and the signature (taken before reading) and bytes of every file
+    it read, ``extends`` included, in reading order."""
+
+    policy: Policy
+    signatures: tuple[FileSignature, ...]
+    digest: str
+
+
+#: A file changing while a load reads the set is read again; past this many tries the last
+#: load stands, and its pre-read signatures make the next check reload.
+_CONSISTENT_TRIES = 3
+
+
+def _recording_reader(seen: list[tuple[FileSignature, bytes]]) -> Callable[[Path], bytes]:
+    """A reader that stats each file before reading it and keeps the signature and bytes."""
+
+    def read(path: Path) -> bytes:
+        signature = _signature(str(path))
+        raw = path.read_bytes()
+        seen.append((signature, raw))
+        return raw
+
+    return read
+
+
+def _load(paths: Sequence[str]) -> _Load:
+    """Load the policy so that it is one consistent set of files: stat each file, then read
+    its bytes once, and hash and parse exactly those bytes. Raises PolicyError."""
+    for _ in range(_CONSISTENT_TRIES):
+        seen: list[tuple[FileSignature, bytes]] = []
+        policy = load_policy(paths, read=_recording_reader(seen))
+        signatures = tuple(sig for sig, _ in seen)
+        if all(_signature(sig[0]) == sig for sig in signatures):
+            break  # nothing changed while the set was read
     h = hashlib.sha256()
-    for path in paths:
-        try:
-            with open(path, "rb") as fh:
-                h.update(fh.read())
-        except OSError as exc:
-            h.update(f"unreadable:{exc.strerror}".encode())
+    for _, raw in seen:
+        h.update(raw)
         h.update(b"\0")
-    return h.hexdigest()
-
-
-def _watched(paths: Sequence[str], policy: Policy) -> tuple[str, ...]:
-    """The given files and every file they extend (bundled policies never change)."""
-    found = [*paths, *policy.sources]
-    return tuple(dict.fromkeys(p for p in found if not p.startswith(BUILTIN_PREFIX)))
+    return _Load(policy, signatures, h.hexdigest())
 
 
 class PolicyHolder:
@@ -84,10 +109,9 @@ class PolicyHolder:
         self._listener = listener
         self._clock = clock
         self._lock = threading.Lock()
-        policy = load_policy(self.paths)
-        self._watch = _watched(self.paths, policy)
-        self._signatures = tuple(_signature(p) for p in self._watch)
-        self._state = PolicyState(policy, _digest(self._watch), time.time())
+        loaded = _load(self.paths)
+        self._signatures = loaded.signatures
+        self._state = PolicyState(loaded.policy, loaded.digest, time.time())
         self._next_check = clock() + check_interval
 
     @property
@@ -110,26 +134,24 @@ class PolicyHolder:
         return self._state
 
     def _check_locked(self) -> None:
-        signatures = tuple(_signature(p) for p in self._watch)
-        if signatures == self._signatures:
+        if all(_signature(sig[0]) == sig for sig in self._signatures):
             return
-        self._signatures = signatures
-        digest = _digest(self._watch)
         state = self._state
-        if digest == state.digest:
+        try:
+            loaded = _load(self.paths)
+        except PolicyError as exc:
+            # Watch what is there now: the next change (a fix, or the old file put back) retries.
+            self._signatures = tuple(_signature(sig[0]) for sig in self._signatures)
+            self._publish(REJECTED, replace(state, rejected_error=str(exc)))
+            return
+        self._signatures = loaded.signatures
+        if loaded.digest == state.digest:
             if state.stale:  # the broken file was put back as it was
                 self._publish(RELOADED, replace(state, rejected_error=None))
             return
-        try:
-            policy = load_policy(self.paths)
-        except PolicyError as exc:
-            self._publish(REJECTED, replace(state, rejected_error=str(exc)))
-            return
-        self._watch = _watched(self.paths, policy)
-        self._signatures = tuple(_signature(p) for p in self._watch)
         self._publish(
             RELOADED,
-            PolicyState(policy, _digest(self._watch), time.time(), reloads=state.reloads + 1),
+            PolicyState(loaded.policy, loaded.digest, time.time(), reloads=state.reloads + 1),
         )
 
     def _publish(self, event: str, state: PolicyState) -> None:
