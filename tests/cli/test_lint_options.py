@@ -306,9 +306,9 @@ def test_statistics_counts_findings_per_rule(tmp_path: Path) -> None:
     )
     lines = result.stdout.splitlines()
     assert lines[:3] == [
-        "3  JG111  resources (warning)",
         "2  JG102  completions-parallelism (warning)",
         "1  JG101  restart-policy (error)",
+        "1  JG111  resources (warning)",
     ]
     assert result.returncode == 1
 
