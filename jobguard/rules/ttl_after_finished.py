@@ -25,9 +25,9 @@ Example::
 
 Fix: safe fixes (applied by the mutating webhook and ``lint --fix``): writing the policy's
 ``default`` where the manifest has none (the Job runs exactly as before; only how long its record
-is kept changes, which is what the policy decides), and raising a TTL to ``min`` (keeps the
-record longer, deletes nothing). Lowering a TTL to ``max`` is only suggested (unsafe): the owner
-may rely on the record for longer, and the TTL controller deletes the Job as soon as the new
+is kept changes, which is what the policy decides). A TTL the user wrote is never changed
+silently: raising it to ``min`` and lowering it to ``max`` are only suggested (unsafe); the owner
+may rely on the record for longer, and the TTL controller deletes the Job as soon as a lowered
 value has passed.
 
 Admission: the API server does not default this field, so the webhook and the linter see the
@@ -125,7 +125,7 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
             path,
             f"ttlSecondsAfterFinished {value} is below the policy's minimum {options.min}s "
             f"({_duration(options.min)}); a failure's logs go before anyone reads them",
-            _set(view, options.min, safe=True),
+            _set(view, options.min, safe=False),  # the user chose the value: only suggested
         )
     elif options.max is not None and value > options.max:
         yield Violation(
