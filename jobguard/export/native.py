@@ -541,7 +541,8 @@ def cronjob_concurrency(o: Any, ctx: Context) -> Translation:
 
 
 def cronjob_starting_deadline(o: Any, ctx: Context) -> Translation:
-    kind, checks, defaults = "CronJob", [], []
+    kind, checks = "CronJob", []
+    defaults: list[Default] = []
     is_set, value = has_c("startingDeadlineSeconds"), "$c.startingDeadlineSeconds"
     if o.required:
         checks.append(
