@@ -100,7 +100,8 @@ def test_the_default_policy_fixes_the_job_and_only_suggests_the_deadline_move() 
     original, fixed, patch, report = _fix(INVOICE_EXPORT, policy)
     assert [(f.rule, f.field, f.fix.safe if f.fix else None) for f in report.findings] == [
         ("restart-policy", "spec.template.spec.restartPolicy", True),
-        ("completions-parallelism", "spec.parallelism", True),
+        # parallelism above completions is the user's value: lowering it is only suggested
+        ("completions-parallelism", "spec.parallelism", False),
         ("backoff-limit", "spec.backoffLimit", True),
         ("ttl-after-finished", "spec.ttlSecondsAfterFinished", True),
         ("active-deadline", "spec.template.spec.activeDeadlineSeconds", False),
@@ -115,7 +116,7 @@ def test_the_default_policy_fixes_the_job_and_only_suggests_the_deadline_move() 
         },
         "spec": {
             "completions": 12,
-            "parallelism": 12,
+            "parallelism": 20,
             "backoffLimit": 6,
             "ttlSecondsAfterFinished": 259200,
             "template": {
@@ -140,7 +141,6 @@ def test_the_default_policy_fixes_the_job_and_only_suggests_the_deadline_move() 
     }
     assert patch == [
         {"op": "add", "path": "/spec/template/spec/restartPolicy", "value": "Never"},
-        {"op": "replace", "path": "/spec/parallelism", "value": 12},
         {"op": "add", "path": "/spec/backoffLimit", "value": 6},
         {"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 259200},
     ]
@@ -148,7 +148,10 @@ def test_the_default_policy_fixes_the_job_and_only_suggests_the_deadline_move() 
     assert jsonpatch.apply_patch(copy.deepcopy(original), patch) == fixed
     assert original == yaml.safe_load(INVOICE_EXPORT)
     remaining = [p for p in _relint(fixed, policy) if p[0] in FIXING_RULES]
-    assert remaining == [("active-deadline", "spec.template.spec.activeDeadlineSeconds")]
+    assert remaining == [
+        ("completions-parallelism", "spec.parallelism"),
+        ("active-deadline", "spec.template.spec.activeDeadlineSeconds"),
+    ]
 
 
 def test_the_strict_policy_fixes_the_cronjob_template_at_job_template_paths() -> None:
@@ -158,21 +161,21 @@ def test_the_strict_policy_fixes_the_cronjob_template_at_job_template_paths() ->
         ("completions-parallelism", "spec.jobTemplate.spec.completions", True),
         ("completions-parallelism", "spec.jobTemplate.spec.parallelism", True),
         ("backoff-limit", "spec.jobTemplate.spec.backoffLimit", True),
-        ("ttl-after-finished", "spec.jobTemplate.spec.ttlSecondsAfterFinished", True),
+        # the template's own TTL is the user's choice: raising it to the minimum is a suggestion
+        ("ttl-after-finished", "spec.jobTemplate.spec.ttlSecondsAfterFinished", False),
     ]
     assert patch == [
         {"op": "add", "path": "/spec/jobTemplate/spec/completions", "value": 1},
         {"op": "add", "path": "/spec/jobTemplate/spec/parallelism", "value": 1},
         {"op": "add", "path": "/spec/jobTemplate/spec/backoffLimit", "value": 3},
-        {"op": "replace", "path": "/spec/jobTemplate/spec/ttlSecondsAfterFinished", "value": 300},
     ]
     expected = yaml.safe_load(LEDGER_RECONCILE)
-    expected["spec"]["jobTemplate"]["spec"].update(
-        completions=1, parallelism=1, backoffLimit=3, ttlSecondsAfterFinished=300
-    )
+    expected["spec"]["jobTemplate"]["spec"].update(completions=1, parallelism=1, backoffLimit=3)
     assert fixed == expected
     assert jsonpatch.apply_patch(copy.deepcopy(original), patch) == fixed
-    assert [p for p in _relint(fixed, policy) if p[0] in FIXING_RULES] == []
+    assert [p for p in _relint(fixed, policy) if p[0] in FIXING_RULES] == [
+        ("ttl-after-finished", "spec.jobTemplate.spec.ttlSecondsAfterFinished")
+    ]
 
 
 @pytest.mark.parametrize("text", [INVOICE_EXPORT, LEDGER_RECONCILE], ids=["job", "cronjob"])

@@ -225,14 +225,8 @@ def completions_parallelism(o: Any, ctx: Context) -> Translation:
             wants = f"(!{m_par_set} && (!{has_p} || {p} != {target}))"
             fill = all_of([guard, f"!{m_np}", f"!{wq}", has_c, f"{c} >= 1", wants])
             defaults.append(Default(kind, pointer(kind, "parallelism"), fill, target))
-            not_filled = f"!{wants}"
-        else:
-            not_filled = ""
-        lower = all_of(
-            [guard, f"!{m_np}", not_filled, has_p, counted, f"{p} > {c}"]
-            + ([f"!{over_cap}"] if over_cap else [])
-        )
-        defaults.append(Default(kind, pointer(kind, "parallelism"), lower, c))
+        # Lowering parallelism to completions overrides the user's value: a suggestion only,
+        # so no mutation (the engine's fix is unsafe).
     return Translation(tuple(checks), tuple(defaults))
 
 
@@ -315,7 +309,7 @@ def ttl_after_finished(o: Any, ctx: Context) -> Translation:
                     f"minimum {o.min}s; a failure\\'s logs go before anyone reads them'",
                 )
             )
-            defaults.append(Default(kind, ptr, below, str(o.min)))
+            # raising a chosen TTL is a suggestion only (unsafe in the engine): no mutation
         if o.max is not None:
             checks.append(
                 Check(
@@ -553,7 +547,8 @@ def cronjob_concurrency(o: Any, ctx: Context) -> Translation:
 
 
 def cronjob_starting_deadline(o: Any, ctx: Context) -> Translation:
-    kind, checks, defaults = "CronJob", [], []
+    kind, checks = "CronJob", []
+    defaults: list[Default] = []
     is_set, value = has_c("startingDeadlineSeconds"), "$c.startingDeadlineSeconds"
     if o.required:
         checks.append(
@@ -577,7 +572,7 @@ def cronjob_starting_deadline(o: Any, ctx: Context) -> Translation:
                 "controller starts Jobs a moment after their time, so runs may never start'",
             )
         )
-        defaults.append(Default(kind, "/spec/startingDeadlineSeconds", low, str(o.min_seconds)))
+        # raising a chosen deadline is a suggestion only (unsafe in the engine): no mutation
     return Translation(tuple(checks), tuple(defaults))
 
 

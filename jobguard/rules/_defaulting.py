@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobguard.core.view import JobView
+from jobguard.rules._typos import near_miss_key
 
 
 def wants_policy_default(view: JobView, relative: tuple[str, ...], target: Any) -> bool:
@@ -19,9 +20,15 @@ def wants_policy_default(view: JobView, relative: tuple[str, ...], target: Any) 
 
     On a raw manifest that is "the field is absent". On a defaulted admission object a field
     holding the API default counts as unset, but the API default that equals ``target`` needs no
-    finding: the patch would be empty and the warning noise.
+    finding: the patch would be empty and the warning noise. A misspelling of the field beside
+    it (api-structure reports it, with the rename) holds the default back: written beside the
+    typo it would replace the value the user meant.
     """
-    return not view.user_set(*relative) and view.get(*relative) != target
+    return (
+        not view.user_set(*relative)
+        and view.get(*relative) != target
+        and near_miss_key(view.obj, view.at(*relative)) is None
+    )
 
 
 def unset_phrase(view: JobView, relative: tuple[str, ...]) -> str:

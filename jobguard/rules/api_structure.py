@@ -20,8 +20,10 @@ Example::
       ttlSecondsAfterFinish: 600     # unknown field; did you mean "ttlSecondsAfterFinished"?
       backoffLimit: "six"            # cannot unmarshal string ... of type int32
 
-Fix: none automatic; rename the field or write the value with the right type (quote label
-values such as ``"1"`` or ``"true"``).
+Fix: an unknown field with a did-you-mean is offered the rename as a suggestion only (unsafe:
+the field was ignored so far, renaming it changes what the object does); otherwise rename the
+field or write the value with the right type (quote label values such as ``"1"`` or ``"true"``).
+The defaulting rules write no default beside such a misspelling.
 
 Not checked: duplicate keys in one mapping (the YAML loader keeps the last one; the API server's
 strict decoder rejects them).
@@ -33,14 +35,16 @@ from collections.abc import Iterator
 
 from jobguard.core.context import Context
 from jobguard.core.kubernetes.schema import structure_errors, typed_path
-from jobguard.core.model import Category, Violation
+from jobguard.core.model import Category, Fix, RemoveValue, SetValue, Violation
+from jobguard.core.paths import FieldPath, lookup
 from jobguard.core.view import JobView
+from jobguard.rules._typos import suggestion
 from jobguard.rules.base import NoOptions
 
 CODE = "JG002"
 NAME = "api-structure"
 CATEGORY = Category.API
-FIXES = False  # reports only: the mutating webhook skips it
+FIXES = True  # the renames it offers are unsafe: the mutating webhook applies none
 CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Wrong types and unknown fields (the API server's strict decoding rejects them)"
 REMEDIATION = (
@@ -77,4 +81,20 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             "loader here kept the last value)",
         )
     for error in structure_errors(view.obj, ctx.kubernetes_version):
-        yield Violation(error.path, error.message)
+        yield Violation(error.path, error.message, _rename(view, error.path))
+
+
+def _rename(view: JobView, path: FieldPath) -> Fix | None:
+    """Renaming an unknown field to its did-you-mean, when that field is not set already."""
+    name, parent = path[-1] if path else None, path[:-1]
+    if not isinstance(name, str) or any(not isinstance(s, (str, int)) for s in parent):
+        return None
+    guess = suggestion(view.kind, parent, name)
+    mapping = lookup(view.obj, parent)
+    if guess is None or not isinstance(mapping, dict) or guess in mapping or name not in mapping:
+        return None
+    return Fix(
+        f'rename "{name}" to "{guess}"',
+        (RemoveValue(path), SetValue((*parent, guess), mapping[name])),
+        safe=False,
+    )

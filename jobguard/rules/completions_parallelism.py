@@ -42,10 +42,11 @@ Fix: safe fixes, applied by the mutating webhook and ``lint --fix``:
 * filling in unset counts: for a non-parallel Job they are exactly what the API server would use;
   for a fixed-count Job ``parallelism`` is the policy's choice (with the default
   ``default_parallelism: 1`` again the API's own value); a work-queue Job is never given
-  ``completions``;
-* lowering ``parallelism`` to ``completions``: the excess was ignored anyway, nothing changes.
+  ``completions`` (none is written beside a misspelling of the field: api-structure offers the
+  rename).
 
-Only suggested (unsafe): lowering ``parallelism`` to ``max_parallelism`` (the Job runs slower and
+Only suggested (unsafe): lowering ``parallelism`` to ``completions`` (the excess was ignored
+anyway, but the value is the user's choice and a safe fix never overrides one); lowering ``parallelism`` to ``max_parallelism`` (the Job runs slower and
 may hit its deadline). No fix is offered for too many completions, a paused Job or an Indexed Job
 without completions: only the owner knows how much work there is.
 
@@ -80,6 +81,7 @@ from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
+from jobguard.rules._typos import near_miss_key
 from jobguard.rules.base import below_minimum, exceeds
 
 CODE = "JG102"
@@ -152,7 +154,11 @@ def _completions_findings(view: JobView, kind: JobType, options: Options) -> Ite
                 "defaults completions to 1); set the number of indexes"
             )
         yield Violation(path, message)
-    elif kind is JobType.NON_PARALLEL and options.require_explicit:
+    elif (
+        kind is JobType.NON_PARALLEL
+        and options.require_explicit
+        and near_miss_key(view.obj, path) is None
+    ):
         yield Violation(
             path,
             "completions is not set: a non-parallel Job (one pod, done on its first success); "
@@ -176,7 +182,7 @@ def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Ite
     completions = view.get_int("completions")
     parallelism = view.get_int("parallelism")
     if kind is JobType.NON_PARALLEL:
-        if options.require_explicit:
+        if options.require_explicit and near_miss_key(view.obj, path) is None:
             yield Violation(
                 path,
                 "parallelism is not set: a non-parallel Job runs one pod; write parallelism: 1",
@@ -220,7 +226,8 @@ def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Ite
             path,
             f"parallelism {parallelism} is above completions {counted}; the controller "
             f"never runs more than {counted} pods at once, the excess is ignored",
-            _set(view, "parallelism", counted, safe=True),
+            # Unsafe although the controller ignores the excess: the value is the user's choice.
+            _set(view, "parallelism", counted, safe=False),
         )
 
 

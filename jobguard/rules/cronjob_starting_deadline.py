@@ -27,8 +27,8 @@ Example::
     spec:
       schedule: "0 3 * * *"           # no deadline: after an outage starts hours late
 
-Fix: a value below the minimum is raised to ``min_seconds`` (a safe fix: it only lets runs start
-that could not start before). A missing deadline gets ``default_seconds`` (default 300) as a
+Fix: a value below the minimum is raised to ``min_seconds`` as a suggestion only (unsafe): the
+value was the user's choice, and a safe fix never overrides one. A missing deadline gets ``default_seconds`` (default 300) as a
 suggestion only: with a deadline, runs that cannot start within it are skipped, which changes what
 happens after an outage.
 
@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
+from jobguard.rules._typos import near_miss_key
 
 CODE = "JG114"
 NAME = "cronjob-starting-deadline"
@@ -77,7 +78,7 @@ class Options:
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
     value = view.cronjob_spec.get("startingDeadlineSeconds")
     if value is None:
-        if options.required:
+        if options.required and near_miss_key(view.obj, PATH) is None:
             yield Violation(
                 PATH,
                 "startingDeadlineSeconds is not set; after an outage or a resume the last missed "
@@ -99,6 +100,7 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
             Fix(
                 f"set startingDeadlineSeconds: {options.min_seconds}",
                 (SetValue(PATH, options.min_seconds),),
-                safe=True,
+                # The user chose this value: raising it is a suggestion, never a silent change.
+                safe=False,
             ),
         )

@@ -12,6 +12,11 @@ those limits: it deletes the failed Job the history was meant to keep for debugg
 anyone looked. An explicit TTL in a CronJob template is still held to ``min`` and ``max``. With
 ``default`` CronJob templates and CronJob-created Jobs are treated like any other Job.
 
+Helm and Argo CD hook Jobs whose delete policy already deletes them (``helm.sh/hook-delete-policy``:
+``before-hook-creation``, ``hook-succeeded`` or ``hook-failed``; ``argocd.argoproj.io/hook-delete-policy``:
+``BeforeHookCreation``, ``HookSucceeded`` or ``HookFailed``; Argo CD honours Helm's annotations too)
+are not given a default: the release tool removes them.
+
 Why: without a TTL a finished Job and its pods stay forever. They pile up in etcd, in every
 ``kubectl get pods``, in the Job controller's and every informer's cache, and keep their
 volumes. A TTL too short (``0`` deletes the Job the moment it finishes) loses the logs, events and
@@ -25,9 +30,9 @@ Example::
 
 Fix: safe fixes (applied by the mutating webhook and ``lint --fix``): writing the policy's
 ``default`` where the manifest has none (the Job runs exactly as before; only how long its record
-is kept changes, which is what the policy decides), and raising a TTL to ``min`` (keeps the
-record longer, deletes nothing). Lowering a TTL to ``max`` is only suggested (unsafe): the owner
-may rely on the record for longer, and the TTL controller deletes the Job as soon as the new
+is kept changes, which is what the policy decides). A TTL the user wrote is never changed
+silently: raising it to ``min`` and lowering it to ``max`` are only suggested (unsafe); the owner
+may rely on the record for longer, and the TTL controller deletes the Job as soon as a lowered
 value has passed.
 
 Admission: the API server does not default this field, so the webhook and the linter see the
@@ -63,6 +68,29 @@ REMEDIATION = (
 )
 
 ONE_DAY = 24 * 60 * 60
+HOOK_ANNOTATIONS = ("helm.sh/hook", "argocd.argoproj.io/hook")
+# Delete-policy values that make the release tool delete the hook Job (each tool's documented set).
+DELETING_HOOK_POLICIES = {
+    "helm.sh/hook-delete-policy": {"before-hook-creation", "hook-succeeded", "hook-failed"},
+    "argocd.argoproj.io/hook-delete-policy": {
+        "BeforeHookCreation",
+        "HookSucceeded",
+        "HookFailed",
+    },
+}
+
+
+def deleted_as_hook(annotations: dict[str, str]) -> bool:
+    """A Helm or Argo CD hook whose delete policy removes it (comma-separated values)."""
+    if not any(key in annotations for key in HOOK_ANNOTATIONS):
+        return False
+    return any(
+        value.strip() in deleting
+        for key, deleting in DELETING_HOOK_POLICIES.items()
+        for value in annotations.get(key, "").split(",")
+    )
+
+
 FIELD = ("ttlSecondsAfterFinished",)
 
 
@@ -106,7 +134,7 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
         return  # judged through its CronJob, whose history limits clean it up
     path = view.at(*FIELD)
     if not view.has(*FIELD):
-        if view.is_cronjob and skip_cronjobs:
+        if (view.is_cronjob and skip_cronjobs) or deleted_as_hook(view.annotations):
             return
         target = options.default
         if target is not None and wants_policy_default(view, FIELD, target):
@@ -125,7 +153,7 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
             path,
             f"ttlSecondsAfterFinished {value} is below the policy's minimum {options.min}s "
             f"({_duration(options.min)}); a failure's logs go before anyone reads them",
-            _set(view, options.min, safe=True),
+            _set(view, options.min, safe=False),  # the user chose the value: only suggested
         )
     elif options.max is not None and value > options.max:
         yield Violation(

@@ -120,7 +120,7 @@ def test_a_work_queue_job_above_the_cap_gets_only_an_unsafe_parallelism_fix(
     assert rep.fixed()[1] == []  # unsafe fixes are suggestions only
 
 
-def test_excess_parallelism_is_lowered_to_completions_safely() -> None:
+def test_excess_parallelism_lowered_to_completions_is_only_suggested() -> None:
     rep = report(job(completions=3, parallelism=10), RULE)
     assert [(f.field, f.message) for f in rep.findings] == [
         (
@@ -129,17 +129,20 @@ def test_excess_parallelism_is_lowered_to_completions_safely() -> None:
             "at once, the excess is ignored",
         )
     ]
-    assert rep.fixed()[1] == [{"op": "replace", "path": "/spec/parallelism", "value": 3}]
+    # The user chose 10: a safe fix never overrides a chosen value, so it is a suggestion.
+    assert rep.findings[0].fix is not None and not rep.findings[0].fix.safe
+    assert rep.findings[0].patch == ({"op": "replace", "path": "/spec/parallelism", "value": 3},)
+    assert rep.fixed()[1] == []
 
 
 def test_excess_above_the_cap_is_one_finding_whose_fix_resolves_both(tmp_path: Path) -> None:
     pol = policy(tmp_path, RULE, "    max_parallelism: 20\n")
-    # completions within the cap: lowering to completions (safe) also satisfies the cap
+    # completions within the cap: lowering to completions (a suggestion) also satisfies the cap
     rep = report(job(completions=10, parallelism=40), RULE, policy=pol)
     assert [(f.field, f.fix.safe if f.fix else None) for f in rep.findings] == [
-        ("spec.parallelism", True)
+        ("spec.parallelism", False)
     ]
-    assert rep.fixed()[1] == [{"op": "replace", "path": "/spec/parallelism", "value": 10}]
+    assert rep.findings[0].patch == ({"op": "replace", "path": "/spec/parallelism", "value": 10},)
     # completions above the cap: only the cap (unsafe) resolves it
     rep = report(job(completions=50, parallelism=60), RULE, policy=pol)
     assert [(f.field, f.message, f.fix.safe if f.fix else None) for f in rep.findings] == [

@@ -178,11 +178,14 @@ def test_a_default_outside_allowed_is_a_policy_error(tmp_path: Path) -> None:
 # -- cronjob-starting-deadline ------------------------------------------------------------------
 
 
-def test_a_too_small_deadline_is_raised_automatically() -> None:
-    report = report_of(cronjob(startingDeadlineSeconds=0), "cronjob-starting-deadline")
-    fixed, patch = report.fixed()
-    assert patch == [{"op": "replace", "path": "/spec/startingDeadlineSeconds", "value": 10}]
-    assert found(fixed, "cronjob-starting-deadline") == []
+def test_a_too_small_deadline_is_only_suggested_as_the_user_chose_it() -> None:
+    report = report_of(cronjob(startingDeadlineSeconds=5), "cronjob-starting-deadline")
+    (finding,) = report.findings
+    assert finding.fix is not None and not finding.fix.safe
+    assert finding.patch == (
+        {"op": "replace", "path": "/spec/startingDeadlineSeconds", "value": 10},
+    )
+    assert report.fixed()[1] == []
 
 
 def test_a_missing_deadline_is_only_suggested() -> None:

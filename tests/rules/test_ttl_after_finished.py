@@ -52,7 +52,7 @@ def test_cronjobs_default_gives_templates_and_cronjob_jobs_the_default(tmp_path:
     assert rep.fixed()[1] == [{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 3600}]
 
 
-def test_a_ttl_below_the_minimum_is_raised_safely_even_on_a_cronjob(tmp_path: Path) -> None:
+def test_a_ttl_below_the_minimum_is_only_suggested_even_on_a_cronjob(tmp_path: Path) -> None:
     pol = policy(tmp_path, RULE, "    min: 300\n")
     rep = report(cronjob(**{FIELD: 0}), RULE, policy=pol)
     assert [(f.field, f.message) for f in rep.findings] == [
@@ -62,9 +62,11 @@ def test_a_ttl_below_the_minimum_is_raised_safely_even_on_a_cronjob(tmp_path: Pa
             "logs go before anyone reads them",
         )
     ]
-    assert rep.fixed()[1] == [
-        {"op": "replace", "path": "/spec/jobTemplate/spec/ttlSecondsAfterFinished", "value": 300}
-    ]
+    # the user chose 0: raising it is a suggestion, never a safe fix
+    assert rep.findings[0].patch == (
+        {"op": "replace", "path": "/spec/jobTemplate/spec/ttlSecondsAfterFinished", "value": 300},
+    )
+    assert rep.fixed()[1] == []
 
 
 def test_a_ttl_above_the_maximum_gets_only_an_unsafe_fix(tmp_path: Path) -> None:

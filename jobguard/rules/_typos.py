@@ -1,0 +1,64 @@
+"""Shared by api-structure and the defaulting rules (not a rule): misspelt keys beside a field.
+
+The one place that decides "is there a near-miss key of this field here". A key is a near-miss of
+a field when the schema does not know it (in any Kubernetes version) and the schema's own
+did-you-mean picks that field for it. Reusing the did-you-mean of the unknown-field message
+(difflib's ratio, case-insensitive match first) keeps both answers identical: the default is held
+back exactly when api-structure names the field in its hint, and a known sibling field that
+merely looks alike (``completions`` beside ``completionMode``) is never a near-miss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobguard.core.kubernetes.schema import did_you_mean, load_schema
+from jobguard.core.paths import FieldPath
+
+
+def known_fields(kind: str, mapping_path: FieldPath) -> dict[str, str] | None:
+    """The fields (newest schema, so fields of any version count as known) of the struct at
+    ``mapping_path`` in a ``kind`` object, or None where the schema has no struct there."""
+    schema = load_schema()
+    expr = schema.roots.get(kind)
+    if expr is None:
+        return None
+    for seg in mapping_path:
+        if (expr.startswith("[") and isinstance(seg, int)) or expr.startswith("{"):
+            expr = expr[1:-1]
+        elif isinstance(seg, str) and expr in schema.types:
+            found = schema.types[expr].get(seg)
+            if found is None:
+                return None
+            expr = found
+        else:
+            return None
+    return schema.types.get(expr)
+
+
+def suggestion(kind: str, mapping_path: FieldPath, key: str) -> str | None:
+    """The field an unknown ``key`` of the mapping at ``mapping_path`` most likely meant."""
+    fields = known_fields(kind, mapping_path)
+    if fields is None or key in fields:
+        return None
+    return did_you_mean(key, sorted(fields))
+
+
+def near_miss_key(obj: dict[str, Any], path: FieldPath) -> str | None:
+    """A key beside the (absent) field at ``path`` that looks like a misspelling of it."""
+    mapping: Any = obj
+    for seg in path[:-1]:
+        if isinstance(mapping, dict) and isinstance(seg, str):
+            mapping = mapping.get(seg)
+        elif isinstance(mapping, list) and isinstance(seg, int) and 0 <= seg < len(mapping):
+            mapping = mapping[seg]
+        else:
+            return None
+    if not isinstance(mapping, dict):
+        return None
+    wanted = path[-1]
+    kind = str(obj.get("kind"))
+    for key in mapping:
+        if isinstance(key, str) and key != wanted and suggestion(kind, path[:-1], key) == wanted:
+            return key
+    return None
