@@ -57,8 +57,9 @@ FORMATS = ["text", "json", "sarif", "junit"]
 @click.option(
     "--kubernetes-version",
     default=None,
-    metavar="MAJOR.MINOR",
-    help="API server version the version-dependent rules emulate (default: 1.36).",
+    metavar="MAJOR.MINOR|auto",
+    help="API server version the version-dependent rules emulate (default: auto, the "
+    "cluster's own, as it answers /version).",
 )
 @click.option(
     "--report",
@@ -115,18 +116,15 @@ def audit(
     from jobguard.audit.run import AuditOptions, now_utc, run_audit
     from jobguard.cli.policy_files import load_policy_or_exit
     from jobguard.core.context import Context
-    from jobguard.core.kubernetes.versions import (
-        DEFAULT_KUBERNETES_VERSION,
-        VersionError,
-        parse_version,
-    )
+    from jobguard.core.kubernetes.versions import Version, VersionError, parse_version
+    from jobguard.webhook.cluster_version import target_version
 
     if in_cluster and (kubeconfig or kube_context):
         raise click.UsageError("--in-cluster does not take --kubeconfig or --context")
-    version = DEFAULT_KUBERNETES_VERSION
-    if kubernetes_version is not None:
+    setting: Version | None = None  # auto: ask the cluster
+    if kubernetes_version not in (None, "auto"):
         try:
-            version = parse_version(kubernetes_version)
+            setting = parse_version(str(kubernetes_version))
         except VersionError as exc:
             raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
     policy = load_policy_or_exit(policies, "nothing was audited")
@@ -137,6 +135,7 @@ def audit(
     except ClusterError as exc:
         click.echo(f"error: {exc}; nothing was audited", err=True)
         sys.exit(EXIT_USAGE)
+    version = target_version(setting, lambda line: click.echo(line, err=True), cluster.version)
     options = AuditOptions(
         namespaces=namespaces,
         context=Context(operation="CREATE", kubernetes_version=version),

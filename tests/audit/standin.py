@@ -47,6 +47,8 @@ class State:
     forbidden: set[str] = field(default_factory=set)  # namespaces; "*" for cluster-wide lists
     expire_continue: int = 0  # how many continue requests answer 410 Gone
     reports_installed: bool = True
+    #: What GET /version answers (None: 404, as before the endpoint existed).
+    version: dict[str, Any] | None = None
     #: When set, a list's continue request waits for this event (at most HOLD_SECONDS) before
     #: it is answered; ``hold_timed_out`` tells whether one gave up waiting.
     hold_continue: threading.Event | None = None
@@ -159,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
         self, method: str, parts: list[str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         state = self.server.state
+        if parts == ["version"] and method == "GET" and state.version is not None:
+            return 200, state.version
         if parts[:3] == ["apis", "wgpolicyk8s.io", "v1alpha2"]:
             return self._reports(method, parts[3:], body)
         if parts[:3] == ["apis", "batch", "v1"] or parts[:2] == ["api", "v1"]:
