@@ -2,7 +2,7 @@
 """Benchmark `jobguard audit` over Jobs served by the local stand-in API server, beside
 `jobguard lint` over the same objects written as files, in the same run.
 
-    python bench/audit.py [--jobs 10000] [--page-size 500]
+    python bench/audit.py [--jobs 10000] [--large 100000] [--page-size 500]
 
 The stand-in (tests/audit/standin.py, not a cluster) runs in this process and serves
 --jobs Jobs made from the captured stored objects of tests/fixtures/audit (names and namespaces
@@ -11,7 +11,9 @@ its own whose peak RSS comes from wait4():
 
 * `jobguard audit --format json` (pages of --page-size objects, the real kubernetes client);
 * `jobguard audit --cleanup --format json` (also lists the pods of finished Jobs);
-* `jobguard audit` at a tenth of the Jobs, to show how memory grows with the object count;
+* `jobguard audit` at a tenth of the Jobs and at --large Jobs (0 to skip), to show how memory
+  grows with the object count (the output streams page by page, so it should grow far less
+  than the object count);
 * `jobguard lint --format json -j 1 DIR` over the same objects, one JSON file each.
 
 Ratios matter more than absolute figures on a shared machine: both sides run in the same run.
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -51,17 +52,34 @@ def make_jobs(count: int) -> list[dict]:
     return jobs
 
 
+#: Runs ``python -m jobguard ARGS`` and, at exit, prints its own peak RSS (VmHWM). wait4()'s
+#: ru_maxrss would not do: it keeps the high-water mark of the forked parent (this process,
+#: holding every served object) across exec.
+PEAK = """
+import atexit, runpy, sys
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("PEAK_KIB " + line.split()[1] + "\\n")
+atexit.register(peak)
+sys.argv = ["jobguard", *sys.argv[1:]]
+runpy.run_module("jobguard", run_name="__main__")
+"""
+
+
 def measured(cmd: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MiB, exit code) of one command."""
+    """(seconds, peak RSS in MiB, exit code) of ``python -m jobguard ARGS``."""
+    args = cmd[3:]  # after [python, -m, jobguard]
     start = time.perf_counter()
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run(
+        [sys.executable, "-c", PEAK, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{stderr}")
-    return elapsed, usage.ru_maxrss / 1024, code
+    stderr = process.stderr.decode()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} exited {process.returncode}:\n{stderr}")
+    peaks = [line.split()[1] for line in stderr.splitlines() if line.startswith("PEAK_KIB ")]
+    return elapsed, int(peaks[-1]) / 1024, process.returncode
 
 
 def serve(server: StandIn, jobs: list[dict]) -> None:
@@ -74,11 +92,12 @@ def serve(server: StandIn, jobs: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=500)
     args = parser.parse_args()
 
     jobguard = [sys.executable, "-m", "jobguard"]
-    jobs = make_jobs(args.jobs)
+    jobs = make_jobs(max(args.jobs, args.large))
     rows: list[tuple[str, float, float, int]] = []
     with tempfile.TemporaryDirectory() as tmp, running() as server:
         kubeconfig = server.kubeconfig(Path(tmp) / "kubeconfig")
@@ -89,6 +108,12 @@ def main() -> None:
         t, rss, _ = measured(audit)
         rows.append((f"audit, {args.jobs // 10:,} Jobs", t, rss, args.jobs // 10))
 
+        if args.large:
+            serve(server, jobs[: args.large])
+            t, rss, _ = measured(audit)
+            rows.append((f"audit, {args.large:,} Jobs", t, rss, args.large))
+
+        jobs = jobs[: args.jobs]
         serve(server, jobs)
         t, rss, _ = measured(audit)
         rows.append((f"audit, {args.jobs:,} Jobs", t, rss, args.jobs))

@@ -100,6 +100,16 @@ class Cluster:
         configuration.retries = 1
         return Cluster(client.ApiClient(configuration), str(configuration.host))
 
+    def version(self) -> tuple[Any, str]:
+        """The API server's release and ``gitVersion``, as ``serve --kubernetes-version auto``
+        asks it (one bounded attempt, on a copy of the configuration so the lists keep their
+        retry). Raises ``ClusterVersionError``."""
+        import copy
+
+        from jobguard.webhook.cluster_version import ask_cluster_version
+
+        return ask_cluster_version(copy.deepcopy(self._api.configuration))
+
     # -- requests ---------------------------------------------------------------------------
     def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         """``method(*args, **kwargs)`` as JSON, any failure a ClusterError naming ``what``."""

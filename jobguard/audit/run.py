@@ -1,7 +1,9 @@
 """One audit: a streaming pass over the CronJobs, then the Jobs, of each namespace asked for.
 
-Only one page of objects is held at a time; what stays is small per object (its findings, and
-with ``--cleanup`` a name and a time per finished Job). CronJobs are listed first so that the
+Only one page of objects is held at a time. Each object's result goes to a :class:`Sink` (the
+streamed text or JSON output) and is then dropped: what stays is counts (:class:`Tally`), the
+bounded PolicyReport lists with ``--report``, and with ``--cleanup`` a name and a time per
+finished Job. SARIF and JUnit keep every result (``keep_results``). CronJobs are listed first so that the
 Jobs they own can be counted against their history limits as they stream by. A list that fails
 (403 in one namespace, an unreachable server) becomes an input problem naming it, and the audit
 goes on with the next one; once the server is unreachable, nothing further is asked of it.
@@ -9,9 +11,10 @@ goes on with the next one; once the server is unreachable, nothing further is as
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from jobguard.audit.cleanup import CleanupCollector
 from jobguard.audit.cluster import (
@@ -29,7 +32,13 @@ from jobguard.audit.policyreport import ReportBuilder
 from jobguard.core.context import Context
 from jobguard.core.engine import INTERNAL_ERROR_RULE
 from jobguard.core.model import Severity
-from jobguard.lint.linter import NESTED_TOO_DEEPLY, FileResult, InputProblem, LintResult
+from jobguard.lint.linter import (
+    NESTED_TOO_DEEPLY,
+    FileResult,
+    InputProblem,
+    LintResult,
+    ObjectResult,
+)
 from jobguard.policy.model import Policy
 from jobguard.rules.cronjob_history_limits import NAME as HISTORY_RULE
 
@@ -40,21 +49,72 @@ class AuditOptions:
     context: Context = field(default_factory=Context)
     cleanup: bool = False
     fix: bool = False
+    report: bool = False
     page_size: int = 500
+    #: Keep every object's result in ``Audit.result`` (SARIF and JUnit need them all at the
+    #: end); otherwise only the counts below stay, and a :class:`Sink` sees each result once.
+    keep_results: bool = False
+
+
+class Sink(Protocol):
+    """Where a streaming audit sends what it finds, as it finds it."""
+
+    def object(self, result: ObjectResult) -> None: ...
+
+    def problem(self, problem: InputProblem) -> None: ...
+
+    def page_done(self) -> None: ...
+
+
+@dataclass
+class Tally:
+    """What the summaries need of the objects judged, whatever their number."""
+
+    objects: int = 0
+    severities: Counter[Severity] = field(default_factory=Counter)
+    suppressed: int = 0
+    exempted: int = 0
+
+    def add(self, result: ObjectResult) -> None:
+        self.objects += 1
+        self.severities.update(lf.finding.severity for lf in result.findings)
+        self.suppressed += result.suppressed
+        self.exempted += result.exempted
 
 
 @dataclass
 class Audit:
+    #: Input problems always; object results only with ``AuditOptions.keep_results``.
     result: LintResult = field(default_factory=LintResult)
-    reports: ReportBuilder = field(default_factory=ReportBuilder)
+    tally: Tally = field(default_factory=Tally)
+    reports: ReportBuilder | None = None
     cleanup: CleanupCollector | None = None
     fixes: list[FixPlan] = field(default_factory=list)
     verdicts: dict[str, int] = field(default_factory=dict)
     unreachable: bool = False
+    sink: Sink | None = None
 
-    def problem(self, where: str, message: str) -> None:
-        self.result.files.append(FileResult(where, problems=(InputProblem(where, message),)))
-        self.reports.error(message)
+    def problem(self, where: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        problem = InputProblem(where, message, severity=severity)
+        self.result.files.append(FileResult(where, problems=(problem,)))
+        if self.reports is not None and severity is Severity.ERROR:
+            self.reports.error(message)
+        if self.sink is not None:
+            self.sink.problem(problem)
+
+    @property
+    def problems(self) -> list[InputProblem]:
+        return self.result.problems
+
+    def count(self, severity: Severity) -> int:
+        return self.tally.severities[severity]
+
+    @property
+    def locations(self) -> int:
+        """The distinct ``file`` values of the JSON summary: one per object (Kind/namespace/name
+        is unique in a cluster, and a list restarted after 410 Gone skips what it judged), plus
+        one per place a problem names."""
+        return self.tally.objects + len({p.file for p in self.problems})
 
 
 def _history_bounds(policy: Policy) -> tuple[int | None, int | None]:
@@ -77,10 +137,15 @@ def _visit(audit: Audit, obj: dict[str, Any], policy: Policy, options: AuditOpti
         return
     if judgement is None:
         return
-    audit.result.files.append(FileResult(judgement.result.file, (judgement.result,)))
+    if options.keep_results:
+        audit.result.files.append(FileResult(judgement.result.file, (judgement.result,)))
+    audit.tally.add(judgement.result)
+    if audit.sink is not None:
+        audit.sink.object(judgement.result)
     audit.verdicts[judgement.verdict] = audit.verdicts.get(judgement.verdict, 0) + 1
     findings = tuple(lf.finding for lf in judgement.result.findings)
-    audit.reports.add(obj, findings, judgement.exempted, judgement.rules_run)
+    if audit.reports is not None:
+        audit.reports.add(obj, findings, judgement.exempted, judgement.rules_run)
     if audit.cleanup is not None:
         if obj.get("kind") == "Job":
             audit.cleanup.add_job(obj)
@@ -108,6 +173,8 @@ def _stream(
         for page in cluster.pages(resource, ns, page_size=options.page_size):
             for obj in page:
                 _visit(audit, obj, policy, options)
+            if audit.sink is not None:
+                audit.sink.page_done()
     except ClusterError as exc:
         hint = (
             "; audit the namespaces you may read with -n NS"
@@ -145,8 +212,13 @@ def _count_pods(audit: Audit, cluster: Cluster, options: AuditOptions) -> None:
                 break
 
 
-def run_audit(cluster: Cluster, policy: Policy, options: AuditOptions) -> Audit:
-    audit = Audit()
+def run_audit(
+    cluster: Cluster, policy: Policy, options: AuditOptions, sink: Sink | None = None
+) -> Audit:
+    """Judge every listed object; ``sink`` sees each result (and problem) as it comes."""
+    audit = Audit(sink=sink)
+    if options.report:
+        audit.reports = ReportBuilder()
     if options.cleanup:
         audit.cleanup = CleanupCollector(*_history_bounds(policy))
     for resource in (CRONJOBS, JOBS):
@@ -155,9 +227,7 @@ def run_audit(cluster: Cluster, policy: Policy, options: AuditOptions) -> Audit:
                 return audit
             _stream(audit, cluster, policy, options, resource, ns)
     for note in cluster.notes:
-        audit.result.files.append(
-            FileResult("audit", problems=(InputProblem("audit", note, severity=Severity.WARNING),))
-        )
+        audit.problem("audit", note, Severity.WARNING)
     if audit.cleanup is not None and not audit.unreachable:
         _count_pods(audit, cluster, options)
     return audit

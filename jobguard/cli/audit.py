@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from jobguard.audit.cluster import Cluster
     from jobguard.audit.run import Audit
+    from jobguard.lint.linter import InputProblem, ObjectResult
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ["text", "json", "sarif", "junit"]
@@ -56,8 +57,9 @@ FORMATS = ["text", "json", "sarif", "junit"]
 @click.option(
     "--kubernetes-version",
     default=None,
-    metavar="MAJOR.MINOR",
-    help="API server version the version-dependent rules emulate (default: 1.36).",
+    metavar="MAJOR.MINOR|auto",
+    help="API server version the version-dependent rules emulate (default: auto, the "
+    "cluster's own, as it answers /version).",
 )
 @click.option(
     "--report",
@@ -114,18 +116,15 @@ def audit(
     from jobguard.audit.run import AuditOptions, now_utc, run_audit
     from jobguard.cli.policy_files import load_policy_or_exit
     from jobguard.core.context import Context
-    from jobguard.core.kubernetes.versions import (
-        DEFAULT_KUBERNETES_VERSION,
-        VersionError,
-        parse_version,
-    )
+    from jobguard.core.kubernetes.versions import Version, VersionError, parse_version
+    from jobguard.webhook.cluster_version import target_version
 
     if in_cluster and (kubeconfig or kube_context):
         raise click.UsageError("--in-cluster does not take --kubeconfig or --context")
-    version = DEFAULT_KUBERNETES_VERSION
-    if kubernetes_version is not None:
+    setting: Version | None = None  # auto: ask the cluster
+    if kubernetes_version not in (None, "auto"):
         try:
-            version = parse_version(kubernetes_version)
+            setting = parse_version(str(kubernetes_version))
         except VersionError as exc:
             raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
     policy = load_policy_or_exit(policies, "nothing was audited")
@@ -136,15 +135,21 @@ def audit(
     except ClusterError as exc:
         click.echo(f"error: {exc}; nothing was audited", err=True)
         sys.exit(EXIT_USAGE)
+    version = target_version(setting, lambda line: click.echo(line, err=True), cluster.version)
     options = AuditOptions(
         namespaces=namespaces,
         context=Context(operation="CREATE", kubernetes_version=version),
         cleanup=cleanup,
         fix=fix,
+        report=report,
         page_size=page_size,
+        keep_results=fmt in ("sarif", "junit"),
     )
     now = now_utc()
-    result = run_audit(cluster, policy, options)
+    streamed: TextSink | JsonSink | None = (
+        TextSink() if fmt == "text" else JsonSink() if fmt == "json" else None
+    )
+    result = run_audit(cluster, policy, options, streamed)
     extra: dict[str, Any] = {"verdicts": dict(sorted(result.verdicts.items()))}
     if cleanup and result.cleanup is not None:
         extra["cleanup"] = result.cleanup.as_dict(now)
@@ -152,7 +157,12 @@ def audit(
         extra["fixes"] = _send_fixes(cluster, result, apply=not dry_run)
     if report:
         extra["reports"] = _write_reports(cluster, result, now)
-    click.echo(_render(result, fmt, policy, fail_on, extra, now), nl=False)
+    if isinstance(streamed, JsonSink):  # the other sink is a TextSink
+        streamed.finish(result, extra)
+    elif streamed is not None:
+        click.echo(_text_tail(result, extra, now, after_lines=streamed.lines > 0), nl=False)
+    else:
+        click.echo(_render(result, fmt, policy, fail_on, extra), nl=False)
     code = _exit_code(result, fail_on, extra)
     sys.exit(EXIT_OK if exit_zero and code == EXIT_FINDINGS else code)
 
@@ -189,6 +199,7 @@ def _write_reports(cluster: Cluster, result: Audit, now: datetime) -> dict[str, 
         cluster.check_reports_installed()
     except ClusterError as exc:
         return {"error": str(exc), "written": []}
+    assert result.reports is not None  # built whenever --report is given
     reports = [result.reports.namespace_report(ns, seconds) for ns in result.reports.namespaces]
     reports.append(result.reports.cluster_report(seconds))
     written, errors = [], []
@@ -202,47 +213,123 @@ def _write_reports(cluster: Cluster, result: Audit, now: datetime) -> dict[str, 
     return {"written": written, "error": "; ".join(errors) if errors else None}
 
 
-def _render(
-    result: Audit, fmt: str, policy: Any, fail_on: str, extra: dict[str, Any], now: datetime
-) -> str:
+def _render(result: Audit, fmt: str, policy: Any, fail_on: str, extra: dict[str, Any]) -> str:
+    """SARIF or JUnit, which need every object's result at once (kept for them only)."""
     from pathlib import Path
 
     lint_result = result.result
-    if fmt == "json":
-        from jobguard.render import json_report
-
-        doc = json_report.report_dict(lint_result)
-        doc.update(extra)
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt == "sarif":
         from jobguard.render import sarif
         from jobguard.rules import ALL_RULES
 
         return sarif.render(lint_result, policy, ALL_RULES, base=Path.cwd())
-    if fmt == "junit":
-        from jobguard.core.model import Severity
-        from jobguard.render import junit
+    from jobguard.core.model import Severity
+    from jobguard.render import junit
 
-        order = [Severity.ERROR, Severity.WARNING, Severity.INFO]
-        return junit.render(lint_result, failing=order[: order.index(Severity(fail_on)) + 1])
-    return _text(result, extra, now)
+    order = [Severity.ERROR, Severity.WARNING, Severity.INFO]
+    return junit.render(lint_result, failing=order[: order.index(Severity(fail_on)) + 1])
 
 
-def _text(result: Audit, extra: dict[str, Any], now: datetime) -> str:
+class TextSink:
+    """Text written as the audit goes: each object's findings once its page is judged, each
+    problem where it happened; nothing of an object stays once it is written."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def object(self, obj: ObjectResult) -> None:
+        for located in obj.findings:
+            # One line per finding as lint prints it, with Kind/namespace/name for file:line.
+            f = located.finding
+            self._echo(f"{obj.file}: {f.severity.value} {f.rule} {f.field}: {f.message}")
+            if f.fix is not None:
+                kind = "fix" if f.fix.safe else "suggested fix (unsafe)"
+                self._echo(f"    {kind}: {f.fix.title}")
+
+    def problem(self, problem: InputProblem) -> None:
+        from jobguard.lint.linter import FileResult, LintResult
+        from jobguard.render import text
+
+        one = LintResult(files=[FileResult(problem.file, problems=(problem,))])
+        for line in text.problem_lines(one, colour=False):
+            self._echo(line)
+
+    def page_done(self) -> None:
+        sys.stdout.flush()
+
+    def _echo(self, line: str) -> None:
+        self.lines += 1
+        click.echo(line)
+
+
+class JsonSink:
+    """The JSON report, its ``findings`` array written as the audit goes.
+
+    The document is byte for byte what ``json.dumps(doc, indent=2)`` of the whole report
+    gives: each finding is dumped on its own and indented to its depth in the array, and the
+    keys after ``findings`` (problems, summary, verdicts...) are dumped once the audit is done.
+    """
+
+    def __init__(self) -> None:
+        self.findings = 0
+        click.echo('{\n  "version": 1,\n  "findings": [', nl=False)
+
+    def object(self, obj: ObjectResult) -> None:
+        from jobguard.render.json_report import finding_dict
+
+        for located in obj.findings:
+            item = json.dumps(finding_dict(obj, located), indent=2, ensure_ascii=False)
+            lead = ",\n" if self.findings else "\n"
+            click.echo(lead + item.replace("\n", "\n    ").join(["    ", ""]), nl=False)
+            self.findings += 1
+
+    def problem(self, problem: InputProblem) -> None:
+        pass  # listed after the findings
+
+    def page_done(self) -> None:
+        sys.stdout.flush()
+
+    def finish(self, result: Audit, extra: dict[str, Any]) -> None:
+        rest = {"problems": _problem_dicts(result), "summary": _summary(result), **extra}
+        tail = json.dumps(rest, indent=2, ensure_ascii=False)
+        click.echo(("\n  ]" if self.findings else "]") + "," + tail[1:] + "\n", nl=False)
+
+
+def _problem_dicts(result: Audit) -> list[dict[str, Any]]:
+    from jobguard.lint.linter import LintResult
+    from jobguard.render.json_report import report_dict
+
+    problems: list[dict[str, Any]] = report_dict(LintResult(files=result.result.files))["problems"]
+    return problems
+
+
+def _summary(result: Audit) -> dict[str, Any]:
+    """The JSON report's summary (same keys, same order) from the audit's counts."""
+    from jobguard.core.model import Severity
+    from jobguard.lint.linter import LintResult
+    from jobguard.render.json_report import summary
+
+    doc = summary(LintResult(files=[f for f in result.result.files if not f.objects]))
+    counts = {
+        "files": result.locations,
+        "objects": result.tally.objects,
+        "errors": result.count(Severity.ERROR),
+        "warnings": result.count(Severity.WARNING),
+        "infos": result.count(Severity.INFO),
+        "suppressed": result.tally.suppressed,
+        "exempted": result.tally.exempted,
+    }
+    return {key: counts.get(key, value) for key, value in doc.items()}
+
+
+def _text_tail(result: Audit, extra: dict[str, Any], now: datetime, *, after_lines: bool) -> str:
+    """What text prints after the streamed findings: cleanup, fixes, reports, the summary."""
     from jobguard.core.model import Severity
     from jobguard.render import text
 
-    lines = text.problem_lines(result.result, colour=False)
-    for obj in result.result.objects:
-        # One line per finding as lint prints it, with Kind/namespace/name for file:line.
-        for located in obj.findings:
-            f = located.finding
-            lines.append(f"{obj.file}: {f.severity.value} {f.rule} {f.field}: {f.message}")
-            if f.fix is not None:
-                kind = "fix" if f.fix.safe else "suggested fix (unsafe)"
-                lines.append(f"    {kind}: {f.fix.title}")
+    lines: list[str] = []
     if result.cleanup is not None:
-        lines += [""] if lines else []
+        lines += [""] if after_lines else []
         lines += result.cleanup.text(now)
     for fix in extra.get("fixes", []):
         where = f"{fix['kind']} {fix['namespace']}/{fix['name']}"
@@ -256,18 +343,14 @@ def _text(result: Audit, extra: dict[str, Any], now: datetime) -> str:
         lines += reports["written"]
         if reports["error"]:
             lines.append(f"error: --report: {reports['error']}")
-    objects = len(result.result.objects)
+    objects = result.tally.objects
     verdicts = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items())) or "none"
     lines.append(
         f"{text.plural(objects, 'Job/CronJob', 'Jobs/CronJobs')} audited (webhook verdicts: {verdicts}): "
-        f"{text.plural(result.result.count(Severity.ERROR), 'error')}, "
-        f"{text.plural(result.result.count(Severity.WARNING), 'warning')}, "
-        f"{text.plural(result.result.count(Severity.INFO), 'info')}"
-        + (
-            f", {text.plural(len(result.result.problems), 'problem')}"
-            if result.result.problems
-            else ""
-        )
+        f"{text.plural(result.count(Severity.ERROR), 'error')}, "
+        f"{text.plural(result.count(Severity.WARNING), 'warning')}, "
+        f"{text.plural(result.count(Severity.INFO), 'info')}"
+        + (f", {text.plural(len(result.problems), 'problem')}" if result.problems else "")
     )
     return "\n".join(lines) + "\n"
 
@@ -275,8 +358,7 @@ def _text(result: Audit, extra: dict[str, Any], now: datetime) -> str:
 def _exit_code(result: Audit, fail_on: str, extra: dict[str, Any]) -> int:
     from jobguard.core.model import Severity
 
-    lint_result = result.result
-    if any(p.severity is Severity.ERROR for p in lint_result.problems):
+    if any(p.severity is Severity.ERROR for p in result.problems):
         return EXIT_USAGE
     reports = extra.get("reports")
     if reports is not None and reports["error"]:
@@ -284,6 +366,6 @@ def _exit_code(result: Audit, fail_on: str, extra: dict[str, Any]) -> int:
     if any(f["outcome"].startswith("failed") for f in extra.get("fixes", [])):
         return EXIT_USAGE
     order = [Severity.ERROR, Severity.WARNING, Severity.INFO]
-    if any(lint_result.count(s) for s in order[: order.index(Severity(fail_on)) + 1]):
+    if any(result.count(s) for s in order[: order.index(Severity(fail_on)) + 1]):
         return EXIT_FINDINGS
     return EXIT_OK

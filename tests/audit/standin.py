@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import jsonpatch
 
 TOKEN = "stand-in-token"
+HOLD_SECONDS = 20.0
 REPORT_PREFIX = "/apis/wgpolicyk8s.io/v1alpha2"
 
 
@@ -46,6 +47,12 @@ class State:
     forbidden: set[str] = field(default_factory=set)  # namespaces; "*" for cluster-wide lists
     expire_continue: int = 0  # how many continue requests answer 410 Gone
     reports_installed: bool = True
+    #: What GET /version answers (None: 404, as before the endpoint existed).
+    version: dict[str, Any] | None = None
+    #: When set, a list's continue request waits for this event (at most HOLD_SECONDS) before
+    #: it is answered; ``hold_timed_out`` tells whether one gave up waiting.
+    hold_continue: threading.Event | None = None
+    hold_timed_out: bool = False
     requests: list[Request] = field(default_factory=list)
     resource_version: int = 1000
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(401, _status(401, "Unauthorized", "Unauthorized"))
             return
         parts = [p for p in url.path.split("/") if p]
+        held = "continue" in query and state.hold_continue is not None
+        if held and state.hold_continue and not state.hold_continue.wait(HOLD_SECONDS):
+            state.hold_timed_out = True
         with state.lock:
             code, answer = self._route(method, parts, query, body)
         self._send(code, answer)
@@ -151,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
         self, method: str, parts: list[str], query: dict[str, str], body: Any
     ) -> tuple[int, Any]:
         state = self.server.state
+        if parts == ["version"] and method == "GET" and state.version is not None:
+            return 200, state.version
         if parts[:3] == ["apis", "wgpolicyk8s.io", "v1alpha2"]:
             return self._reports(method, parts[3:], body)
         if parts[:3] == ["apis", "batch", "v1"] or parts[:2] == ["api", "v1"]:

@@ -97,8 +97,11 @@ def _granted(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
 
 def _attributes(method: str, path: str, query: dict[str, str]) -> tuple[str, str, str] | None:
     """(verb, group, resource) as kube-apiserver's authorizer sees the request; None for
-    discovery, which every authenticated user may read (system:discovery)."""
+    discovery and /version, which every authenticated user may read (system:discovery,
+    system:public-info-viewer)."""
     if path.rstrip("/").count("/") <= 3 and path.startswith("/apis/") and method == "GET":
+        return None
+    if path.rstrip("/") == "/version" and method == "GET":
         return None
     match = _PATH.match(path)
     assert match, path
