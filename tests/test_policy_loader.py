@@ -39,7 +39,8 @@ def test_an_unknown_top_level_key_names_file_line_and_column(tmp_path: Path) -> 
     path = write(tmp_path, "p.yaml", "rulez:\n  restart-policy: {action: deny}\n")
     assert problems([path]) == [
         f"{path}:3:1: rulez: unknown key 'rulez' (did you mean 'rules'?); expected one of: "
-        "apiVersion, kind, metadata, extends, scope, suppressions, rules, exemptions, on_rule_error"
+        "apiVersion, kind, metadata, extends, scope, suppressions, rules, exemptions, on_rule_error, "
+        "restated_api_defaults"
     ]
 
 

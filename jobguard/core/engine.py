@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobguard.core.context import Context
 from jobguard.core.fixplan import FixPlan, plan_fixes
+from jobguard.core.kubernetes.defaults import restates_defaults
 from jobguard.core.model import Action, Category, Edit, Finding, Severity
 from jobguard.core.patching import PatchConflict, patch_for
 from jobguard.core.paths import FieldPath
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from jobguard.rules.base import Rule
 
 SUPPRESS_PREFIX = "suppress.jobguard.dev/"
+#: Least to most severe: a restated default is lowered to info, never raised.
+_SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.ERROR)
 INTERNAL_ERROR_RULE = "internal-error"
 
 
@@ -75,6 +78,7 @@ def _run_rule(
     action: Action,
     patches: bool = True,
     on_error: Action = Action.WARN,
+    restated_as_info: bool = False,
 ) -> Iterable[Finding]:
     try:
         violations = list(rule.check(view, options, ctx))
@@ -94,6 +98,14 @@ def _run_rule(
         )
         return
     for v in violations:
+        severity = action.severity
+        if (
+            restated_as_info
+            and v.fix is not None
+            and v.fix.safe
+            and restates_defaults(v.fix.edits, view.spec_prefix, view.job_spec)
+        ):
+            severity = min(severity, Severity.INFO, key=_SEVERITY_ORDER.index)
         patch: tuple[dict[str, Any], ...] = ()
         if v.fix is not None and patches:
             try:
@@ -104,7 +116,7 @@ def _run_rule(
             rule=rule.name,
             code=rule.code,
             category=rule.category,
-            severity=action.severity,
+            severity=severity,
             action=action,
             path=v.path,
             message=v.message,
@@ -171,7 +183,14 @@ def evaluate(
         if not applies(rule, settings, in_scope, view):
             continue
         for finding in _run_rule(
-            rule, view, settings.options, ctx, settings.action, patches, on_error
+            rule,
+            view,
+            settings.options,
+            ctx,
+            settings.action,
+            patches,
+            on_error,
+            policy.restated_defaults_as_info,
         ):
             reason = suppressed_rules.get(finding.rule, "").strip()
             if (

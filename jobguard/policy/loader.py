@@ -217,9 +217,14 @@ _TOP_KEYS = (
     "rules",
     "exemptions",
     "on_rule_error",
+    "restated_api_defaults",
 )
 #: What a rule that crashes on an object does to it (``warn``: allowed with a warning).
 ON_RULE_ERROR = ("warn", "deny")
+#: The severity of a finding whose only fix writes what the Job gets anyway (the API server's
+#: default): ``info`` (the default: nothing to act on) or ``action`` (the rule's action decides,
+#: for policies that want every value written out).
+RESTATED_API_DEFAULTS = ("info", "action")
 _EXEMPTION_KEYS = ("rules", "reason", "kinds", "namespaces", "names", "files")
 _EXEMPTION_SELECTORS = ("kinds", "namespaces", "names", "files")
 _SCOPE_KEYS = ("namespaces", "labels")
@@ -233,6 +238,7 @@ class _Layer:
     scope: tuple[Scope, _Origin, FieldPath] | None = None
     suppressions_allowed: bool | None = None
     on_rule_error: str | None = None
+    restated_api_defaults: str | None = None
     forbid: set[str] = dataclasses.field(default_factory=set)
     rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(
         default_factory=dict
@@ -425,6 +431,15 @@ def _read_file(
                 ("on_rule_error",),
                 f"must be one of {', '.join(ON_RULE_ERROR)}, not {body['on_rule_error']!r}",
             )
+    if "restated_api_defaults" in body:
+        if body["restated_api_defaults"] in RESTATED_API_DEFAULTS:
+            layer.restated_api_defaults = body["restated_api_defaults"]
+        else:
+            reader.problem(
+                ("restated_api_defaults",),
+                f"must be one of {', '.join(RESTATED_API_DEFAULTS)}, "
+                f"not {body['restated_api_defaults']!r}",
+            )
     supp = reader.mapping(body.get("suppressions"), ("suppressions",), ("allowed", "forbid"))
     if "allowed" in supp:
         if isinstance(supp["allowed"], bool):
@@ -581,6 +596,7 @@ def load_policy(
         else layer.suppressions_allowed,
         unsuppressible=frozenset(layer.forbid),
         deny_on_rule_error=layer.on_rule_error == "deny",
+        restated_defaults_as_info=layer.restated_api_defaults != "action",
         sources=tuple(layer.sources),
         exemptions=tuple(layer.exemptions),
     )

@@ -111,6 +111,9 @@ class Policy:
     # ``on_rule_error: deny``: a rule that crashes on an object denies it (fail closed) instead
     # of letting it through with a warning.
     deny_on_rule_error: bool = False
+    # ``restated_api_defaults: info`` (the default): a finding whose only fix writes what the
+    # Job gets anyway is reported as info, whatever the rule's action (``action``: as usual).
+    restated_defaults_as_info: bool = True
 
     def exemption(
         self,

@@ -306,7 +306,8 @@ def test_statistics_counts_findings_per_rule(tmp_path: Path) -> None:
     )
     lines = result.stdout.splitlines()
     assert lines[:3] == [
-        "2  JG102  completions-parallelism (warning)",
+        # completions 1 and parallelism 1 are what the API server fills in: info.
+        "2  JG102  completions-parallelism (info)",
         "1  JG101  restart-policy (error)",
         "1  JG111  resources (warning)",
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobguard.core.model import Edit, SetValue
 from jobguard.core.paths import FieldPath
 
 # Paths relative to the Job spec (Job: ``spec``; CronJob: not defaulted, see below).
@@ -37,3 +38,41 @@ def api_default(relative: FieldPath, *, cronjob: bool) -> Any:
         # The CronJob defaulter does not run the Job defaulter on spec.jobTemplate.spec.
         return None
     return JOB_SPEC_DEFAULTS.get(relative)
+
+
+def effective_default(relative: FieldPath, job_spec: dict[str, Any]) -> Any:
+    """The value the Job that runs will have at ``relative`` when the manifest leaves it out
+    (None when nothing is filled in), given the rest of the Job spec as written.
+
+    Unlike :func:`api_default` this answers for CronJob templates too: their Jobs are defaulted
+    when the controller creates them, so writing the value changes nothing either way.
+    """
+    if relative == ("backoffLimit",):
+        per_index = job_spec.get("backoffLimitPerIndex") is not None
+        return BACKOFF_LIMIT_WITH_PER_INDEX if per_index else 6
+    if relative == ("completions",):
+        # Only a Job with neither count set gets completions 1; parallelism alone is a work queue.
+        return 1 if job_spec.get("parallelism") is None else None
+    if relative == ("podReplacementPolicy",):
+        return "Failed" if job_spec.get("podFailurePolicy") is not None else "TerminatingOrFailed"
+    if relative in POD_TEMPLATE_DEFAULTS:
+        return POD_TEMPLATE_DEFAULTS[relative]
+    return JOB_SPEC_DEFAULTS.get(relative)
+
+
+def restates_defaults(
+    edits: tuple[Edit, ...], spec_prefix: FieldPath, job_spec: dict[str, Any]
+) -> bool:
+    """Whether applying ``edits`` (a fix's SetValue edits at absolute paths) only writes what the
+    Job would get anyway: every edit sets a field under the Job spec at ``spec_prefix`` to its
+    effective default."""
+    if not edits:
+        return False
+    for edit in edits:
+        if not isinstance(edit, SetValue) or edit.path[: len(spec_prefix)] != spec_prefix:
+            return False
+        relative = edit.path[len(spec_prefix) :]
+        default = effective_default(relative, job_spec)
+        if default is None or type(edit.value) is not type(default) or edit.value != default:
+            return False
+    return True
