@@ -125,6 +125,28 @@ def _run_rule(
         )
 
 
+def _merge_subsumed(
+    findings: list[Finding],
+    covered: set[tuple[str, FieldPath]],
+    subsumers: set[tuple[str, FieldPath]],
+) -> list[Finding]:
+    """Drop the findings another rule's denial subsumes; the subsuming finding, which carries the
+    fix, takes over their category, so ``category: api`` keeps meaning "the API server would
+    reject this" (a missing restartPolicy is one finding, the policy's, and an api one)."""
+    dropped = [f for f in findings if (f.rule, f.path) in covered]
+    if not dropped:
+        return findings
+    api_paths = {f.path for f in dropped if f.category is Category.API}
+    kept = []
+    for f in findings:
+        if (f.rule, f.path) in covered:
+            continue
+        if f.path in api_paths and (f.rule, f.path) in subsumers:
+            f = replace(f, category=Category.API)
+        kept.append(f)
+    return kept
+
+
 @functools.cache
 def _registered_names() -> frozenset[str]:
     from jobguard.rules import ALL_RULES
@@ -179,6 +201,7 @@ def evaluate(
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     covered: set[tuple[str, FieldPath]] = set()
+    subsumers: set[tuple[str, FieldPath]] = set()
     for rule, settings in policy.active_rules(rules, view.kind):
         if not applies(rule, settings, in_scope, view):
             continue
@@ -208,6 +231,7 @@ def evaluate(
                 findings.append(finding)
                 if rule.subsumes and finding.action is Action.DENY:
                     covered.update((name, finding.path) for name in rule.subsumes)
+                    subsumers.add((finding.rule, finding.path))
     if covered:
-        findings = [f for f in findings if (f.rule, f.path) not in covered]
+        findings = _merge_subsumed(findings, covered, subsumers)
     return Report(view, tuple(findings), tuple(suppressed), in_scope)
