@@ -75,7 +75,7 @@ def test_error_findings_exit_one_with_file_line_and_fix(tree: Path) -> None:
     assert finding == {
         "rule": "restart-policy",
         "code": "JG101",
-        "category": "policy",
+        "category": "api",  # the API server rejects a Job without restartPolicy
         "severity": "error",
         "file": str(bad),
         "line": 6,
