@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobguard.core.cached import cached_property
-from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
+from jobguard.core.kubernetes.defaults import api_default
 from jobguard.core.paths import MISSING, FieldPath, lookup
 
 JOB_KINDS = ("Job", "CronJob")
@@ -192,7 +192,5 @@ class JobView:
         if self.applied is not None:
             applied_spec = lookup(self.applied, self.spec_prefix)
             return lookup(applied_spec, tuple(relative)) not in (MISSING, None)
-        default = api_default(tuple(relative), cronjob=self.is_cronjob)
-        if relative == ("backoffLimit",) and self.has("backoffLimitPerIndex"):
-            default = BACKOFF_LIMIT_WITH_PER_INDEX
+        default = api_default(tuple(relative), cronjob=self.is_cronjob, job_spec=self.job_spec)
         return default is None or self.get(*relative) != default

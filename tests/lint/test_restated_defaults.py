@@ -128,3 +128,22 @@ def test_only_edits_that_all_write_defaults_restate_them() -> None:
         {},
     )
     assert not restates_defaults((), spec, {})
+
+
+def test_a_defaulted_objects_value_equal_to_the_dependent_default_counts_as_unset() -> None:
+    from jobguard.core.view import JobView
+
+    spec = {
+        "podFailurePolicy": {"rules": []},
+        "podReplacementPolicy": "Failed",
+        "backoffLimitPerIndex": 1,
+        "backoffLimit": 2147483647,
+        "template": {"spec": {"containers": []}},
+    }
+    obj = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "x"}, "spec": spec}
+    view = JobView.of(obj, defaulted=True)
+    assert view is not None
+    assert not view.user_set("podReplacementPolicy")
+    assert not view.user_set("backoffLimit")
+    spec["podReplacementPolicy"] = "TerminatingOrFailed"  # not what the API server fills in here
+    assert view.user_set("podReplacementPolicy")

@@ -30,13 +30,25 @@ POD_TEMPLATE_DEFAULTS: dict[FieldPath, Any] = {
 BACKOFF_LIMIT_WITH_PER_INDEX = 2147483647
 
 
-def api_default(relative: FieldPath, *, cronjob: bool) -> Any:
-    """The value the API server would have put at ``relative`` (or None if it fills nothing)."""
+def api_default(
+    relative: FieldPath, *, cronjob: bool, job_spec: dict[str, Any] | None = None
+) -> Any:
+    """The value the API server would have put at ``relative`` (or None if it fills nothing).
+
+    ``job_spec`` (the Job spec around the field) decides the defaults that depend on other
+    fields the API server does not default itself: backoffLimit under backoffLimitPerIndex, and
+    podReplacementPolicy under a podFailurePolicy.
+    """
     if relative in POD_TEMPLATE_DEFAULTS:
         return POD_TEMPLATE_DEFAULTS[relative]
     if cronjob:
         # The CronJob defaulter does not run the Job defaulter on spec.jobTemplate.spec.
         return None
+    spec = job_spec or {}
+    if relative == ("backoffLimit",) and spec.get("backoffLimitPerIndex") is not None:
+        return BACKOFF_LIMIT_WITH_PER_INDEX
+    if relative == ("podReplacementPolicy",) and spec.get("podFailurePolicy") is not None:
+        return "Failed"
     return JOB_SPEC_DEFAULTS.get(relative)
 
 
@@ -47,17 +59,10 @@ def effective_default(relative: FieldPath, job_spec: dict[str, Any]) -> Any:
     Unlike :func:`api_default` this answers for CronJob templates too: their Jobs are defaulted
     when the controller creates them, so writing the value changes nothing either way.
     """
-    if relative == ("backoffLimit",):
-        per_index = job_spec.get("backoffLimitPerIndex") is not None
-        return BACKOFF_LIMIT_WITH_PER_INDEX if per_index else 6
     if relative == ("completions",):
         # Only a Job with neither count set gets completions 1; parallelism alone is a work queue.
         return 1 if job_spec.get("parallelism") is None else None
-    if relative == ("podReplacementPolicy",):
-        return "Failed" if job_spec.get("podFailurePolicy") is not None else "TerminatingOrFailed"
-    if relative in POD_TEMPLATE_DEFAULTS:
-        return POD_TEMPLATE_DEFAULTS[relative]
-    return JOB_SPEC_DEFAULTS.get(relative)
+    return api_default(relative, cronjob=False, job_spec=job_spec)
 
 
 def restates_defaults(
