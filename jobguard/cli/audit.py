@@ -114,19 +114,14 @@ def audit(
 
     from jobguard.audit.cluster import Cluster, ClusterError
     from jobguard.audit.run import AuditOptions, now_utc, run_audit
-    from jobguard.cli.policy_files import load_policy_or_exit
+    from jobguard.cli.policy_files import kubernetes_version_setting, load_policy_or_exit
     from jobguard.core.context import Context
-    from jobguard.core.kubernetes.versions import Version, VersionError, parse_version
     from jobguard.webhook.cluster_version import target_version
 
     if in_cluster and (kubeconfig or kube_context):
         raise click.UsageError("--in-cluster does not take --kubeconfig or --context")
-    setting: Version | None = None  # auto: ask the cluster
-    if kubernetes_version not in (None, "auto"):
-        try:
-            setting = parse_version(str(kubernetes_version))
-        except VersionError as exc:
-            raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
+    # None (the default, or "auto"): ask the cluster.
+    setting = None if kubernetes_version is None else kubernetes_version_setting(kubernetes_version)
     policy = load_policy_or_exit(policies, "nothing was audited")
     try:
         cluster = Cluster.connect(

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from jobguard.cli.policy_files import load_policy_or_exit
+from jobguard.cli.policy_files import kubernetes_version_option, load_policy_or_exit
 
 EXIT_USAGE = 2
 
@@ -45,20 +45,10 @@ def export(
     policies: tuple[str, ...], explain: bool, output: str | None, kubernetes_version: str | None
 ) -> None:
     """Compile the policy to native admission policies and bindings (YAML for kubectl apply)."""
-    from jobguard.core.kubernetes.versions import (
-        DEFAULT_KUBERNETES_VERSION,
-        VersionError,
-        parse_version,
-    )
     from jobguard.export import ExportError, export_policy, render_yaml
     from jobguard.export import explain as explain_export
 
-    version = DEFAULT_KUBERNETES_VERSION
-    if kubernetes_version is not None:
-        try:
-            version = parse_version(kubernetes_version)
-        except VersionError as exc:
-            raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
+    version = kubernetes_version_option(kubernetes_version)
     policy = load_policy_or_exit(policies, "nothing was exported")
     try:
         result = export_policy(policy, version)

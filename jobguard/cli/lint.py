@@ -214,8 +214,8 @@ def lint(
     or input errors (every other file is still linted). See docs/ci.md for CI, pre-commit and
     the configuration file.
     """
-    from jobguard.cli.policy_files import load_policy_or_exit
-    from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
+    from jobguard.cli.policy_files import kubernetes_version_option, load_policy_or_exit
+    from jobguard.core.context import Context
     from jobguard.lint.linter import STDIN_NAME, lint_paths
     from jobguard.lint.selection import SelectionError, narrow, off_in_policy, parse_rules
     from jobguard.lint.walk import Exclude, collect
@@ -247,14 +247,7 @@ def lint(
         raise click.UsageError("--fix and --diff are alternatives: --diff shows what --fix writes")
     if (fix or show_diff) and "-" in paths:
         raise click.UsageError("stdin cannot be fixed in place; give the files")
-    version = DEFAULT_KUBERNETES_VERSION
-    if kubernetes_version is not None:
-        from jobguard.core.kubernetes.versions import VersionError, parse_version
-
-        try:
-            version = parse_version(kubernetes_version)
-        except VersionError as exc:
-            raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
+    version = kubernetes_version_option(kubernetes_version)
     policy = load_policy_or_exit(policies, "nothing was linted")
     if select is not None and not quiet:
         for name in off_in_policy(select, policy):

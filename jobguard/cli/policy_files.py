@@ -1,17 +1,20 @@
-"""Loading the policy files a command was given, the same way for every command."""
+"""What every command reads the same way: the policy files it was given, and
+``--kubernetes-version``."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    from jobguard.core.kubernetes.versions import Version
     from jobguard.policy import Policy
 
 EXIT_USAGE = 2
+_T = TypeVar("_T")
 
 
 def load_policy_or_exit(policies: Sequence[str], consequence: str = "") -> Policy:
@@ -27,3 +30,28 @@ def load_policy_or_exit(policies: Sequence[str], consequence: str = "") -> Polic
         suffix = f"; {consequence}" if consequence else ""
         click.echo(f"error: the policy has errors{suffix}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def kubernetes_version_option(value: str | None) -> Version:
+    """``--kubernetes-version MAJOR.MINOR`` (the default version when not given); a bad value
+    is a usage error."""
+    from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, parse_version
+
+    return DEFAULT_KUBERNETES_VERSION if value is None else _parsed(parse_version, value)
+
+
+def kubernetes_version_setting(value: str) -> Version | None:
+    """``--kubernetes-version MAJOR.MINOR|auto`` of a command that can ask a cluster: None for
+    ``auto``; a bad value is a usage error."""
+    from jobguard.core.kubernetes.versions import parse_setting
+
+    return _parsed(parse_setting, value)
+
+
+def _parsed(parse: Callable[[str], _T], value: str) -> _T:
+    from jobguard.core.kubernetes.versions import VersionError
+
+    try:
+        return parse(value)
+    except VersionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None

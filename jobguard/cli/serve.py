@@ -90,22 +90,19 @@ def serve(
     import shutil
     import tempfile
 
-    from jobguard.cli.policy_files import load_policy_or_exit
-    from jobguard.core.kubernetes.versions import (
-        DEFAULT_KUBERNETES_VERSION,
-        VersionError,
-        parse_setting,
+    from jobguard.cli.policy_files import (
+        kubernetes_version_option,
+        kubernetes_version_setting,
+        load_policy_or_exit,
     )
 
     bind = _split_bind(bind)
-    try:  # None: auto, asked of the cluster once the certificate is known to load
-        setting = (
-            DEFAULT_KUBERNETES_VERSION
-            if kubernetes_version is None
-            else parse_setting(kubernetes_version)
-        )
-    except VersionError as exc:
-        raise click.BadParameter(str(exc), param_hint="--kubernetes-version") from None
+    # None: auto, asked of the cluster once the certificate is known to load
+    setting = (
+        kubernetes_version_option(None)
+        if kubernetes_version is None
+        else kubernetes_version_setting(kubernetes_version)
+    )
     if (cert is None) != (key is None):
         raise click.UsageError("--cert and --key go together")
     load_policy_or_exit(policies, "the webhook was not started")
