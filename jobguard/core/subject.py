@@ -28,6 +28,8 @@ from typing import Any
 
 from jobguard.core.kubernetes.updates import (
     IMMUTABLE,
+    JOB_MUTABLE_SPEC,
+    MUTABLE_METADATA,
     SCHEDULING_DIRECTIVES,
     UpdateError,
     job_update_errors,
@@ -48,20 +50,6 @@ class Operation(str, Enum):
     UPDATE = "UPDATE"  # an admission request changing an existing object
 
 
-#: Job spec fields an UPDATE may set, change or remove (KUBERNETES-JOB-API section 5.1).
-JOB_MUTABLE_SPEC = frozenset(
-    {
-        "parallelism",
-        "activeDeadlineSeconds",
-        "ttlSecondsAfterFinished",
-        "backoffLimit",
-        "maxFailedIndexes",
-        "suspend",
-        "podReplacementPolicy",
-        "manualSelector",
-    }
-)
-MUTABLE_METADATA = frozenset({"labels", "annotations"})
 #: Immutable Job spec fields (``updates.IMMUTABLE``) plus the two with exceptions handled below.
 JOB_IMMUTABLE_SPEC = frozenset(IMMUTABLE) | {"template", "completions"}
 

@@ -44,6 +44,21 @@ IMMUTABLE = (
     "successPolicy",
 )
 SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "schedulingGates")
+#: Job spec fields an UPDATE may set, change or remove (KUBERNETES-JOB-API section 5.1).
+JOB_MUTABLE_SPEC = frozenset(
+    {
+        "parallelism",
+        "activeDeadlineSeconds",
+        "ttlSecondsAfterFinished",
+        "backoffLimit",
+        "maxFailedIndexes",
+        "suspend",
+        "podReplacementPolicy",
+        "manualSelector",
+    }
+)
+#: What an UPDATE may change in the metadata of a Job and of its pod template.
+MUTABLE_METADATA = frozenset({"labels", "annotations"})
 MAX_CHANGES_SHOWN = 3
 
 
@@ -88,7 +103,7 @@ def _without_scheduling_directives(template: Any, new_template: Any) -> Any:
     found = new_template.get("metadata")
     new_meta: dict[str, Any] = found if isinstance(found, dict) else {}
     meta = out.setdefault("metadata", {}) if isinstance(out.get("metadata", {}), dict) else {}
-    for key in ("labels", "annotations"):
+    for key in sorted(MUTABLE_METADATA):
         meta.pop(key, None)
         if key in new_meta:
             meta[key] = new_meta[key]
