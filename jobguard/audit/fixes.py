@@ -22,10 +22,11 @@ from typing import Any
 from jobguard.audit.judge import location, scheduled_by_cronjob
 from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
+from jobguard.core.fixplan import IMMUTABLE, REJECTED, Skipped, plan_fixes
 from jobguard.core.kubernetes.updates import job_update_errors
-from jobguard.core.model import Action, Finding
-from jobguard.core.patching import PatchConflict, apply_edits
+from jobguard.core.patching import apply_edits
 from jobguard.core.paths import field_path
+from jobguard.core.subject import Subject
 from jobguard.policy.model import Policy
 from jobguard.webhook.admission import admission_view, fixing_rules
 
@@ -45,15 +46,6 @@ class FixPlan:
         return not self.changes
 
 
-def _fixable(finding: Finding) -> bool:
-    return (
-        finding.action is not Action.AUDIT
-        and finding.fix is not None
-        and finding.fix.safe
-        and bool(finding.fix.edits)
-    )
-
-
 def _immutable_errors(obj: dict[str, Any], patched: dict[str, Any], ctx: Context) -> list[str]:
     """Why the API server would refuse to turn stored Job ``obj`` into ``patched``."""
     if obj.get("kind") != "Job":
@@ -64,6 +56,18 @@ def _immutable_errors(obj: dict[str, Any], patched: dict[str, Any], ctx: Context
     ]
 
 
+def _refusal(obj: dict[str, Any], skipped: Skipped, ctx: Context) -> str:
+    """A fix left out, named with the API server's reason where it is an immutable field."""
+    finding = skipped.finding
+    where = f"{finding.rule} {finding.field}"
+    if finding.fix is not None and skipped.reason in (IMMUTABLE, REJECTED):
+        patched, _ = apply_edits(obj, list(finding.fix.edits))
+        errors = _immutable_errors(obj, patched, ctx)
+        if errors:
+            return f"{where}: not changed: {errors[0]}"
+    return f"{where}: {skipped.reason}"
+
+
 def plan(obj: dict[str, Any], policy: Policy, ctx: Context) -> FixPlan | None:
     """The patch for one stored object, or None when it needs none."""
     if scheduled_by_cronjob(obj):
@@ -72,30 +76,18 @@ def plan(obj: dict[str, Any], policy: Policy, ctx: Context) -> FixPlan | None:
     if view is None or view.name is None or view.namespace is None:
         return None
     report = evaluate(view, policy, ctx, rules=fixing_rules())
-    accepted: list[Finding] = []
-    refused: list[str] = []
-    for finding in (f for f in report.findings if _fixable(f)):
-        assert finding.fix is not None
-        try:
-            patched, _ = apply_edits(
-                obj, [*(e for f in accepted if f.fix for e in f.fix.edits), *finding.fix.edits]
-            )
-        except PatchConflict as exc:
-            refused.append(f"{finding.rule} {finding.field}: {exc}")
-            continue
-        errors = _immutable_errors(obj, patched, ctx)
-        if errors:
-            refused.append(f"{finding.rule} {finding.field}: not changed: {errors[0]}")
-            continue
-        accepted.append(finding)
-    if not accepted and not refused:
+    # A stored object is updated to its fixed self: the fix plan of an UPDATE whose old object
+    # is the stored one (no ``before``: every finding is one to fix) applies only what may change.
+    fixes = plan_fixes(report, Subject.update(view.kind, obj, ctx.kubernetes_version))
+    refused = [_refusal(obj, skipped, ctx) for skipped in fixes.skipped]
+    if not fixes.applied and not refused:
         return None
-    ops: list[dict[str, Any]] = []
-    if accepted:
-        _, ops = apply_edits(obj, [e for f in accepted if f.fix for e in f.fix.edits])
+    ops = list(fixes.patch)
+    if ops:
         version = view.metadata.get("resourceVersion")
         if isinstance(version, str):
             ops.insert(0, {"op": "test", "path": "/metadata/resourceVersion", "value": version})
+    accepted = fixes.applied
     return FixPlan(
         kind=view.kind,
         namespace=view.namespace,
