@@ -4,6 +4,11 @@ it, equals the object the API server would store from the original manifest: def
 to the mutating webhook (``kubectl apply``'s record of the manifest in its annotation, as on a
 real cluster), and patched with the webhook's JSON Patch (applied with jsonpatch, not with
 jobguard's own code).
+
+A document the API server cannot decode as written (an unknown field, a value of the wrong
+type) is refused by ``kubectl apply`` (strict field validation) before any webhook sees it, and
+decoding drops unknown fields under the other modes: no webhook ever receives such an object,
+so it is compared only where the API server would let it through.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pytest
 
 from jobguard.core.jsoncopy import copy_json
 from jobguard.core.kubernetes.apiserver import default_cronjob, default_job
+from jobguard.core.kubernetes.schema import structure_errors
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.lint.fix import plan_fix
 from jobguard.lint.linter import lint_bytes
@@ -90,8 +96,12 @@ def test_lint_fix_writes_what_the_mutating_webhook_admits(fixture: Path, policy_
     after = parse_stream(planned.fixed).documents
     assert len(before) == len(after)
     compared = 0
+    undecodable = 0
     for original, fixed in zip(before, after, strict=True):
         if not _judged(original.data):
+            continue
+        if structure_errors(original.data, version):
+            undecodable += 1
             continue
         sent = api_defaulted(kubectl_applied(original.data), version)
         outcome = admission.mutate(parse_review(review_for(sent)), policy, version)
@@ -103,6 +113,8 @@ def test_lint_fix_writes_what_the_mutating_webhook_admits(fixture: Path, policy_
         linted_fixed["metadata"]["annotations"] = linted["metadata"]["annotations"]
         assert admitted == linted_fixed, (fixture.name, ops)
         compared += 1
+    if undecodable and not compared:
+        pytest.skip("the API server cannot decode this file's objects: no webhook sees them")
     if not compared:
         pytest.skip("no batch/v1 Job or CronJob with a spec map in this file")
 

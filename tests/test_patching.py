@@ -7,9 +7,11 @@ import copy
 import json
 from typing import Any
 
+import pytest
+
 from jobguard.core.context import Context
 from jobguard.core.model import Edit, RemoveValue, SetValue
-from jobguard.core.patching import _apply_one, apply_edits, patch_for
+from jobguard.core.patching import PatchConflict, WorkingCopy, _apply_one, apply_edits, patch_for
 from jobguard.core.view import JobView
 from jobguard.lint.source import iter_objects, parse_stream
 from jobguard.rules import ALL_RULES
@@ -63,3 +65,28 @@ def test_the_shortcut_covers_each_kind_of_op() -> None:
     ]
     assert patch_for(obj, (RemoveValue(("spec", "missing", "x")),)) == []
     assert obj == snapshot
+
+
+def test_a_working_copy_applies_batches_in_turn_and_a_conflicting_batch_not_at_all() -> None:
+    original = {"kind": "Job", "spec": {"template": {"spec": {"containers": "not-a-list"}}}}
+    snapshot = copy.deepcopy(original)
+    work = WorkingCopy(original)
+    assert work.doc is original  # nothing copied before the first edit
+
+    first = work.apply((SetValue(("spec", "backoffLimit"), 3),))
+    assert first == [{"op": "add", "path": "/spec/backoffLimit", "value": 3}]
+    conflicting = (
+        SetValue(("spec", "template", "spec", "restartPolicy"), "Never"),
+        SetValue(("spec", "template", "spec", "containers", 0, "name"), "x"),
+    )
+    with pytest.raises(PatchConflict):
+        work.apply(conflicting)
+    # The half-applied batch is gone; the batch before it stays.
+    assert work.doc == {
+        "kind": "Job",
+        "spec": {"backoffLimit": 3, "template": {"spec": {"containers": "not-a-list"}}},
+    }
+    later = work.apply((SetValue(("spec", "template", "spec", "restartPolicy"), "Never"),))
+    assert later == [{"op": "add", "path": "/spec/template/spec/restartPolicy", "value": "Never"}]
+    assert work.doc["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert original == snapshot

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.model import Action, Edit, Finding, SetValue
-from jobguard.core.patching import PatchConflict, apply_edits, patch_for
+from jobguard.core.patching import PatchConflict, WorkingCopy, apply_edits, patch_for
 from jobguard.core.paths import MISSING, FieldPath, lookup
 from jobguard.core.subject import Subject
 
@@ -159,7 +159,8 @@ def _apply(
 ) -> tuple[FixPlan, tuple[int, ...]]:
     """The plan with the findings of ``wanted`` but those at ``excluded`` indexes, and the
     index in ``wanted`` of each applied finding."""
-    doc, ops = base, list(base_ops)
+    work = WorkingCopy(base)
+    ops = list(base_ops)
     indexes: list[int] = []
     restored_paths = {r.path for r in restored}
     applied: list[Finding] = []
@@ -176,17 +177,18 @@ def _apply(
                 skipped.append(Skipped(finding, IMMUTABLE))
             continue
         try:
-            fixed, finding_ops = apply_edits(doc, finding_edits)
+            finding_ops = work.apply(finding_edits)
         except PatchConflict as exc:
             skipped.append(Skipped(finding, str(exc)))
             continue
         if finding_ops:
-            doc = fixed
             ops += finding_ops
             applied.append(finding)
             indexes.append(index)
             edits += finding_edits
-    plan = FixPlan(doc, ops, tuple(applied), tuple(edits), restored, tuple(skipped))
+    plan = FixPlan(
+        work.doc if applied else base, ops, tuple(applied), tuple(edits), restored, tuple(skipped)
+    )
     return plan, tuple(indexes)
 
 

@@ -97,23 +97,61 @@ def _apply_one(
     return {"op": op, "path": json_pointer(path), "value": value}
 
 
+class WorkingCopy:
+    """A copy-on-write copy of a document that edits are applied to one batch after another.
+
+    Only the maps and lists on edited paths are copied: the copy shares every unchanged subtree
+    with the original, which stays untouched. Each batch is atomic: when one of its edits
+    conflicts, the copy is rebuilt from the batches applied before it (rare: a single edit checks
+    its whole path before it writes anything).
+    """
+
+    def __init__(self, doc: dict[str, Any]):
+        self._original = doc
+        self._batches: list[Sequence[Edit]] = []
+        self._copy: dict[str, Any] | None = None  # made on the first edit
+        self._owned: set[int] = set()
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        """The edited document (the original itself while no edit was applied)."""
+        return self._original if self._copy is None else self._copy
+
+    def _reset(self) -> dict[str, Any]:
+        self._copy = dict(self._original)
+        self._owned = {id(self._copy)}
+        return self._copy
+
+    def apply(self, edits: Sequence[Edit]) -> list[dict[str, Any]]:
+        """Apply ``edits`` and return their JSON Patch ops (empty when nothing changes).
+        Raises PatchConflict, leaving the copy as it was, when one of them cannot apply."""
+        ops: list[dict[str, Any]] = []
+        doc = self._reset() if self._copy is None else self._copy
+        try:
+            for edit in edits:
+                op = _apply_one(doc, edit, self._owned)
+                if op is not None:
+                    # A copy: later edits may write inside a value this op added.
+                    ops.append(copy_json(op))
+        except PatchConflict:
+            if ops or len(edits) > 1:
+                doc = self._reset()
+                for batch in self._batches:
+                    for edit in batch:
+                        _apply_one(doc, edit, self._owned)
+            raise
+        self._batches.append(edits)
+        return ops
+
+
 def apply_edits(
     doc: dict[str, Any], edits: Iterable[Edit]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A patched copy of ``doc`` and the JSON Patch that turns ``doc`` into it.
-
-    Only the maps and lists on the edited paths are copied (copy-on-write): the patched copy
-    shares every unchanged subtree with ``doc``, which stays untouched. A full deep copy per
-    fix was most of the webhook's time per request.
-    """
-    work = dict(doc)
-    owned = {id(work)}
-    ops: list[dict[str, Any]] = []
-    for edit in edits:
-        op = _apply_one(work, edit, owned)
-        if op is not None:
-            ops.append(copy_json(op))
-    return work, ops
+    """A patched copy of ``doc`` (see :class:`WorkingCopy`) and the JSON Patch that turns
+    ``doc`` into it. A full deep copy per fix was most of the webhook's time per request."""
+    work = WorkingCopy(doc)
+    ops = work.apply(tuple(edits))
+    return work.doc, ops
 
 
 def patch_for(doc: dict[str, Any], edits: Sequence[Edit]) -> list[dict[str, Any]]:

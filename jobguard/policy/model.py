@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from jobguard.rules.base import Rule
 
 
+#: Namespace verdicts a scope keeps; past this (a flood of made-up names) it computes each anew.
+MAX_REMEMBERED_NAMESPACES = 4096
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which objects a policy (or one rule) applies to.
@@ -42,14 +46,28 @@ class Scope:
             and not self.match_expressions
         )
 
+    @cached_property
+    def _namespace_verdicts(self) -> dict[str, bool]:
+        return {}
+
+    def namespace_matches(self, namespace: str) -> bool:
+        """Whether the include and exclude globs admit ``namespace``, remembered per name: a
+        cluster has few namespaces, and the webhook asks on every request."""
+        verdicts = self._namespace_verdicts
+        verdict = verdicts.get(namespace)
+        if verdict is None:
+            verdict = any(fnmatchcase(namespace, pat) for pat in self.include) and not any(
+                fnmatchcase(namespace, pat) for pat in self.exclude
+            )
+            if len(verdicts) < MAX_REMEMBERED_NAMESPACES:
+                verdicts[namespace] = verdict
+        return verdict
+
     def matches(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
         if self.unrestricted:  # every rule without a scope of its own, on every request
             return True
-        if namespace is not None:
-            if not any(fnmatchcase(namespace, pat) for pat in self.include):
-                return False
-            if any(fnmatchcase(namespace, pat) for pat in self.exclude):
-                return False
+        if namespace is not None and not self.namespace_matches(namespace):
+            return False
         if any(labels.get(k) != v for k, v in self.match_labels.items()):
             return False
         return all(req.matches(labels) for req in self.match_expressions)

@@ -27,7 +27,7 @@ def wants_policy_default(view: JobView, relative: tuple[str, ...], target: Any) 
     return (
         not view.user_set(*relative)
         and view.get(*relative) != target
-        and near_miss_key(view.obj, view.at(*relative)) is None
+        and near_miss_key(view, view.at(*relative)) is None
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from jobguard.core.kubernetes.schema import did_you_mean, load_schema
 from jobguard.core.paths import FieldPath
+from jobguard.core.view import JobView
 
 
 def known_fields(kind: str, mapping_path: FieldPath) -> dict[str, str] | None:
@@ -44,8 +45,15 @@ def suggestion(kind: str, mapping_path: FieldPath, key: str) -> str | None:
     return did_you_mean(key, sorted(fields))
 
 
-def near_miss_key(obj: dict[str, Any], path: FieldPath) -> str | None:
-    """A key beside the (absent) field at ``path`` that looks like a misspelling of it."""
+def near_miss_key(view: JobView, path: FieldPath) -> str | None:
+    """A key beside the (absent) field at ``path`` that looks like a misspelling of it.
+
+    Never on an admission object: the API server decoded it into its Go types first, which keeps
+    no unknown key (strict field validation rejects them, the other modes drop them).
+    """
+    if view.defaulted:
+        return None
+    obj = view.obj
     mapping: Any = obj
     for seg in path[:-1]:
         if isinstance(mapping, dict) and isinstance(seg, str):

@@ -157,7 +157,7 @@ def _completions_findings(view: JobView, kind: JobType, options: Options) -> Ite
     elif (
         kind is JobType.NON_PARALLEL
         and options.require_explicit
-        and near_miss_key(view.obj, path) is None
+        and near_miss_key(view, path) is None
     ):
         yield Violation(
             path,
@@ -182,7 +182,7 @@ def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Ite
     completions = view.get_int("completions")
     parallelism = view.get_int("parallelism")
     if kind is JobType.NON_PARALLEL:
-        if options.require_explicit and near_miss_key(view.obj, path) is None:
+        if options.require_explicit and near_miss_key(view, path) is None:
             yield Violation(
                 path,
                 "parallelism is not set: a non-parallel Job runs one pod; write parallelism: 1",

@@ -78,7 +78,7 @@ class Options:
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
     value = view.cronjob_spec.get("startingDeadlineSeconds")
     if value is None:
-        if options.required and near_miss_key(view.obj, PATH) is None:
+        if options.required and near_miss_key(view, PATH) is None:
             yield Violation(
                 PATH,
                 "startingDeadlineSeconds is not set; after an outage or a resume the last missed "

@@ -177,8 +177,14 @@ def denial_message(findings: tuple[Finding, ...]) -> str:
 @functools.cache
 def fixing_rules() -> tuple[Rule, ...]:
     """The rules the mutating webhook runs: those that may attach a fix (``FIXES`` unset or
-    true). Verdicts are the validating webhook's business, which runs every rule."""
-    return tuple(rule for rule in ALL_RULES if rule.fixes)
+    true), apart from those the API server enforces itself.
+
+    Verdicts are the validating webhook's business. The API server decodes an object before it
+    calls mutating webhooks (unknown fields are gone, every value has its type), so the fixes of
+    the ``api-*`` checks (api-structure's renames of unknown fields) can never apply there, and
+    running them would only cost each review its schema walk.
+    """
+    return tuple(rule for rule in ALL_RULES if rule.fixes and not rule.checked_by_apiserver)
 
 
 @functools.cache
