@@ -10,6 +10,7 @@ merely looks alike (``completions`` beside ``completionMode``) is never a near-m
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from jobguard.core.kubernetes.schema import did_you_mean, load_schema
@@ -17,8 +18,9 @@ from jobguard.core.paths import FieldPath
 from jobguard.core.view import JobView
 
 
+@functools.lru_cache(maxsize=4096)
 def known_fields(kind: str, mapping_path: FieldPath) -> dict[str, str] | None:
-    """The fields (newest schema, so fields of any version count as known) of the struct at
+    """(Remembered per path: every defaulting rule asks on every object.) The fields (newest schema, so fields of any version count as known) of the struct at
     ``mapping_path`` in a ``kind`` object, or None where the schema has no struct there."""
     schema = load_schema()
     expr = schema.roots.get(kind)
@@ -66,7 +68,12 @@ def near_miss_key(view: JobView, path: FieldPath) -> str | None:
         return None
     wanted = path[-1]
     kind = str(obj.get("kind"))
+    fields = known_fields(kind, path[:-1])
+    if fields is None:
+        return None
     for key in mapping:
-        if isinstance(key, str) and key != wanted and suggestion(kind, path[:-1], key) == wanted:
-            return key
+        # Known keys first, without a did-you-mean: nearly every mapping has only those.
+        if isinstance(key, str) and key not in fields and key != wanted:
+            if suggestion(kind, path[:-1], key) == wanted:
+                return key
     return None
