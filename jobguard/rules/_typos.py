@@ -73,7 +73,11 @@ def near_miss_key(view: JobView, path: FieldPath) -> str | None:
         return None
     for key in mapping:
         # Known keys first, without a did-you-mean: nearly every mapping has only those.
-        if isinstance(key, str) and key not in fields and key != wanted:
-            if suggestion(kind, path[:-1], key) == wanted:
-                return key
+        if (
+            isinstance(key, str)
+            and key not in fields
+            and key != wanted
+            and suggestion(kind, path[:-1], key) == wanted
+        ):
+            return key
     return None
