@@ -95,6 +95,7 @@ def _run_rule(
             action=on_error,
             path=(),
             message=f"rule {rule.name} failed on this object ({type(exc).__name__}: {exc}); please report it",
+            failed_rule=rule.name,
         )
         return
     for v in violations:

@@ -94,6 +94,8 @@ class Finding:
     message: str
     fix: Fix | None = None
     patch: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    #: On an ``internal-error`` finding: the rule that raised (counted by name in the metrics).
+    failed_rule: str | None = None
 
     @property
     def field(self) -> str:

@@ -164,6 +164,8 @@ class Webhook:
         m.child(m.duration, webhook).observe(elapsed)
         for finding in outcome.findings:
             m.child(m.findings, webhook, finding.rule, finding.action.value).inc()
+            if finding.failed_rule is not None:
+                m.child(m.rule_errors, webhook, finding.failed_rule).inc()
         line: dict[str, Any] = {
             "event": "admission",
             "webhook": webhook,

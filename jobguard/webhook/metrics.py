@@ -103,6 +103,13 @@ class Metrics:
             ["webhook", "rule", "action"],
             registry=r,
         )
+        self.rule_errors = Counter(
+            "jobguard_rule_errors",
+            "Rules that raised on an object (a jobguard bug, or an object crafted to crash one), "
+            "by webhook and rule; the policy's on_rule_error decided the answer",
+            ["webhook", "rule"],
+            registry=r,
+        )
         self.policy_reloads = Counter(
             "jobguard_policy_reloads",
             "Policy file changes seen by a worker: reloaded, or rejected (last good policy kept)",

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,21 +256,24 @@ def running_server(
     ca: SessionCA,
     policies: Sequence[str],
     extra: Sequence[str] = ("--workers", "2", "--threads", "8"),
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Start ``jobguard serve`` on a free port with a fresh serving certificate; stop it after."""
+    """Start ``jobguard serve`` on a free port with a fresh serving certificate; stop it after.
+    ``env`` adds to (or overrides) the test's environment for the server."""
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = directory / "tls.crt", directory / "tls.key"
     ca.issue(cert, key)
     port = free_port()
     log_path = directory / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    server_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    server_env.update(env or {})
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             serve_command(port, cert, key, policies, extra),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=directory,
-            env=env,
+            env=server_env,
         )
     server = Server(process, port, ca.ca_path, log_path, cert, key)
     try:

@@ -126,3 +126,6 @@ def test_rule_crashes_are_counted_in_the_metrics(
     before, after = scraped
     assert sample not in before
     assert f"{sample} 1.0" in after
+    crashed = 'jobguard_rule_errors_total{rule="backoff-limit",webhook="validate"}'
+    assert crashed not in before
+    assert f"{crashed} 1.0" in after
