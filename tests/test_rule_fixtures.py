@@ -22,7 +22,7 @@ from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.view import JobView
 from jobguard.lint.linter import lint_bytes
-from jobguard.lint.source import iter_objects, parse_stream
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES, pairs, policy_for
 
 

@@ -17,8 +17,8 @@ from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Finding, Severity
 from jobguard.core.view import JobView
-from jobguard.lint.source import DEFAULT_MAX_BYTES, iter_objects, parse_stream
 from jobguard.policy.model import Policy
+from jobguard.yamlsource import DEFAULT_MAX_BYTES, iter_objects, parse_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"

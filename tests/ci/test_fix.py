@@ -90,7 +90,7 @@ def test_the_fixed_data_equals_the_webhooks_patch_result() -> None:
     """Document by document, --fix writes what Report.fixed() (the mutating webhook) produces."""
     from jobguard.core.engine import evaluate
     from jobguard.core.view import JobView
-    from jobguard.lint.source import parse_stream
+    from jobguard.yamlsource import parse_stream
 
     source = (FIX_FIXTURES / "kubectl-multidoc.yaml").read_bytes()
     golden = (FIX_FIXTURES / "kubectl-multidoc.fixed.yaml").read_bytes()

@@ -12,11 +12,11 @@ from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Category
 from jobguard.core.view import JobView
-from jobguard.lint.source import iter_objects, parse_stream
 from jobguard.policy.model import builtin_defaults
 from jobguard.rules import ALL_RULES
 from jobguard.rules.base import rule_from_module
 from jobguard.webhook.admission import fixing_rules
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES
 from tests.webhook.support import ADMISSION
 
