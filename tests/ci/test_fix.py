@@ -19,7 +19,7 @@ from jobguard.core.model import Action as PolicyAction
 from jobguard.core.model import Category, Finding, Fix, SetValue, Severity
 from jobguard.lint.fix import detect_indent, plan_fix
 from jobguard.lint.linter import FileResult, LocatedFinding, ObjectResult, lint_bytes, lint_file
-from jobguard.rules import ALL_RULES
+from jobguard.rules import REGISTRY
 from tests.ci.conftest import FIX_FIXTURES, run_jobguard
 from tests.helpers import POLICY_FIXTURES, policy_for
 
@@ -94,7 +94,7 @@ def test_the_fixed_data_equals_the_webhooks_patch_result() -> None:
 
     source = (FIX_FIXTURES / "kubectl-multidoc.yaml").read_bytes()
     golden = (FIX_FIXTURES / "kubectl-multidoc.fixed.yaml").read_bytes()
-    fixable_rules = [r for r in ALL_RULES if r.name in FIXABLE]
+    fixable_rules = REGISTRY.where(lambda r: r.name in FIXABLE)
     before = [d.data for d in parse_stream(source).documents]
     after = [d.data for d in parse_stream(golden).documents]
     expected = []
