@@ -83,7 +83,7 @@ def per_object(objects: int) -> None:
     from jobguard.core.model import Category
     from jobguard.core.view import JobView
     from jobguard.policy.model import builtin_defaults
-    from jobguard.rules import ALL_RULES
+    from jobguard.rules import REGISTRY
 
     docs = [
         d
@@ -94,8 +94,8 @@ def per_object(objects: int) -> None:
     policy = builtin_defaults()
     ctx = Context()
     groups = {
-        "api rules": [r for r in ALL_RULES if r.category is Category.API],
-        "policy rules": [r for r in ALL_RULES if r.category is Category.POLICY],
+        "api rules": REGISTRY.where(lambda r: r.category is Category.API),
+        "policy rules": REGISTRY.where(lambda r: r.category is Category.POLICY),
     }
     print(f"per object, in process ({objects} evaluations over the examples):")
     for label, rules in groups.items():
@@ -103,9 +103,9 @@ def per_object(objects: int) -> None:
         for i in range(objects):
             view = JobView.of(docs[i % len(docs)])
             assert view is not None
-            evaluate(view, policy, ctx, rules)
+            evaluate(view, policy, ctx, rules=rules)
         took = (time.perf_counter() - start) / objects * 1e6
-        print(f"  {label:13} ({len(rules):2} rules): {took:7.1f} us/object")
+        print(f"  {label:13} ({len(rules.rules):2} rules): {took:7.1f} us/object")
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from jobguard.core import cron
 from jobguard.core.engine import evaluate
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, load_policy
-from jobguard.rules import RULES_BY_NAME
+from jobguard.rules import REGISTRY
 
 TYPICAL = ["0 3 * * *", "*/15 * * * *", "@hourly", "30 2 * * 1-5", "0 */6 * * *", "* * * * *"]
 WORST = ["0 0,23 * * 1", "0 0 1 * *", "0 0 29 2 *", "55 23 * * 0,6"]
@@ -67,7 +67,7 @@ def cronjob(schedule: str) -> dict[str, Any]:
 
 def per_object_us(views: list[JobView], rule_names: list[str], repeat: int) -> float:
     policy = load_policy(["jobguard:strict"])  # every check switched on
-    rules = [RULES_BY_NAME[name] for name in rule_names]
+    rules = REGISTRY.named(*rule_names)
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -83,7 +83,7 @@ def first_sight_ms(schedule: str, policy: Policy) -> float:
     cron._min_day_gap.cache_clear()
     view = JobView(cronjob(schedule))
     start = time.perf_counter()
-    evaluate(view, policy, rules=[RULES_BY_NAME["cronjob-schedule"]])
+    evaluate(view, policy, rules=REGISTRY.named("cronjob-schedule"))
     return (time.perf_counter() - start) * 1e3
 
 

@@ -37,10 +37,10 @@ from jobguard.core.model import Category, Edit, RemoveValue, Severity
 from jobguard.core.paths import segment_name
 from jobguard.lint.fix import plan_fix
 from jobguard.lint.linter import FileResult, lint_bytes
-from jobguard.lint.source import parse_stream
 from jobguard.policy import PolicyError, load_policy
 from jobguard.policy.model import Policy
 from jobguard.rules import ALL_RULES
+from jobguard.yamlsource import parse_stream
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "realworld"
 VERDICT_COLUMN = re.compile(r"^apiserver_(\d+)\.(\d+)$")

@@ -21,10 +21,10 @@ from jobguard.core.kubernetes.cron import CronSyntaxError, parse_schedule
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.paths import Key
 from jobguard.lint.linter import lint_bytes
-from jobguard.lint.source import parse_stream
 from jobguard.policy.loader import BUILTIN_PREFIX, PolicyError, load_policy
 from jobguard.policy.model import builtin_defaults
 from jobguard.rules import ALL_RULES
+from jobguard.yamlsource import parse_stream
 
 #: Registered rules only: ``internal-error`` (a rule that raised, caught by the engine so the
 #: run goes on) is a bug in that rule, and a fuzzing find.

@@ -15,6 +15,7 @@ from jobguard.core.view import JobView
 from jobguard.lint.linter import FileResult, lint_bytes
 from jobguard.policy import Policy, load_policy
 from jobguard.policy.model import builtin_defaults
+from jobguard.rules import REGISTRY
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -63,7 +64,7 @@ def evaluate_obj(
 ) -> Report:
     view = JobView.of(obj, **view_kw)
     assert view is not None, "not a Job or CronJob"
-    return evaluate(view, policy or builtin_defaults(), ctx)
+    return evaluate(view, policy or builtin_defaults(), ctx, rules=REGISTRY)
 
 
 def load_yaml(text: str) -> Any:

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from jobguard.lint.linter import lint_bytes, lint_paths
-from jobguard.lint.source import MAX_EXPANDED_NODES, parse_stream
 from jobguard.policy.model import builtin_defaults
+from jobguard.yamlsource import MAX_EXPANDED_NODES, parse_stream
 
 POLICY = builtin_defaults()
 

@@ -26,10 +26,10 @@ from jobguard.core.kubernetes.schema import structure_errors
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.lint.fix import plan_fix
 from jobguard.lint.linter import lint_bytes
-from jobguard.lint.source import parse_stream
 from jobguard.policy import Policy, load_policy
 from jobguard.webhook import admission
 from jobguard.webhook.review import parse_review
+from jobguard.yamlsource import parse_stream
 from tests.helpers import RULE_FIXTURES
 from tests.webhook.support import patch_ops, review_for
 

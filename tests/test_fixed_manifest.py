@@ -15,7 +15,7 @@ from jobguard.core.engine import evaluate
 from jobguard.core.view import JobView
 from jobguard.lint.linter import lint_bytes
 from jobguard.policy import Policy, load_policy
-from jobguard.rules import RULES_BY_NAME
+from jobguard.rules import REGISTRY
 from tests.helpers import pairs
 
 # The rules whose safe fixes this test pins down (other rules' fixes would change the object as
@@ -82,7 +82,7 @@ def _fix(text: str, policy: Policy) -> tuple[dict[str, Any], dict[str, Any], lis
     original = yaml.safe_load(text)
     view = JobView.of(original)
     assert view is not None
-    rules = [RULES_BY_NAME[name] for name in FIXING_RULES]
+    rules = REGISTRY.named(*FIXING_RULES)
     report = evaluate(view, policy, Context(), rules=rules)
     fixed, patch = report.fixed()
     return original, fixed, patch, report
@@ -184,6 +184,6 @@ def test_fixing_twice_changes_nothing_more(text: str) -> None:
     _original, fixed, _patch, _report = _fix(text, policy)
     view = JobView.of(fixed)
     assert view is not None
-    rules = [RULES_BY_NAME[name] for name in FIXING_RULES]
+    rules = REGISTRY.named(*FIXING_RULES)
     again = evaluate(view, policy, Context(), rules=rules)
     assert again.fixed() == (fixed, [])

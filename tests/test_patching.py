@@ -13,8 +13,8 @@ from jobguard.core.context import Context
 from jobguard.core.model import Edit, RemoveValue, SetValue
 from jobguard.core.patching import PatchConflict, WorkingCopy, _apply_one, apply_edits, patch_for
 from jobguard.core.view import JobView
-from jobguard.lint.source import iter_objects, parse_stream
 from jobguard.rules import ALL_RULES
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from jobguard.core.context import Context
 from jobguard.core.view import JobView
-from jobguard.lint.source import iter_objects, parse_stream
 from jobguard.rules import ALL_RULES
 from jobguard.rules.base import Rule
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES
 
 

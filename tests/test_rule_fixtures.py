@@ -22,7 +22,8 @@ from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.view import JobView
 from jobguard.lint.linter import lint_bytes
-from jobguard.lint.source import iter_objects, parse_stream
+from jobguard.rules import REGISTRY
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES, pairs, policy_for
 
 
@@ -98,10 +99,10 @@ def test_applying_the_safe_fixes_clears_the_fixed_findings(fixture: Path) -> Non
         view = JobView.of(src.data)
         if view is None:
             continue
-        report = evaluate(view, policy, ctx)
+        report = evaluate(view, policy, ctx, rules=REGISTRY)
         fixed_keys = {(f.rule, f.field) for f in report.findings if f.fix and f.fix.safe}
         if not fixed_keys:
             continue
         fixed_obj, _patch = report.fixed()
-        again = evaluate(JobView(fixed_obj), policy, ctx)
+        again = evaluate(JobView(fixed_obj), policy, ctx, rules=REGISTRY)
         assert not fixed_keys & {(f.rule, f.field) for f in again.findings}

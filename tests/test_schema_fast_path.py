@@ -17,7 +17,7 @@ import pytest
 
 from jobguard.core.kubernetes.schema import _compiled, _Walker, load_schema
 from jobguard.core.paths import FieldPath
-from jobguard.lint.source import iter_objects, parse_stream
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import FIXTURES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,8 @@ from jobguard.core.patching import apply_edits
 from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
 from jobguard.policy.model import Policy
-from jobguard.webhook.admission import admission_view, fixing_rules
+from jobguard.rules import fixing_rules
+from jobguard.webhook.admission import admission_view
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from jobguard.core.model import Action, Finding, Severity
 from jobguard.core.view import JobView
 from jobguard.lint.linter import LocatedFinding, ObjectResult
 from jobguard.policy.model import Policy
-from jobguard.webhook.admission import admission_view, validating_rules
+from jobguard.rules import validating_rules
+from jobguard.webhook.admission import admission_view
 
 #: Set by the CronJob controller on the Jobs it schedules (Kubernetes 1.28 and later).
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
@@ -131,7 +132,7 @@ def judge(obj: dict[str, Any], policy: Policy, ctx: Context) -> Judgement | None
     rules_run = (
         tuple(
             rule.name
-            for rule, settings in policy.active_rules(validating_rules(), view.kind)
+            for rule, settings in policy.active_rules(validating_rules().rules, view.kind)
             if settings.in_scope(view.namespace, view.labels)
         )
         if in_scope

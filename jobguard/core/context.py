@@ -17,7 +17,9 @@ class Context:
     """Facts about the evaluation that are not in the document itself.
 
     ``operation`` is CREATE for files being linted. ``old_object`` is set on admission UPDATEs.
-    ``known_rules`` is filled by the engine so that the suppression rule can name unknown rules.
+    ``known_rules`` (the registry's rule names, :attr:`jobguard.core.rule.RuleSet.known`) and
+    ``unsuppressible`` (the policy's ``suppressions.forbid``) are filled by the engine for an
+    object with suppression annotations, so that a rule can check the names they use.
     """
 
     operation: str = "CREATE"

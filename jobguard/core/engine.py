@@ -1,9 +1,12 @@
-"""engine.evaluate(view, policy, context) -> Report: every front end goes through here."""
+"""engine.evaluate(view, policy, context, rules=...) -> Report: every front end goes through here.
+
+The caller says which rules run (a :class:`jobguard.core.rule.RuleSet` chosen from the registry in
+:mod:`jobguard.rules`); the engine knows no rule by name.
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -13,14 +16,14 @@ from jobguard.core.kubernetes.defaults import restates_defaults
 from jobguard.core.model import Action, Category, Edit, Finding, Severity
 from jobguard.core.patching import PatchConflict, patch_for
 from jobguard.core.paths import FieldPath
+from jobguard.core.rule import Rule, RuleSet
 from jobguard.core.subject import Subject
+from jobguard.core.suppressions import may_suppress, suppressions
 from jobguard.core.view import JobView
 
 if TYPE_CHECKING:
     from jobguard.policy.model import Policy, RuleSettings
-    from jobguard.rules.base import Rule
 
-SUPPRESS_PREFIX = "suppress.jobguard.dev/"
 #: Least to most severe: a restated default is lowered to info, never raised.
 _SEVERITY_ORDER = (Severity.INFO, Severity.WARNING, Severity.ERROR)
 INTERNAL_ERROR_RULE = "internal-error"
@@ -59,15 +62,6 @@ class Report:
 
     def _manifest_plan(self) -> FixPlan:
         return plan_fixes(self, Subject.manifest(self.view.kind))
-
-
-def suppressions(view: JobView) -> dict[str, str]:
-    """rule name -> reason, from ``suppress.jobguard.dev/<rule>`` annotations."""
-    return {
-        key[len(SUPPRESS_PREFIX) :]: value
-        for key, value in view.annotations.items()
-        if key.startswith(SUPPRESS_PREFIX)
-    }
 
 
 def _run_rule(
@@ -148,11 +142,12 @@ def _merge_subsumed(
     return kept
 
 
-@functools.cache
-def _registered_names() -> frozenset[str]:
-    from jobguard.rules import ALL_RULES
-
-    return frozenset(r.name for r in ALL_RULES)
+def _annotation_silences(rule: Rule, finding: Finding, policy: Policy) -> bool:
+    """Whether a suppression annotation naming ``finding``'s rule (with a reason) silences it."""
+    if finding.rule == INTERNAL_ERROR_RULE:  # the rule that failed is not the one named
+        # the object must not be able to lift its own fail-closed denial
+        return not policy.deny_on_rule_error and INTERNAL_ERROR_RULE not in policy.unsuppressible
+    return may_suppress(rule, policy.unsuppressible)
 
 
 def applies(rule: Rule, settings: RuleSettings, policy_in_scope: bool, view: JobView) -> bool:
@@ -175,27 +170,24 @@ def evaluate(
     view: JobView,
     policy: Policy,
     ctx: Context | None = None,
-    rules: Sequence[Rule] | None = None,
     *,
+    rules: RuleSet,
     file: str | None = None,
     patches: bool = True,
 ) -> Report:
-    """Run every rule the policy enables for this object and apply suppressions.
+    """Run every rule of ``rules`` the policy enables for this object and apply suppressions.
 
     Findings of rules the policy exempts the object from go to ``suppressed`` like annotation
     suppressions; ``file`` (the manifest's path, lint only) lets file-glob exemptions match.
     ``patches=False`` skips building each fix's JSON Patch (a verdict needs none); fixes that
     would conflict with the object are then kept rather than dropped.
     """
-    from jobguard.rules import ALL_RULES
-
-    rules = ALL_RULES if rules is None else rules
     ctx = ctx or Context()
     in_scope = policy.in_scope(view.namespace, view.labels)
     on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)
-    if annotated:  # only the suppression rule reads these, and only when there are some
-        known = _registered_names()
+    if annotated:  # set only where there are annotations to check (most objects carry none)
+        known = rules.known
         if ctx.known_rules != known or ctx.unsuppressible != policy.unsuppressible:
             ctx = replace(ctx, known_rules=known, unsuppressible=policy.unsuppressible)
     suppressed_rules = annotated if policy.suppressions_allowed else {}
@@ -203,7 +195,7 @@ def evaluate(
     suppressed: list[Finding] = []
     covered: set[tuple[str, FieldPath]] = set()
     subsumers: set[tuple[str, FieldPath]] = set()
-    for rule, settings in policy.active_rules(rules, view.kind):
+    for rule, settings in policy.active_rules(rules.rules, view.kind):
         if not applies(rule, settings, in_scope, view):
             continue
         for finding in _run_rule(
@@ -217,13 +209,7 @@ def evaluate(
             policy.restated_defaults_as_info,
         ):
             reason = suppressed_rules.get(finding.rule, "").strip()
-            if (
-                reason
-                and finding.rule not in policy.unsuppressible
-                and finding.rule != "suppression"
-                # the object must not be able to lift its own fail-closed denial
-                and not (finding.rule == INTERNAL_ERROR_RULE and policy.deny_on_rule_error)
-            ) or (
+            if (reason and _annotation_silences(rule, finding, policy)) or (
                 policy.exemptions
                 and policy.exemption(finding.rule, view.kind, view.namespace, view.name, file)
             ):

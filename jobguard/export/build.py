@@ -12,15 +12,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jobguard.core.engine import SUPPRESS_PREFIX
+from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.versions import Version, show
 from jobguard.core.model import Action
+from jobguard.core.rule import Rule
+from jobguard.core.suppressions import SUPPRESS_PREFIX, may_suppress
 from jobguard.export.cel import bind, is_glob, lit, matches_any, present
 from jobguard.export.native import TRANSLATIONS, Check, Context, Default, Translation
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
-from jobguard.rules import ALL_RULES
-from jobguard.rules.base import Rule
-from jobguard.webhook.admission import CRONJOB_CONTROLLER_USERS, fixing_rules, validating_rules
+from jobguard.rules import REGISTRY, fixing_rules, validating_rules
 
 GROUP = "admissionregistration.k8s.io"
 VALIDATING_SINCE: Version = (1, 30)  # ValidatingAdmissionPolicy v1 (GA)
@@ -147,8 +147,8 @@ def admission_match(policy: Policy, rule: Rule, settings: RuleSettings) -> Match
     match = Match([], [], [])
     _scope_into(match, policy.scope, "policy")
     _scope_into(match, settings.scope, "rule")
-    # The engine never lets the suppression rule silence itself.
-    if policy.suppressions_allowed and rule.name not in (*policy.unsuppressible, "suppression"):
+    # What the engine lets an annotation silence (never the rule checking the annotations).
+    if policy.suppressions_allowed and may_suppress(rule, policy.unsuppressible):
         match.conditions.append(
             {"name": "not-suppressed", "expression": suppression_condition(rule.name)}
         )
@@ -326,15 +326,15 @@ def mutating_objects(
 
 
 def translate(policy: Policy, version: Version) -> tuple[RuleExport, ...]:
-    validating = {r.name for r in validating_rules()}
-    fixing = {r.name for r in fixing_rules()}
+    validating = {r.name for r in validating_rules().rules}
+    fixing = {r.name for r in fixing_rules().rules}
     ctx = Context(
         version=version,
-        known_rules=tuple(sorted(r.name for r in ALL_RULES)),
+        known_rules=tuple(sorted(REGISTRY.known)),
         unsuppressible=tuple(sorted(policy.unsuppressible)),
     )
     out = []
-    for rule in ALL_RULES:
+    for rule in REGISTRY.rules:
         if rule.name not in validating:
             continue  # the API server's own checks: it makes them before any admission policy
         settings = policy.settings(rule)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobguard.core.engine import SUPPRESS_PREFIX
 from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
 from jobguard.core.kubernetes.versions import Version
+from jobguard.core.suppressions import SUPPRESS_PREFIX
 from jobguard.export.cel import PATH_PREFIXES, POINTER_PREFIXES, all_of, any_of, lit, present
 from jobguard.rules.cronjob_history_limits import API_DEFAULTS as HISTORY_DEFAULTS
 from jobguard.rules.resources import POD_LEVEL_RESOURCES_SINCE

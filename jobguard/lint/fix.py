@@ -31,8 +31,8 @@ from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.lint.linter import FileResult
-from jobguard.lint.source import parse_stream
 from jobguard.lint.text_edits import Unwritable, detect_indent, write_edits
+from jobguard.yamlsource import parse_stream
 
 __all__ = [
     "FileFix",

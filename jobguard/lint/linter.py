@@ -17,8 +17,9 @@ from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Finding, Severity
 from jobguard.core.view import JobView
-from jobguard.lint.source import DEFAULT_MAX_BYTES, iter_objects, parse_stream
 from jobguard.policy.model import Policy
+from jobguard.rules import REGISTRY
+from jobguard.yamlsource import DEFAULT_MAX_BYTES, iter_objects, parse_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -132,7 +133,7 @@ def lint_bytes(
             skipped += 1
             continue
         try:
-            report = evaluate(view, policy, ctx, file=file)
+            report = evaluate(view, policy, ctx, rules=REGISTRY, file=file)
         except RecursionError:
             line, col = src.position(())
             problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))

@@ -36,7 +36,7 @@ import yaml
 
 from jobguard.core.model import Edit, RemoveValue
 from jobguard.core.paths import FieldPath, field_path, segment_name
-from jobguard.lint.source import parse_stream, plain_scalar_tag
+from jobguard.yamlsource import parse_stream, plain_scalar_tag
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _KEY_ONLY = re.compile(r"^(?P<indent> *)(?P<dash>- +)?[^\s#][^#]*?:\s*(#.*)?$")

@@ -17,7 +17,7 @@ from jobguard.core.kubernetes.updates import job_update_errors
 from jobguard.core.kubernetes.versions import Version
 from jobguard.core.model import Action, Category, Finding, Severity
 from jobguard.lint.linter import FileResult, LintResult, LocatedFinding
-from jobguard.lint.source import iter_objects, parse_stream
+from jobguard.yamlsource import iter_objects, parse_stream
 
 RULE = "api-job-update"
 CODE = "JG030"

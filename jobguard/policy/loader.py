@@ -48,8 +48,8 @@ import yaml
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
-from jobguard.lint.source import Document, parse_stream
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
+from jobguard.yamlsource import Document, parse_stream
 
 API_VERSION = "jobguard.dev/v1"
 BUILTIN_PREFIX = "jobguard:"

@@ -1,10 +1,14 @@
-"""The rule registry: one explicit tuple, in the order findings are reported.
+"""The rule registry: one explicit tuple, in the order findings are reported, and the rule sets
+the front ends run (:data:`REGISTRY`, :func:`fixing_rules`, :func:`validating_rules`).
 
 Importing a rule module has no side effect; adding a rule means adding it here.
 """
 
 from __future__ import annotations
 
+import functools
+
+from jobguard.core.rule import Rule, RuleSet
 from jobguard.rules import (
     active_deadline,
     api_completion_mode,
@@ -41,7 +45,7 @@ from jobguard.rules import (
     suppression,
     ttl_after_finished,
 )
-from jobguard.rules.base import Rule, rule_from_module
+from jobguard.rules.base import rule_from_module
 
 ALL_RULES: tuple[Rule, ...] = tuple(
     rule_from_module(m)
@@ -87,6 +91,36 @@ ALL_RULES: tuple[Rule, ...] = tuple(
 
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in ALL_RULES}
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in ALL_RULES}
+
+#: Every registered rule: what ``jobguard lint`` runs. Each selection below knows the same names
+#: (a suppression annotation may name any registered rule).
+REGISTRY = RuleSet.of(ALL_RULES)
+
+
+# Cached: the same value on every call lets a policy remember its active rules per rule set.
+@functools.cache
+def fixing_rules() -> RuleSet:
+    """The rules the mutating webhook runs: those that may attach a fix (``FIXES`` unset or
+    true), apart from those the API server enforces itself.
+
+    Verdicts are the validating webhook's business. The API server decodes an object before it
+    calls mutating webhooks (unknown fields are gone, every value has its type), so the fixes of
+    the ``api-*`` checks (api-structure's renames of unknown fields) can never apply there, and
+    running them would only cost each review its schema walk.
+    """
+    return REGISTRY.where(lambda rule: rule.fixes and not rule.checked_by_apiserver)
+
+
+@functools.cache
+def validating_rules() -> RuleSet:
+    """The rules the validating webhook runs: all but those the API server enforces itself.
+
+    The API server decodes, defaults and validates an object before it calls validating
+    webhooks, so the ``api-*`` checks of what it rejects can only come back clean there (or,
+    with a version or simulation mismatch, wrong); ``jobguard lint`` runs them before the
+    cluster. ``api-warnings`` stays: the API server accepts those objects.
+    """
+    return REGISTRY.where(lambda rule: not rule.checked_by_apiserver)
 
 
 def find_rule(name_or_code: str) -> Rule | None:

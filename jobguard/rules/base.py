@@ -1,55 +1,16 @@
-"""What a rule is: identity, documentation, options and a pure check."""
+"""How a rule module declares its rule (module attributes), and helpers for validating options."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from jobguard.core.context import Context
-from jobguard.core.model import Action, Category, Violation
-from jobguard.core.view import JobView
+from jobguard.core.model import Action
+from jobguard.core.rule import Check, NoOptions, Rule
 
-
-@dataclass(frozen=True)
-class NoOptions:
-    """For rules that take no options."""
-
-
-Check = Callable[[JobView, Any, Context], Iterable[Violation]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A registered rule.
-
-    ``code`` is stable forever (suppressions and baselines may use it); ``name`` is the readable
-    kebab-case name used in policy files and annotations. ``doc`` is the rule module's docstring:
-    the user documentation printed by ``jobguard explain``.
-    """
-
-    code: str
-    name: str
-    category: Category
-    summary: str
-    remediation: str
-    doc: str
-    check: Check
-    options: type = NoOptions
-    default_action: Action = Action.DENY
-    kinds: frozenset[str] = frozenset({"Job", "CronJob"})
-    # False when the rule never attaches a Fix (module attribute ``FIXES = False``): the mutating
-    # webhook, which only applies fixes, then skips it. Unknown means True.
-    fixes: bool = True
-    # True when every finding is something the API server itself rejects or drops (module
-    # attribute ``CHECKED_BY_APISERVER = True``). Its decoding, defaulting and validation run
-    # before validating webhooks, so an object reaching /validate never has such a finding:
-    # the validating webhook skips the rule (jobguard lint, before the cluster, runs it).
-    checked_by_apiserver: bool = False
-    # Rules whose finding at the same path this rule's denial says all there is to say about
-    # (module attribute ``SUBSUMES``): one error per mistake, the one that carries the fix.
-    subsumes: frozenset[str] = frozenset()
+# The shape of a rule is the core's (the engine runs it); rule modules import it from here.
+__all__ = ["Check", "NoOptions", "Rule", "below_minimum", "exceeds", "rule_from_module"]
 
 
 def rule_from_module(module: Any) -> Rule:
@@ -68,6 +29,7 @@ def rule_from_module(module: Any) -> Rule:
         fixes=bool(getattr(module, "FIXES", True)),
         checked_by_apiserver=bool(getattr(module, "CHECKED_BY_APISERVER", False)),
         subsumes=frozenset(getattr(module, "SUBSUMES", ())),
+        suppressible=bool(getattr(module, "SUPPRESSIBLE", True)),
     )
 
 

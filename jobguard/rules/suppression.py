@@ -25,9 +25,9 @@ import difflib
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
-from jobguard.core.engine import SUPPRESS_PREFIX, suppressions
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import Key
+from jobguard.core.suppressions import SUPPRESS_PREFIX, suppressions
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -35,6 +35,7 @@ CODE = "JG100"
 NAME = "suppression"
 CATEGORY = Category.POLICY
 FIXES = False  # reports only: the mutating webhook skips it
+SUPPRESSIBLE = False  # an object must not silence the check of its own suppressions
 DEFAULT_ACTION = Action.WARN
 SUMMARY = "Suppression annotations must name a known rule, give a reason, and be allowed by policy"
 REMEDIATION = (

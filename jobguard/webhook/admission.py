@@ -21,7 +21,6 @@ unjudged. Then:
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,25 +29,19 @@ from typing import Any
 from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
+from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.model import Finding, SetValue, Severity
 from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
 from jobguard.core.view import JOB_KINDS, JobView
 from jobguard.policy import Policy
-from jobguard.rules import ALL_RULES
-from jobguard.rules.base import Rule
+from jobguard.rules import fixing_rules, validating_rules
 from jobguard.webhook import responses
 from jobguard.webhook.responses import Answer
 from jobguard.webhook.review import Review
 
 MUTATE, VALIDATE = "mutate", "validate"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-#: Who creates a CronJob's Jobs: the controller's own service account (kube-controller-manager
-#: with --use-service-account-credentials, the default of kubeadm and managed clusters) or the
-#: controller manager's identity.
-CRONJOB_CONTROLLER_USERS = frozenset(
-    {"system:serviceaccount:kube-system:cronjob-controller", "system:kube-controller-manager"}
-)
 MAX_LAST_APPLIED_CHARS = 1024 * 1024
 
 #: Fixes left out on UPDATE that need no warning: the validating webhook speaks about them.
@@ -172,31 +165,6 @@ def denial_message(findings: tuple[Finding, ...]) -> str:
 
 
 # -- the webhooks -----------------------------------------------------------------------------
-
-
-@functools.cache
-def fixing_rules() -> tuple[Rule, ...]:
-    """The rules the mutating webhook runs: those that may attach a fix (``FIXES`` unset or
-    true), apart from those the API server enforces itself.
-
-    Verdicts are the validating webhook's business. The API server decodes an object before it
-    calls mutating webhooks (unknown fields are gone, every value has its type), so the fixes of
-    the ``api-*`` checks (api-structure's renames of unknown fields) can never apply there, and
-    running them would only cost each review its schema walk.
-    """
-    return tuple(rule for rule in ALL_RULES if rule.fixes and not rule.checked_by_apiserver)
-
-
-@functools.cache
-def validating_rules() -> tuple[Rule, ...]:
-    """The rules the validating webhook runs: all but those the API server enforces itself.
-
-    The API server decodes, defaults and validates an object before it calls validating
-    webhooks, so the ``api-*`` checks of what it rejects can only come back clean there (or,
-    with a version or simulation mismatch, wrong); ``jobguard lint`` runs them before the
-    cluster. ``api-warnings`` stays: the API server accepts those objects.
-    """
-    return tuple(rule for rule in ALL_RULES if not rule.checked_by_apiserver)
 
 
 def restore_warning(edit: SetValue) -> str:

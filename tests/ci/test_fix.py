@@ -19,7 +19,7 @@ from jobguard.core.model import Action as PolicyAction
 from jobguard.core.model import Category, Finding, Fix, SetValue, Severity
 from jobguard.lint.fix import detect_indent, plan_fix
 from jobguard.lint.linter import FileResult, LocatedFinding, ObjectResult, lint_bytes, lint_file
-from jobguard.rules import ALL_RULES
+from jobguard.rules import REGISTRY
 from tests.ci.conftest import FIX_FIXTURES, run_jobguard
 from tests.helpers import POLICY_FIXTURES, policy_for
 
@@ -90,11 +90,11 @@ def test_the_fixed_data_equals_the_webhooks_patch_result() -> None:
     """Document by document, --fix writes what Report.fixed() (the mutating webhook) produces."""
     from jobguard.core.engine import evaluate
     from jobguard.core.view import JobView
-    from jobguard.lint.source import parse_stream
+    from jobguard.yamlsource import parse_stream
 
     source = (FIX_FIXTURES / "kubectl-multidoc.yaml").read_bytes()
     golden = (FIX_FIXTURES / "kubectl-multidoc.fixed.yaml").read_bytes()
-    fixable_rules = [r for r in ALL_RULES if r.name in FIXABLE]
+    fixable_rules = REGISTRY.where(lambda r: r.name in FIXABLE)
     before = [d.data for d in parse_stream(source).documents]
     after = [d.data for d in parse_stream(golden).documents]
     expected = []

@@ -15,8 +15,8 @@ import pytest
 
 from jobguard.core.model import Category, Severity
 from jobguard.lint.linter import FileResult, lint_bytes
-from jobguard.lint.source import parse_stream
 from jobguard.policy import load_policy
+from jobguard.yamlsource import parse_stream
 
 NAN = "unsupported value"  # kubectl refuses the whole file
 

@@ -18,6 +18,7 @@ from jobguard.core.model import Action, Category, Finding, Fix, SetValue, Severi
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy import load_policy
+from jobguard.rules import REGISTRY
 from jobguard.webhook import admission
 from jobguard.webhook.review import parse_review
 from tests.webhook.support import all_rules_off, review_for, write_policy
@@ -182,7 +183,7 @@ def test_report_fixed_is_the_manifest_plan(name: str) -> None:
         }
     )
     assert view is not None
-    report = evaluate(view, policy)
+    report = evaluate(view, policy, rules=REGISTRY)
     plan = plan_fixes(report, Subject.manifest("CronJob"))
     assert report.fixed() == (plan.obj, plan.patch)
     assert report.safe_edits() == list(plan.edits)

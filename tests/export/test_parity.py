@@ -28,6 +28,7 @@ from jobguard.core.engine import evaluate
 from jobguard.core.kubernetes.apiserver import default_cronjob, default_job
 from jobguard.core.view import JobView
 from jobguard.export import export_policy, render_yaml
+from jobguard.rules import REGISTRY
 from jobguard.webhook import admission
 from jobguard.webhook.review import parse_review
 from tests.export import k8s_cel
@@ -62,7 +63,7 @@ def decodable(obj: dict[str, Any]) -> bool:
     except (kubernetes_validate.ValidationError, kubernetes_validate.InvalidSchemaError):
         return False
     view = JobView.of(obj)
-    return view is not None and not evaluate(view, api_only(), Context()).errors
+    return view is not None and not evaluate(view, api_only(), Context(), rules=REGISTRY).errors
 
 
 def as_stored(obj: dict[str, Any]) -> dict[str, Any]:

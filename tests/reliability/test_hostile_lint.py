@@ -168,7 +168,7 @@ def merging_document(mappings: list[tuple[dict[str, int], list[int], str]]) -> s
 def test_merges_read_exactly_as_pyyaml_reads_them(
     mappings: list[tuple[dict[str, int], list[int], str]],
 ) -> None:
-    from jobguard.lint.source import parse_stream
+    from jobguard.yamlsource import parse_stream
 
     text = merging_document(mappings)
     stream = parse_stream(text.encode())

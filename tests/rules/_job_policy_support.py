@@ -12,7 +12,7 @@ from jobguard.core.engine import Report, evaluate
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, PolicyError, load_policy
 from jobguard.policy.model import builtin_defaults
-from jobguard.rules import RULES_BY_NAME
+from jobguard.rules import REGISTRY
 from tests.helpers import FIXTURES
 
 ADMISSION = FIXTURES / "admission"
@@ -50,7 +50,7 @@ def report(obj: dict[str, Any], rule: str, policy: Policy | None = None, **view_
     """``rule`` alone on ``obj`` (other rules' fixes cannot blur the patch)."""
     view = JobView.of(obj, **view_kw)
     assert view is not None
-    return evaluate(view, policy or builtin_defaults(), Context(), rules=[RULES_BY_NAME[rule]])
+    return evaluate(view, policy or builtin_defaults(), Context(), rules=REGISTRY.named(rule))
 
 
 def findings(obj: dict[str, Any], rule: str, **kw: Any) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from jobguard.core.engine import Report, evaluate
 from jobguard.core.view import JobView
 from jobguard.policy import Policy
 from jobguard.policy.model import builtin_defaults
-from jobguard.rules import RULES_BY_NAME
+from jobguard.rules import REGISTRY
 
 
 def report_of(
@@ -21,7 +21,7 @@ def report_of(
 ) -> Report:
     view = JobView.of(obj, **view_kw)
     assert view is not None, "not a Job or CronJob"
-    return evaluate(view, policy or builtin_defaults(), ctx, rules=[RULES_BY_NAME[rule]])
+    return evaluate(view, policy or builtin_defaults(), ctx, rules=REGISTRY.named(rule))
 
 
 def found(obj: dict[str, Any], rule: str, **kw: Any) -> list[tuple[str, str]]:

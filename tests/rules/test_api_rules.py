@@ -365,7 +365,7 @@ def test_lint_text_reports_api_findings_in_registry_order() -> None:
 
 
 def test_duplicate_keys_are_found_once_per_repeat_and_relative_to_list_items() -> None:
-    from jobguard.lint.source import iter_objects, parse_stream
+    from jobguard.yamlsource import iter_objects, parse_stream
 
     text = """
 base: &base {a: 1, a: 2}
@@ -376,7 +376,7 @@ items:
   - *base
 """
     (doc,) = parse_stream(text).documents
-    from jobguard.lint.source import duplicate_keys
+    from jobguard.yamlsource import duplicate_keys
 
     assert duplicate_keys(doc.node) == (
         ("base", "a"),
@@ -396,7 +396,7 @@ def test_a_key_overriding_a_merged_one_is_not_a_repeat() -> None:
         "metadata: {name: pi}",
         "x-base: &base {backoffLimit: 2, completions: 1}\nmetadata: {name: pi}",
     ).replace("spec:\n", "spec:\n  <<: *base\n  backoffLimit: 3\n  backoffLimit: 4\n", 1)
-    from jobguard.lint.source import parse_stream
+    from jobguard.yamlsource import parse_stream
 
     (doc,) = parse_stream(text).documents
     assert doc.data["spec"]["backoffLimit"] == 4

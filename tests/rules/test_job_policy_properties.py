@@ -21,7 +21,7 @@ from jobguard.core.context import Context
 from jobguard.core.engine import Report, evaluate
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, load_policy
-from jobguard.rules import RULES_BY_NAME
+from jobguard.rules import REGISTRY
 from tests.rules._job_policy_support import cronjob, job
 
 RULES = ("completions-parallelism", "backoff-limit", "ttl-after-finished", "active-deadline")
@@ -52,7 +52,7 @@ policies = st.sampled_from(sorted(POLICIES))
 def _report(obj: dict[str, Any], policy: Policy, **view_kw: Any) -> Report:
     view = JobView.of(obj, **view_kw)
     assert view is not None
-    return evaluate(view, policy, Context(), rules=[RULES_BY_NAME[r] for r in RULES])
+    return evaluate(view, policy, Context(), rules=REGISTRY.named(*RULES))
 
 
 def _pod(deadline: int | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from jobguard.rules import validating_rules
 from jobguard.webhook import admission, responses
 from jobguard.webhook.app import create_app
 from jobguard.webhook.settings import Settings
@@ -330,8 +331,8 @@ def test_validating_webhook_leaves_the_api_servers_own_checks_to_it(tmp_path: Pa
         "api-non-negative": {"action": "deny"},
         "api-warnings": {"action": "deny"},
     }
-    assert {r.name for r in admission.validating_rules()} >= {"api-warnings", "restart-policy"}
-    assert not {r.name for r in admission.validating_rules()} & {"api-structure", "api-selector"}
+    assert {r.name for r in validating_rules().rules} >= {"api-warnings", "restart-policy"}
+    assert not {r.name for r in validating_rules().rules} & {"api-structure", "api-selector"}
     client = client_for(tmp_path, rules)
     obj = fixture_object("007-validate-Job-CREATE-indexed-render.json")
     obj["spec"]["successPolicy"] = {"rules": [{"succeededIndexes": "0"}]}

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Category
+from jobguard.core.rule import RuleSet
 from jobguard.core.view import JobView
-from jobguard.lint.source import iter_objects, parse_stream
 from jobguard.policy.model import builtin_defaults
-from jobguard.rules import ALL_RULES
+from jobguard.rules import ALL_RULES, REGISTRY, fixing_rules
 from jobguard.rules.base import rule_from_module
-from jobguard.webhook.admission import fixing_rules
+from jobguard.yamlsource import iter_objects, parse_stream
 from tests.helpers import RULE_FIXTURES
 from tests.webhook.support import ADMISSION
 
@@ -49,18 +49,19 @@ def test_rule_modules_opt_out_with_fixes_false() -> None:
 
 
 def test_the_mutating_webhook_runs_exactly_the_rules_that_may_fix() -> None:
-    # api-structure offers renames, but only of unknown fields, which a decoded object has none of.
-    assert fixing_rules() == tuple(
-        r for r in ALL_RULES if r.fixes and r.name != "api-structure" and not r.checked_by_apiserver
+    # api-structure offers renames, but only of unknown fields, which a decoded object has none
+    # of; the set still knows every registered name, which a suppression annotation may use.
+    assert fixing_rules() == RuleSet(
+        tuple(r for r in ALL_RULES if r.fixes and not r.checked_by_apiserver),
+        frozenset(r.name for r in ALL_RULES),
     )
-    assert "api-structure" not in {r.name for r in fixing_rules()}
-    assert {r.name for r in ALL_RULES if r.fixes} - {r.name for r in fixing_rules()} == {
+    assert {r.name for r in ALL_RULES if r.fixes} - {r.name for r in fixing_rules().rules} == {
         "api-structure"
     }
 
 
 def test_rules_that_declare_they_never_fix_attach_no_fix(tmp_path: Path) -> None:
-    declared = tuple(r for r in ALL_RULES if not r.fixes)
+    declared = REGISTRY.where(lambda r: not r.fixes)
     objects = all_fixture_objects()
     assert len(objects) > 50
     offenders = set()

@@ -3,7 +3,7 @@ exactly when ``jobguard lint`` reports an error finding, under the same policy f
 
 The ``api-*`` rules that check what the API server itself rejects are lint's alone: in the
 cluster the API server runs those checks before it calls validating webhooks, so the webhook
-skips them (``admission.validating_rules``) and their findings are not part of its verdict.
+skips them (``jobguard.rules.validating_rules``) and their findings are not part of its verdict.
 Several captured objects are stored ones (``resourceVersion``, generated labels) that lint,
 judging them as manifests to create, reports under those rules.
 
@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from jobguard.policy.loader import bundled_policy_dir
-from jobguard.webhook.admission import validating_rules
+from jobguard.rules import validating_rules
 from tests.webhook.support import (
     Server,
     SessionCA,
@@ -69,7 +69,7 @@ def lint_verdicts(directory: Path, policies: list[str]) -> dict[str, bool]:
     report = json.loads(result.stdout)
     assert report["problems"] == []
     assert report["summary"]["objects"] == len(OBJECTS)
-    in_cluster = {r.name for r in validating_rules()}
+    in_cluster = {r.name for r in validating_rules().rules}
     errors = {
         Path(f["file"]).name
         for f in report["findings"]

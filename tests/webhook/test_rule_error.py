@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,14 @@ def crashing_backoff_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args: Any) -> Any:
         raise RuntimeError("crafted to crash")
 
-    rules = tuple(
-        rule if rule.name != "backoff-limit" else type(rule)(**{**rule.__dict__, "check": crash})
-        for rule in admission.validating_rules()
+    rules = admission.validating_rules()
+    crashing = replace(
+        rules,
+        rules=tuple(
+            r if r.name != "backoff-limit" else replace(r, check=crash) for r in rules.rules
+        ),
     )
-    monkeypatch.setattr(admission, "validating_rules", lambda: rules)
+    monkeypatch.setattr(admission, "validating_rules", lambda: crashing)
 
 
 def validate(tmp_path: Path, mode: str, metrics: list[str] | None = None) -> dict[str, Any]:

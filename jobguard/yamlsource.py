@@ -1,8 +1,9 @@
-"""Reading manifests safely: YAML/JSON streams into documents that remember where fields are.
+"""Reading YAML safely: YAML/JSON streams into documents that remember where fields are.
 
-Everything a linter meets in a repository passes through here: multi-document streams, ``kind:
-List``, kustomize and helm output, but also binary junk, alias bombs, absurd nesting and huge
-files. Each problem becomes a :class:`SourceError` with a line; documents before a broken one are
+Shared by the linter (manifests) and the policy loader (policy files), so both read YAML the way
+kubectl does and point at the line of every problem; it knows nothing of either. Everything a
+linter meets in a repository passes through here: multi-document streams, ``kind: List``,
+kustomize and helm output, but also binary junk, alias bombs, absurd nesting and huge files. Each problem becomes a :class:`SourceError` with a line; documents before a broken one are
 kept. PyYAML's C loader does the parsing (safe loader only); this module adds the guards libyaml
 lacks:
 
