@@ -8,12 +8,22 @@ structure rules report the type error itself).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from jobguard.core.cached import cached_property
-from jobguard.core.kubernetes.defaults import api_default
+from jobguard.core.kubernetes.defaults import (
+    ApiDefault,
+    Scope,
+    api_default,
+    cronjob_api_default,
+    entry,
+    is_unset,
+    job_spec_entry,
+    same_value,
+)
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.paths import MISSING, FieldPath, lookup
 
 JOB_KINDS = ("Job", "CronJob")
@@ -41,7 +51,8 @@ class JobView:
 
     ``defaulted`` is true for objects that went through the API server's defaulting (admission);
     ``applied`` is the user's own manifest when known (kubectl's last-applied-configuration),
-    used to tell user-set fields from API defaults.
+    used to tell user-set fields from API defaults. ``kubernetes_version`` is the API server
+    that defaulted the object: some defaults depend on it (manualSelector from 1.29).
     """
 
     obj: dict[str, Any]
@@ -49,6 +60,7 @@ class JobView:
     applied: Mapping[str, Any] | None = None
     # Keys a YAML mapping of the source repeats (the loader kept the last value), when known.
     duplicate_keys: tuple[FieldPath, ...] = ()
+    kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION
 
     @staticmethod
     def of(
@@ -57,11 +69,19 @@ class JobView:
         defaulted: bool = False,
         applied: Mapping[str, Any] | None = None,
         duplicate_keys: tuple[FieldPath, ...] = (),
+        kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION,
     ) -> JobView | None:
         """The view of ``obj`` if it is a Job or CronJob mapping, else None."""
         if not isinstance(obj, dict) or obj.get("kind") not in JOB_KINDS:
             return None
-        return JobView(obj, defaulted, applied, duplicate_keys)
+        return JobView(obj, defaulted, applied, duplicate_keys, kubernetes_version)
+
+    @cached_property
+    def memo(self) -> dict[Hashable, Any]:
+        """Values other layers derive from this object once per view, under their own keys
+        (the API rules keep their simulation of the API server here). Not part of the core's
+        own vocabulary: the view only holds the slot, so it needs none of those layers."""
+        return {}
 
     # -- identity -------------------------------------------------------------------------
     @cached_property
@@ -183,14 +203,43 @@ class JobView:
         (admission) a field holding exactly the API default counts as unset unless the user's
         own manifest (``applied``) shows it: a mutating webhook cannot tell ``backoffLimit: 6``
         written by hand from the default, and treating it as unset is what lets the policy's
-        default take effect.
+        default take effect. Which default that is may depend on the version that defaulted
+        the object (``kubernetes_version``).
         """
-        if not self.has(*relative):
+        path = tuple(relative)
+        found = job_spec_entry(path, job=not self.is_cronjob)
+        known = self._known_provenance(self.spec_prefix, path, found[0] if found else None)
+        if known is not None:
+            return known
+        default = api_default(
+            path, cronjob=self.is_cronjob, job_spec=self.job_spec, version=self.kubernetes_version
+        )
+        return default is None or not same_value(self.get(*path), default)
+
+    def cronjob_user_set(self, *relative: Any) -> bool:
+        """:meth:`user_set` for a path relative to a CronJob's own ``spec`` (False on a Job)."""
+        if not self.is_cronjob:
+            return False
+        path = tuple(relative)
+        known = self._known_provenance(("spec",), path, entry(Scope.CRONJOB, path))
+        if known is not None:
+            return known
+        default = cronjob_api_default(path, self.cronjob_spec, self.kubernetes_version)
+        return default is None or not same_value(lookup(self.cronjob_spec, path), default)
+
+    def _known_provenance(
+        self, prefix: FieldPath, relative: FieldPath, default: ApiDefault | None
+    ) -> bool | None:
+        """Whether the user set the field, when that is known without the API default: an
+        absent field is unset, a manifest's field is the user's, and kubectl's record tells on
+        a defaulted object. None: only the default can tell."""
+        value = lookup(self.obj, prefix + relative)
+        if value is MISSING or value is None:
             return False
         if not self.defaulted:
             return True
         if self.applied is not None:
-            applied_spec = lookup(self.applied, self.spec_prefix)
-            return lookup(applied_spec, tuple(relative)) not in (MISSING, None)
-        default = api_default(tuple(relative), cronjob=self.is_cronjob, job_spec=self.job_spec)
-        return default is None or self.get(*relative) != default
+            # What the user wrote counts unless the API server defaults over it ("" too, for
+            # the fields it defaults when empty).
+            return not is_unset(default, lookup(self.applied, prefix + relative))
+        return None
