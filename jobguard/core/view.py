@@ -16,11 +16,11 @@ from jobguard.core.cached import cached_property
 from jobguard.core.kubernetes.defaults import (
     ApiDefault,
     Scope,
-    api_default,
-    cronjob_api_default,
+    defaulted_value,
     entry,
     is_unset,
     job_spec_entry,
+    job_spec_root,
     same_value,
 )
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
@@ -207,39 +207,39 @@ class JobView:
         the object (``kubernetes_version``).
         """
         path = tuple(relative)
+        value = lookup(self.job_spec, path)
+        if value is MISSING or value is None or not self.defaulted:
+            return value is not MISSING and value is not None
         found = job_spec_entry(path, job=not self.is_cronjob)
-        known = self._known_provenance(self.spec_prefix, path, found[0] if found else None)
-        if known is not None:
-            return known
-        default = api_default(
-            path, cronjob=self.is_cronjob, job_spec=self.job_spec, version=self.kubernetes_version
-        )
-        return default is None or not same_value(self.get(*path), default)
+        if found is None:
+            return self._defaulted_user_set(self.spec_prefix + path, value, None, {})
+        default, at = found
+        root = job_spec_root(self.job_spec, at)
+        return self._defaulted_user_set(self.spec_prefix + path, value, default, root)
 
     def cronjob_user_set(self, *relative: Any) -> bool:
         """:meth:`user_set` for a path relative to a CronJob's own ``spec`` (False on a Job)."""
-        if not self.is_cronjob:
-            return False
         path = tuple(relative)
-        known = self._known_provenance(("spec",), path, entry(Scope.CRONJOB, path))
-        if known is not None:
-            return known
-        default = cronjob_api_default(path, self.cronjob_spec, self.kubernetes_version)
-        return default is None or not same_value(lookup(self.cronjob_spec, path), default)
+        value = lookup(self.cronjob_spec, path)
+        if value is MISSING or value is None or not self.defaulted:
+            return value is not MISSING and value is not None
+        default = entry(Scope.CRONJOB, path)
+        return self._defaulted_user_set(("spec", *path), value, default, self.cronjob_spec)
 
-    def _known_provenance(
-        self, prefix: FieldPath, relative: FieldPath, default: ApiDefault | None
-    ) -> bool | None:
-        """Whether the user set the field, when that is known without the API default: an
-        absent field is unset, a manifest's field is the user's, and kubectl's record tells on
-        a defaulted object. None: only the default can tell."""
-        value = lookup(self.obj, prefix + relative)
-        if value is MISSING or value is None:
-            return False
-        if not self.defaulted:
-            return True
+    def _defaulted_user_set(
+        self,
+        path: FieldPath,
+        value: Any,
+        default: ApiDefault | None,
+        root: Mapping[str, Any],
+    ) -> bool:
+        """On a defaulted object: kubectl's record of the manifest when there is one, else
+        whether ``value`` differs from what ``default`` would have written into ``root``."""
         if self.applied is not None:
             # What the user wrote counts unless the API server defaults over it ("" too, for
             # the fields it defaults when empty).
-            return not is_unset(default, lookup(self.applied, prefix + relative))
-        return None
+            return not is_unset(default, lookup(self.applied, path))
+        if default is None:
+            return True
+        api_value = defaulted_value(default, root, self.kubernetes_version)
+        return api_value is None or not same_value(value, api_value)

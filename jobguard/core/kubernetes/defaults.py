@@ -75,11 +75,15 @@ class ApiDefault:
         parent: Any = root
         for segment in self.path[:-1]:
             parent = parent.get(segment) if isinstance(parent, dict) else None
-        if not isinstance(parent, dict) or not is_unset(self, parent.get(self.path[-1])):
+        if not isinstance(parent, dict):
+            return
+        name = self.path[-1]
+        current = parent.get(name)
+        if current is not None and not is_unset(self, current):
             return
         value = self.value(root, version)
         if value is not None:
-            parent[self.path[-1]] = value
+            parent[name] = value
 
 
 def constant(value: Any) -> DefaultFn:
@@ -127,6 +131,9 @@ DEFAULTS: tuple[ApiDefault, ...] = (
 )
 
 _BY_PATH: dict[tuple[Scope, FieldPath], ApiDefault] = {(d.scope, d.path): d for d in DEFAULTS}
+_BY_SCOPE: dict[Scope, tuple[ApiDefault, ...]] = {
+    scope: tuple(d for d in DEFAULTS if d.scope is scope) for scope in Scope
+}
 #: Where a pod template sits in a Job spec: POD paths seen from the Job spec.
 TEMPLATE: FieldPath = ("template",)
 
@@ -139,7 +146,11 @@ def is_unset(default: ApiDefault | None, value: Any) -> bool:
     """Whether the API server treats ``value`` as "not written" (and defaults over it)."""
     if value is MISSING or value is None:
         return True
-    return default is not None and any(type(value) is type(u) and value == u for u in default.unset)
+    if default is not None:
+        for unset in default.unset:
+            if type(value) is type(unset) and value == unset:
+                return True
+    return False
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -149,9 +160,8 @@ def same_value(a: Any, b: Any) -> bool:
 
 def apply_defaults(root: dict[str, Any], scope: Scope, version: Version) -> None:
     """Every table entry of ``scope`` on ``root`` (in place), in the defaulter's order."""
-    for default in DEFAULTS:
-        if default.scope is scope:
-            default.fill(root, version)
+    for default in _BY_SCOPE[scope]:
+        default.fill(root, version)
 
 
 # -- on the Job spec --------------------------------------------------------------------------
@@ -170,7 +180,8 @@ def job_spec_entry(relative: FieldPath, *, job: bool = True) -> tuple[ApiDefault
     return (found, ()) if found is not None else None
 
 
-def _root(spec: Mapping[str, Any] | None, at: FieldPath) -> Mapping[str, Any]:
+def job_spec_root(spec: Mapping[str, Any] | None, at: FieldPath) -> Mapping[str, Any]:
+    """What a :func:`job_spec_entry` default is relative to: ``at`` in the Job spec."""
     root = lookup(spec or {}, at)
     return root if isinstance(root, Mapping) else {}
 
@@ -192,6 +203,11 @@ def _as_the_defaulter_saw(
     return root if seen is None else seen
 
 
+def defaulted_value(default: ApiDefault, root: Mapping[str, Any], version: Version) -> Any:
+    """On a ``root`` the API server has defaulted, the value ``default`` may have written."""
+    return default.value(_as_the_defaulter_saw(default, root, version), version)
+
+
 def api_default(
     relative: FieldPath,
     *,
@@ -210,8 +226,7 @@ def api_default(
     if found is None:
         return None
     default, at = found
-    root = _root(job_spec, at)
-    return default.value(_as_the_defaulter_saw(default, root, version), version)
+    return defaulted_value(default, job_spec_root(job_spec, at), version)
 
 
 def cronjob_api_default(
@@ -223,8 +238,7 @@ def cronjob_api_default(
     default = entry(Scope.CRONJOB, relative)
     if default is None:
         return None
-    root = cronjob_spec or {}
-    return default.value(_as_the_defaulter_saw(default, root, version), version)
+    return defaulted_value(default, cronjob_spec or {}, version)
 
 
 def effective_default(
@@ -242,7 +256,7 @@ def effective_default(
     if found is None:
         return None
     default, at = found
-    return default.value(_root(job_spec, at), version)
+    return default.value(job_spec_root(job_spec, at), version)
 
 
 def restates_defaults(
