@@ -73,7 +73,7 @@ def plan(obj: dict[str, Any], policy: Policy, ctx: Context) -> FixPlan | None:
     """The patch for one stored object, or None when it needs none."""
     if scheduled_by_cronjob(obj):
         return None
-    view = admission_view(obj)
+    view = admission_view(obj, ctx.kubernetes_version)
     if view is None or view.name is None or view.namespace is None:
         return None
     report = evaluate(view, policy, ctx, rules=fixing_rules())

@@ -21,6 +21,7 @@ from typing import Any
 
 from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
+from jobguard.core.kubernetes.versions import Version
 from jobguard.core.model import Action, Finding, Severity
 from jobguard.core.view import JobView
 from jobguard.lint.linter import LocatedFinding, ObjectResult
@@ -110,13 +111,13 @@ class Judgement:
     exempted: tuple[Finding, ...] = ()
 
 
-def stored_view(obj: dict[str, Any]) -> JobView | None:
-    return admission_view(obj)
+def stored_view(obj: dict[str, Any], version: Version) -> JobView | None:
+    return admission_view(obj, version)
 
 
 def judge(obj: dict[str, Any], policy: Policy, ctx: Context) -> Judgement | None:
     """The webhook's verdict on a stored object, or None for something not a Job or CronJob."""
-    view = stored_view(obj)
+    view = stored_view(obj, ctx.kubernetes_version)
     if view is None:
         return None
     report = evaluate(view, policy, ctx, rules=validating_rules())

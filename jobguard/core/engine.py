@@ -98,7 +98,9 @@ def _run_rule(
             restated_as_info
             and v.fix is not None
             and v.fix.safe
-            and restates_defaults(v.fix.edits, view.spec_prefix, view.job_spec)
+            and restates_defaults(
+                v.fix.edits, view.spec_prefix, view.job_spec, view.kubernetes_version
+            )
         ):
             severity = min(severity, Severity.INFO, key=_SEVERITY_ORDER.index)
         patch: tuple[dict[str, Any], ...] = ()

@@ -8,12 +8,22 @@ structure rules report the type error itself).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from jobguard.core.cached import cached_property
-from jobguard.core.kubernetes.defaults import api_default
+from jobguard.core.kubernetes.defaults import (
+    ApiDefault,
+    Scope,
+    defaulted_value,
+    entry,
+    is_unset,
+    job_spec_entry,
+    job_spec_root,
+    same_value,
+)
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.paths import MISSING, FieldPath, lookup
 
 JOB_KINDS = ("Job", "CronJob")
@@ -41,7 +51,8 @@ class JobView:
 
     ``defaulted`` is true for objects that went through the API server's defaulting (admission);
     ``applied`` is the user's own manifest when known (kubectl's last-applied-configuration),
-    used to tell user-set fields from API defaults.
+    used to tell user-set fields from API defaults. ``kubernetes_version`` is the API server
+    that defaulted the object: some defaults depend on it (manualSelector from 1.29).
     """
 
     obj: dict[str, Any]
@@ -49,6 +60,7 @@ class JobView:
     applied: Mapping[str, Any] | None = None
     # Keys a YAML mapping of the source repeats (the loader kept the last value), when known.
     duplicate_keys: tuple[FieldPath, ...] = ()
+    kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION
 
     @staticmethod
     def of(
@@ -57,11 +69,19 @@ class JobView:
         defaulted: bool = False,
         applied: Mapping[str, Any] | None = None,
         duplicate_keys: tuple[FieldPath, ...] = (),
+        kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION,
     ) -> JobView | None:
         """The view of ``obj`` if it is a Job or CronJob mapping, else None."""
         if not isinstance(obj, dict) or obj.get("kind") not in JOB_KINDS:
             return None
-        return JobView(obj, defaulted, applied, duplicate_keys)
+        return JobView(obj, defaulted, applied, duplicate_keys, kubernetes_version)
+
+    @cached_property
+    def memo(self) -> dict[Hashable, Any]:
+        """Values other layers derive from this object once per view, under their own keys
+        (the API rules keep their simulation of the API server here). Not part of the core's
+        own vocabulary: the view only holds the slot, so it needs none of those layers."""
+        return {}
 
     # -- identity -------------------------------------------------------------------------
     @cached_property
@@ -183,14 +203,43 @@ class JobView:
         (admission) a field holding exactly the API default counts as unset unless the user's
         own manifest (``applied``) shows it: a mutating webhook cannot tell ``backoffLimit: 6``
         written by hand from the default, and treating it as unset is what lets the policy's
-        default take effect.
+        default take effect. Which default that is may depend on the version that defaulted
+        the object (``kubernetes_version``).
         """
-        if not self.has(*relative):
-            return False
-        if not self.defaulted:
-            return True
+        path = tuple(relative)
+        value = lookup(self.job_spec, path)
+        if value is MISSING or value is None or not self.defaulted:
+            return value is not MISSING and value is not None
+        found = job_spec_entry(path, job=not self.is_cronjob)
+        if found is None:
+            return self._defaulted_user_set(self.spec_prefix + path, value, None, {})
+        default, at = found
+        root = job_spec_root(self.job_spec, at)
+        return self._defaulted_user_set(self.spec_prefix + path, value, default, root)
+
+    def cronjob_user_set(self, *relative: Any) -> bool:
+        """:meth:`user_set` for a path relative to a CronJob's own ``spec`` (False on a Job)."""
+        path = tuple(relative)
+        value = lookup(self.cronjob_spec, path)
+        if value is MISSING or value is None or not self.defaulted:
+            return value is not MISSING and value is not None
+        default = entry(Scope.CRONJOB, path)
+        return self._defaulted_user_set(("spec", *path), value, default, self.cronjob_spec)
+
+    def _defaulted_user_set(
+        self,
+        path: FieldPath,
+        value: Any,
+        default: ApiDefault | None,
+        root: Mapping[str, Any],
+    ) -> bool:
+        """On a defaulted object: kubectl's record of the manifest when there is one, else
+        whether ``value`` differs from what ``default`` would have written into ``root``."""
         if self.applied is not None:
-            applied_spec = lookup(self.applied, self.spec_prefix)
-            return lookup(applied_spec, tuple(relative)) not in (MISSING, None)
-        default = api_default(tuple(relative), cronjob=self.is_cronjob, job_spec=self.job_spec)
-        return default is None or self.get(*relative) != default
+            # What the user wrote counts unless the API server defaults over it ("" too, for
+            # the fields it defaults when empty).
+            return not is_unset(default, lookup(self.applied, path))
+        if default is None:
+            return True
+        api_value = defaulted_value(default, root, self.kubernetes_version)
+        return api_value is None or not same_value(value, api_value)

@@ -16,11 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, api_default
+from jobguard.core.kubernetes.defaults import (
+    BACKOFF_LIMIT_DEFAULT,
+    BACKOFF_LIMIT_WITH_PER_INDEX,
+    api_default,
+    cronjob_api_default,
+)
 from jobguard.core.kubernetes.versions import Version
 from jobguard.core.suppressions import SUPPRESS_PREFIX
 from jobguard.export.cel import PATH_PREFIXES, POINTER_PREFIXES, all_of, any_of, lit, present
-from jobguard.rules.cronjob_history_limits import API_DEFAULTS as HISTORY_DEFAULTS
 from jobguard.rules.resources import POD_LEVEL_RESOURCES_SINCE
 
 KINDS = ("Job", "CronJob")
@@ -89,14 +93,22 @@ def not_owned(kind: str) -> str:
     return f"!{OWNED_BY_CRONJOB}" if kind == "Job" else ""
 
 
-def user_set(kind: str, relative: str, default: Any = None) -> str:
+def user_set(kind: str, relative: str, version: Version) -> str:
     """``JobView.user_set`` on a defaulted object without kubectl's record: present and not the
-    API default."""
-    if default is None:
-        default = api_default(tuple(relative.split(".")), cronjob=kind == "CronJob")
+    API default (a default that depends on other fields is not expressed: none of the fields
+    asked about has one)."""
+    default = api_default(tuple(relative.split(".")), cronjob=kind == "CronJob", version=version)
     if default is None:
         return has(relative)
     return f"({has(relative)} && $s.{relative} != {lit(default)})"
+
+
+def cronjob_user_set(relative: str, version: Version) -> str:
+    """``JobView.cronjob_user_set`` as :func:`user_set` reads it, for a CronJob spec field."""
+    default = cronjob_api_default(tuple(relative.split(".")), version=version)
+    if default is None:
+        return has_c(relative)
+    return f"({has_c(relative)} && $c.{relative} != {lit(default)})"
 
 
 def smaller(a: str, b: str) -> str:
@@ -216,7 +228,7 @@ def completions_parallelism(o: Any, ctx: Context) -> Translation:
         )
         # /mutate, on the defaulted object (a Job's parallelism 1 and completions 1 may be the
         # API's; a CronJob's template is not defaulted).
-        m_par_set = user_set(kind, "parallelism")
+        m_par_set = user_set(kind, "parallelism", ctx.version)
         m_np = np
         if o.require_explicit:
             defaults.append(Default(kind, pointer(kind, "completions"), all_of([guard, m_np]), "1"))
@@ -246,7 +258,9 @@ def backoff_limit(o: Any, ctx: Context) -> Translation:
                 )
             )
             per_index_default = (
-                None if kind == "CronJob" else f"({has_pi} ? {BACKOFF_LIMIT_WITH_PER_INDEX} : 6)"
+                None
+                if kind == "CronJob"
+                else f"({has_pi} ? {BACKOFF_LIMIT_WITH_PER_INDEX} : {BACKOFF_LIMIT_DEFAULT})"
             )
             if per_index_default is None:
                 set_by_user = has_bl
@@ -580,7 +594,9 @@ def cronjob_history_limits(o: Any, ctx: Context) -> Translation:
     kind, checks, defaults = "CronJob", [], []
 
     def kept(field: str) -> str:
-        return f"({has_c(field)} ? $c.{field} : {HISTORY_DEFAULTS[field]})"
+        return (
+            f"({has_c(field)} ? $c.{field} : {cronjob_api_default((field,), version=ctx.version)})"
+        )
 
     succ = kept("successfulJobsHistoryLimit")
     if o.max_successful is not None:
@@ -608,7 +624,12 @@ def cronjob_history_limits(o: Any, ctx: Context) -> Translation:
             f"{o.min_failed}'",
         )
     )
-    defaults.append(Default(kind, "/spec/failedJobsHistoryLimit", low, str(o.min_failed)))
+    # Raising a limit the user wrote is a suggestion only (unsafe in the engine): /mutate fills
+    # in min_failed only where the limit holds no value of the user's.
+    unset = f"!{cronjob_user_set('failedJobsHistoryLimit', ctx.version)}"
+    defaults.append(
+        Default(kind, "/spec/failedJobsHistoryLimit", all_of([low, unset]), str(o.min_failed))
+    )
     if o.max_failed is not None:
         checks.append(
             Check(

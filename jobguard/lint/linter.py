@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from jobguard.core.context import Context
+from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Finding, Severity
 from jobguard.core.view import JobView
@@ -111,6 +111,7 @@ def lint_bytes(
 ) -> FileResult:
     """Lint one file's content. Never raises on bad input."""
     stream = parse_stream(raw, max_bytes=max_bytes)
+    version = ctx.kubernetes_version if ctx is not None else DEFAULT_KUBERNETES_VERSION
     problems = [InputProblem(file, e.message, e.line, e.column) for e in stream.errors]
     objects: list[ObjectResult] = []
     skipped = 0
@@ -128,7 +129,11 @@ def lint_bytes(
                 )
             )
             continue
-        view = JobView.of(src.data, duplicate_keys=src.duplicate_keys())
+        view = JobView.of(
+            src.data,
+            duplicate_keys=src.duplicate_keys(),
+            kubernetes_version=version,
+        )
         if view is None:
             skipped += 1
             continue

@@ -16,9 +16,22 @@ from jobguard.core.kubernetes.apiserver import ApiObject, simulate
 from jobguard.core.kubernetes.names import go_quote
 from jobguard.core.view import JobView
 
+_SIMULATION = "api-object"  # this module's key in JobView.memo
+
 
 def api_object(view: JobView, ctx: Context) -> ApiObject:
-    return simulate(view.obj, operation=ctx.operation, version=ctx.kubernetes_version)
+    """The simulation of ``view``'s object for this evaluation's operation and version.
+
+    Computed once and kept in the view's memo, so every API rule of one evaluation judges the
+    same simulated object (and pays for one copy of it); it goes when the view goes.
+    """
+    key = (_SIMULATION, ctx.operation, ctx.kubernetes_version)
+    found = view.memo.get(key)
+    if found is None:
+        found = simulate(view.obj, operation=ctx.operation, version=ctx.kubernetes_version)
+        view.memo[key] = found
+    result: ApiObject = found
+    return result
 
 
 def api_view(view: JobView, ctx: Context) -> JobView:

@@ -51,7 +51,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jobguard.core.context import Context
-from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_WITH_PER_INDEX, JOB_SPEC_DEFAULTS
+from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_DEFAULT, BACKOFF_LIMIT_WITH_PER_INDEX
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
@@ -67,12 +67,10 @@ REMEDIATION = (
     "when unsure), at most the policy's maximum; leave it out when backoffLimitPerIndex is set."
 )
 
-API_DEFAULT_BACKOFF_LIMIT: int = JOB_SPEC_DEFAULTS[("backoffLimit",)]
-
 
 @dataclass(frozen=True)
 class Options:
-    default: int | None = API_DEFAULT_BACKOFF_LIMIT
+    default: int | None = BACKOFF_LIMIT_DEFAULT
     max: int | None = None
 
     def validate(self) -> list[tuple[str, str]]:
@@ -87,7 +85,7 @@ class Options:
         at ``max`` (None: the API default is acceptable, leave the field alone)."""
         if self.default is not None:
             return self.default
-        if self.max is not None and self.max < API_DEFAULT_BACKOFF_LIMIT:
+        if self.max is not None and self.max < BACKOFF_LIMIT_DEFAULT:
             return self.max
         return None
 

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
-from jobguard.core.paths import MISSING, lookup
 from jobguard.core.view import JobView
 
 CODE = "JG113"
@@ -56,7 +56,7 @@ REMEDIATION = (
     "running Job); keep Allow only for runs that may safely overlap."
 )
 
-API_DEFAULT = "Allow"
+API_DEFAULT: str = cronjob_api_default(("concurrencyPolicy",))
 CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
 
 ConcurrencyPolicy = Literal["Allow", "Forbid", "Replace"]
@@ -77,19 +77,11 @@ class Options:
 
 
 def user_set_value(view: JobView) -> str | None:
-    """The concurrencyPolicy the user wrote, or None when it is unset or the API's default.
-
-    On an admission object ``Allow`` may be the API server's default; kubectl's last-applied
-    configuration, when present, tells whether the user wrote it.
-    """
+    """The concurrencyPolicy the user chose, or None when it is unset (empty included) or holds
+    the API's default without the user having written it (``JobView.cronjob_user_set``)."""
     value = view.cronjob_spec.get("concurrencyPolicy")
-    if not isinstance(value, str) or value == "":
+    if not isinstance(value, str) or value == "" or not view.cronjob_user_set("concurrencyPolicy"):
         return None
-    if view.defaulted and value == API_DEFAULT:
-        if view.applied is None:
-            return None
-        written = lookup(view.applied, ("spec", "concurrencyPolicy"))
-        return value if written not in (MISSING, None, "") else None
     return value
 
 
@@ -113,7 +105,7 @@ def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
         if options.require_explicit or API_DEFAULT not in options.allowed:
             yield Violation(
                 path,
-                "concurrencyPolicy is not set; the API defaults to Allow, so slow runs overlap "
+                f"concurrencyPolicy is not set; the API defaults to {API_DEFAULT}, so slow runs overlap "
                 f"and pile up; choose {choices}",
                 fix,
             )

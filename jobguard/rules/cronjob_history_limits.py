@@ -2,8 +2,10 @@
 
 What: ``spec.successfulJobsHistoryLimit`` at most ``max_successful`` and
 ``spec.failedJobsHistoryLimit`` between ``min_failed`` and ``max_failed``. Unset limits are judged
-by the API defaults (3 and 1), so only a policy stricter than those defaults reports them.
-Reported at ``spec.successfulJobsHistoryLimit`` / ``spec.failedJobsHistoryLimit``.
+by the API defaults (3 and 1), so only a policy stricter than those defaults reports them. On
+admission a limit holding the API default counts as unset unless kubectl's last-applied
+configuration shows the user wrote it. Reported at ``spec.successfulJobsHistoryLimit`` /
+``spec.failedJobsHistoryLimit``.
 
 Why: the controller keeps that many finished Jobs, and each keeps its pods. High limits on a
 frequent schedule leave hundreds of Jobs and pods in etcd, in every ``kubectl get pods`` and in
@@ -18,9 +20,11 @@ Example::
       successfulJobsHistoryLimit: 100   # 100 Jobs and their pods kept
       failedJobsHistoryLimit: 0         # every failure disappears at once
 
-Fix: set the limit to the policy's bound. Raising a failed limit to ``min_failed`` is applied
-automatically (it keeps more, deletes nothing); lowering a limit is only suggested, because the
-controller then deletes the Jobs above the new limit on its next sync.
+Fix: set the limit to the policy's bound. Only an unset failed limit below ``min_failed`` is
+given ``min_failed`` automatically: the policy's default where the user chose nothing (it keeps
+more and deletes nothing). Every other fix is only suggested: raising a failed limit the user
+wrote overrides a value they chose, and lowering a limit makes the controller delete the Jobs
+above the new limit on its next sync.
 
 Options:
   max_successful  highest successfulJobsHistoryLimit (default 10; null: no maximum)
@@ -34,6 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from jobguard.core.context import Context
+from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.view import JobView
 
@@ -47,9 +52,6 @@ REMEDIATION = (
     "Set spec.successfulJobsHistoryLimit and spec.failedJobsHistoryLimit within the policy's "
     "bounds (failedJobsHistoryLimit at least 1 so failures stay visible)."
 )
-
-# What the API server fills in when a limit is unset (SetDefaults_CronJob).
-API_DEFAULTS = {"successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1}
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,25 @@ class Options:
         return problems
 
 
-def _effective(view: JobView, field: str) -> tuple[int | None, str]:
-    """(value in force, how to name it): the written value or the API default."""
+@dataclass(frozen=True)
+class Limit:
+    """A history limit as the rule judges it."""
+
+    kept: int  # the written value, or the API default when the user set none
+    shown: str  # how the message names it
+    user_set: bool
+
+
+def _limit(view: JobView, field: str) -> Limit | None:
+    """The limit in force, None on a type error or a negative value (the API rules report
+    those)."""
+    if not view.cronjob_user_set(field):
+        default = cronjob_api_default((field,), view.cronjob_spec, view.kubernetes_version)
+        return Limit(default, f"{field} is not set (the API default is {default})", False)
     value = view.cronjob_spec.get(field)
-    if value is None:
-        default = API_DEFAULTS[field]
-        return default, f"{field} is not set (the API default is {default})"
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None, ""  # type errors and negatives are reported by the API rules
-    return value, f"{field} is {value}"
+        return None
+    return Limit(value, f"{field} is {value}", True)
 
 
 def _set(field: str, value: int, *, safe: bool) -> Fix:
@@ -86,33 +98,38 @@ def _set(field: str, value: int, *, safe: bool) -> Fix:
 
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
     field = "successfulJobsHistoryLimit"
-    kept, shown = _effective(view, field)
-    if kept is not None and options.max_successful is not None and kept > options.max_successful:
+    limit = _limit(view, field)
+    if (
+        limit is not None
+        and options.max_successful is not None
+        and limit.kept > options.max_successful
+    ):
         yield Violation(
             ("spec", field),
-            f"{shown}, above the policy's maximum {options.max_successful}; finished Jobs and "
-            "their pods pile up",
+            f"{limit.shown}, above the policy's maximum {options.max_successful}; finished Jobs "
+            "and their pods pile up",
             _set(field, options.max_successful, safe=False),
         )
     field = "failedJobsHistoryLimit"
-    kept, shown = _effective(view, field)
-    if kept is None:
+    limit = _limit(view, field)
+    if limit is None:
         return
-    if kept < options.min_failed:
+    if limit.kept < options.min_failed:
         effect = (
             "every failed Job is deleted at once and failures go unseen"
-            if kept == 0
+            if limit.kept == 0
             else "failed Jobs are deleted before anyone looks at them"
         )
         yield Violation(
             ("spec", field),
-            f"{shown}, below the policy's minimum {options.min_failed}; {effect}",
-            _set(field, options.min_failed, safe=True),
+            f"{limit.shown}, below the policy's minimum {options.min_failed}; {effect}",
+            # A limit the user wrote is their choice: raising it is only suggested.
+            _set(field, options.min_failed, safe=not limit.user_set),
         )
-    elif options.max_failed is not None and kept > options.max_failed:
+    elif options.max_failed is not None and limit.kept > options.max_failed:
         yield Violation(
             ("spec", field),
-            f"{shown}, above the policy's maximum {options.max_failed}; failed Jobs and their "
-            "pods pile up",
+            f"{limit.shown}, above the policy's maximum {options.max_failed}; failed Jobs and "
+            "their pods pile up",
             _set(field, options.max_failed, safe=False),
         )

@@ -30,6 +30,7 @@ from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
+from jobguard.core.kubernetes.versions import Version
 from jobguard.core.model import Finding, SetValue, Severity
 from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
@@ -132,11 +133,13 @@ def last_applied(obj: Mapping[str, Any]) -> dict[str, Any] | None:
     return applied
 
 
-def admission_view(obj: dict[str, Any]) -> JobView | None:
+def admission_view(
+    obj: dict[str, Any], version: Version = DEFAULT_KUBERNETES_VERSION
+) -> JobView | None:
     """The mutating webhook's view: API defaults count as unset unless kubectl's
     last-applied-configuration shows the user wrote them (managedFields is no evidence at
     CREATE: it lists defaulted fields too)."""
-    return JobView.of(obj, defaulted=True, applied=last_applied(obj))
+    return JobView.of(obj, defaulted=True, applied=last_applied(obj), kubernetes_version=version)
 
 
 def _not_a_job(review: Review) -> Outcome:
@@ -191,7 +194,7 @@ def mutate(
     if guarded is not None:
         return guarded
     assert review.object is not None  # parse_review requires it on CREATE and UPDATE
-    view = admission_view(with_namespace(review.object, review.namespace))
+    view = admission_view(with_namespace(review.object, review.namespace), version)
     if view is None:
         return _not_a_job(review)
     subject = subject_of(review, view.kind, version)
@@ -202,7 +205,8 @@ def mutate(
     report = evaluate(view, policy, ctx, rules=fixing_rules(), patches=False)
     before = None
     if subject.is_update and any(applies(f) for f in report.findings):
-        old_view = admission_view(with_namespace(dict(review.old_object or {}), review.namespace))
+        old_object = with_namespace(dict(review.old_object or {}), review.namespace)
+        old_view = admission_view(old_object, version)
         if old_view is not None:
             before = evaluate(old_view, policy, ctx, rules=fixing_rules(), patches=False)
     plan = plan_fixes(report, subject, before=before)
@@ -241,7 +245,7 @@ def validate(
     if guarded is not None:
         return guarded
     assert review.object is not None  # parse_review requires it on CREATE and UPDATE
-    view = JobView.of(with_namespace(review.object, review.namespace))
+    view = JobView.of(with_namespace(review.object, review.namespace), kubernetes_version=version)
     if view is None:
         return _not_a_job(review)
     ctx = Context(
@@ -251,7 +255,11 @@ def validate(
     report = evaluate(view, policy, ctx, rules=rules, patches=False)
     before: set[tuple[str, tuple[Any, ...]]] = set()
     # The old object only matters when the new one has something to deny.
-    old_view = JobView.of(review.old_object) if review.old_object is not None else None
+    old_view = (
+        JobView.of(review.old_object, kubernetes_version=version)
+        if review.old_object is not None
+        else None
+    )
     if review.operation == "UPDATE" and report.errors and old_view is not None:
         before = {
             _key(f) for f in evaluate(old_view, policy, ctx, rules=rules, patches=False).findings

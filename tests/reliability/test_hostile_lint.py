@@ -173,7 +173,41 @@ def test_merges_read_exactly_as_pyyaml_reads_them(
     text = merging_document(mappings)
     stream = parse_stream(text.encode())
     assert not stream.errors
-    assert stream.documents[0].data == json_keys(yaml.load(text, Loader=yaml.SafeLoader))
+    assert stream.documents[0].data == merged_as_pyyaml_reads_one_level(mappings)
+
+
+def merged_as_pyyaml_reads_one_level(
+    mappings: list[tuple[dict[str, int], list[int], str]],
+) -> dict[str, Any]:
+    """What each mapping reads as, by PyYAML, one merge level at a time: the mappings a line
+    merges are written out flat with what they read as, so PyYAML never merges a mapping that
+    merges others itself. There PyYAML reads a merged mapping's merged keys over its own
+    (``m1: {<<: *m0, a: 1}`` then ``m2: {<<: *m1}`` gives m2 ``a: 0``), unlike go-yaml, which
+    merges what the merged mapping decodes to (``a: 1``), as kubectl reads it."""
+    full = merging_document(mappings).splitlines()
+    read: dict[str, Any] = {}
+    for i, line in enumerate(full):
+        flat = [
+            f"m{j}: &m{j} {{{', '.join(f'{k}: {v}' for k, v in read[f'm{j}'].items())}}}"
+            for j in range(i)
+        ]
+        doc = json_keys(yaml.load("\n".join([*flat, line]) + "\n", Loader=yaml.SafeLoader))
+        read[f"m{i}"] = doc[f"m{i}"]
+    return read
+
+
+def test_a_merged_mapping_contributes_what_it_reads_as() -> None:
+    from jobguard.yamlsource import parse_stream
+
+    text = "m0: &m0 {a: 0}\nm1: &m1 {<<: *m0, a: 1}\nm2: &m2 {<<: *m1}\n"
+    assert parse_stream(text.encode()).documents[0].data == {
+        "m0": {"a": 0},
+        "m1": {"a": 1},
+        "m2": {"a": 1},
+    }
+    mappings = [({"a": 0}, [], "single"), ({"a": 1}, [0], "single"), ({}, [1], "single")]
+    assert merging_document(mappings) == text
+    assert merged_as_pyyaml_reads_one_level(mappings)["m2"] == {"a": 1}
 
 
 def json_keys(value: Any) -> Any:

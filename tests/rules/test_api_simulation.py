@@ -233,3 +233,50 @@ def test_the_input_is_never_modified() -> None:
 )
 def test_malformed_objects_are_simulated_without_raising(obj: dict[str, Any]) -> None:
     simulate(obj)
+
+
+# -- one simulation per evaluation ------------------------------------------------------------
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int]]]:
+    from jobguard.rules import _api
+
+    calls: list[tuple[str, tuple[int, int]]] = []
+
+    def counted(obj: dict[str, Any], *, operation: str, version: tuple[int, int]) -> Any:
+        calls.append((operation, version))
+        return simulate(obj, operation=operation, version=version)
+
+    monkeypatch.setattr(_api, "simulate", counted)
+    return calls
+
+
+def test_the_api_rules_of_one_evaluation_share_one_simulation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jobguard.core.context import Context
+    from jobguard.core.engine import evaluate
+    from jobguard.core.view import JobView
+    from jobguard.policy.model import builtin_defaults
+    from jobguard.rules import RULES_BY_NAME
+
+    calls = _counting(monkeypatch)
+    rules = [RULES_BY_NAME[name] for name in ("api-selector", "api-restart-policy")]
+    bad = job({"selector": {"matchLabels": {"app": "etl"}}})  # both rules report on it
+    view = JobView.of(bad)
+    assert view is not None
+    report = evaluate(view, builtin_defaults(), Context(), rules=rules)
+    assert {f.rule for f in report.findings} == {"api-selector", "api-restart-policy"}
+    assert calls == [("CREATE", (1, 36))]
+    # Another operation or version is another simulation; another view starts afresh.
+    evaluate(view, builtin_defaults(), Context(kubernetes_version=(1, 29)), rules=rules)
+    evaluate(view, builtin_defaults(), Context(operation="UPDATE"), rules=rules)
+    other = JobView.of(bad)
+    assert other is not None
+    evaluate(other, builtin_defaults(), Context(), rules=rules)
+    assert calls == [
+        ("CREATE", (1, 36)),
+        ("CREATE", (1, 29)),
+        ("UPDATE", (1, 36)),
+        ("CREATE", (1, 36)),
+    ]

@@ -206,22 +206,59 @@ def test_type_errors_are_left_to_the_api_rules() -> None:
 # -- cronjob-history-limits ---------------------------------------------------------------------
 
 
-def test_raising_a_zero_failed_limit_is_applied_lowering_a_limit_is_only_suggested() -> None:
+def test_fixes_of_limits_the_user_wrote_are_only_suggested() -> None:
     report = report_of(
         cronjob(successfulJobsHistoryLimit=50, failedJobsHistoryLimit=0), "cronjob-history-limits"
     )
     assert [
-        (f.field, f.fix.safe if f.fix else None)
+        (f.field, f.fix.title if f.fix else None, f.fix.safe if f.fix else None)
         for f in report.findings
         if f.rule == "cronjob-history-limits"
     ] == [
-        ("spec.successfulJobsHistoryLimit", False),
-        ("spec.failedJobsHistoryLimit", True),
+        ("spec.successfulJobsHistoryLimit", "set successfulJobsHistoryLimit: 10", False),
+        ("spec.failedJobsHistoryLimit", "set failedJobsHistoryLimit: 1", False),
     ]
     fixed, patch = report.fixed()
-    assert patch == [{"op": "replace", "path": "/spec/failedJobsHistoryLimit", "value": 1}]
-    assert [f for f, _ in found(fixed, "cronjob-history-limits")] == [
-        "spec.successfulJobsHistoryLimit"
+    assert patch == []
+    assert fixed == cronjob(successfulJobsHistoryLimit=50, failedJobsHistoryLimit=0)
+
+
+def test_an_unset_failed_limit_below_the_minimum_gets_the_minimum(tmp_path: Path) -> None:
+    policy = load_policy([policy_file(tmp_path, "  cronjob-history-limits: {min_failed: 2}\n")])
+    report = report_of(cronjob(), "cronjob-history-limits", policy=policy)
+    fixed, patch = report.fixed()
+    assert patch == [{"op": "add", "path": "/spec/failedJobsHistoryLimit", "value": 2}]
+    assert found(fixed, "cronjob-history-limits", policy=policy) == []
+
+
+def test_on_admission_a_limit_holding_the_api_default_counts_as_unset(tmp_path: Path) -> None:
+    policy = load_policy(
+        [policy_file(tmp_path, "  cronjob-history-limits: {max_successful: 2, min_failed: 2}\n")]
+    )
+    defaulted = cronjob(successfulJobsHistoryLimit=3, failedJobsHistoryLimit=1)
+
+    def judged(**view_kw: Any) -> list[tuple[str, str, bool]]:
+        report = report_of(defaulted, "cronjob-history-limits", policy=policy, **view_kw)
+        return [
+            (f.field, f.message.split(",")[0], bool(f.fix and f.fix.safe)) for f in report.findings
+        ]
+
+    assert judged(defaulted=True) == [
+        (
+            "spec.successfulJobsHistoryLimit",
+            "successfulJobsHistoryLimit is not set (the API default is 3)",
+            False,
+        ),
+        (
+            "spec.failedJobsHistoryLimit",
+            "failedJobsHistoryLimit is not set (the API default is 1)",
+            True,
+        ),
+    ]
+    applied = copy.deepcopy(defaulted)  # kubectl's record: the user wrote both limits
+    assert judged(defaulted=True, applied=applied) == [
+        ("spec.successfulJobsHistoryLimit", "successfulJobsHistoryLimit is 3", False),
+        ("spec.failedJobsHistoryLimit", "failedJobsHistoryLimit is 1", False),
     ]
 
 

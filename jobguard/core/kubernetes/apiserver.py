@@ -6,11 +6,12 @@ is fine because the strategy generates one; a ``controller-uid`` label copied fr
 cluster is wrong because the new Job gets a fresh uid. :func:`simulate` reproduces those steps
 (KUBERNETES-JOB-API sections 1 and 2) on a copy of the object, for one target Kubernetes version:
 
-1. defaulting (``SetDefaults_Job``: completions/parallelism, backoffLimit incl. MaxInt32 beside
-   ``backoffLimitPerIndex``, completionMode, suspend, manualSelector, podReplacementPolicy,
-   podFailurePolicy ``onPodConditions[].status: True``, the copy of template labels to a Job
-   without labels; ``SetDefaults_CronJob``; pod template ``restartPolicy: Always``). The CronJob
-   defaulter does not default its job template's Job fields, only the pod template;
+1. defaulting: the table of "set when absent" defaults
+   (:data:`jobguard.core.kubernetes.defaults.DEFAULTS`: ``SetDefaults_Job``,
+   ``SetDefaults_CronJob``, pod template ``restartPolicy: Always``) and, as code here, what is
+   not a plain default: podFailurePolicy ``onPodConditions[].status: True`` and the copy of
+   template labels to a Job without labels. The CronJob defaulter does not default its job
+   template's Job fields, only the pod template;
 2. fields of feature gates that are off in the target version are dropped (the API server
    drops them silently, see :data:`FEATURES`);
 3. Job CREATE only, unless ``manualSelector: true``: selector and label generation with a uid.
@@ -30,22 +31,26 @@ Pure: no I/O, the input is never modified.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from jobguard.core.cached import cached_property
 from jobguard.core.jsoncopy import copy_json
+from jobguard.core.kubernetes.defaults import (  # the "set when absent" defaults live there
+    MAX_INT32 as MAX_INT32,  # re-exported: the simulation's callers read it here
+)
+from jobguard.core.kubernetes.defaults import (
+    Scope,
+    apply_defaults,
+)
 from jobguard.core.kubernetes.versions import (  # the gates' defaults per version live there
     CRONJOB_FEATURES,
     FEATURES,
     Feature,
-    feature_enabled,
 )
 from jobguard.core.view import JobView
 
-MAX_INT32 = 2147483647
 PLACEHOLDER_UID = "new-uid-assigned-by-the-api-server"
 
 JOB_NAME_LABEL = "job-name"
@@ -60,7 +65,6 @@ GENERATED_LABELS = (
     PREFIXED_JOB_NAME_LABEL,
 )
 PREFIXED_LABELS_SINCE = (1, 27)
-MANUAL_SELECTOR_DEFAULT_SINCE = (1, 29)
 CRONJOB_PFP_STATUS_DEFAULT_SINCE = (1, 34)
 
 
@@ -103,42 +107,18 @@ def _is_int(value: Any) -> bool:
 
 
 # -- defaulting -------------------------------------------------------------------------------
-
-
-def default_pod_template(template: dict[str, Any]) -> None:
-    """Core ``SetDefaults_PodSpec`` parts that Job validation depends on."""
-    spec = template.get("spec")
-    if isinstance(spec, dict) and spec.get("restartPolicy") in (None, ""):
-        spec["restartPolicy"] = "Always"
+# The "set when absent" defaults are the table's (jobguard.core.kubernetes.defaults.DEFAULTS);
+# what follows adds only the defaulting that is not: the label copy and the status of the
+# pod-failure-policy patterns, which touch every element of a list.
 
 
 def default_job_spec(spec: dict[str, Any], version: tuple[int, int]) -> None:
-    """``SetDefaults_Job`` on a Job spec (in place)."""
-    completions, parallelism = spec.get("completions"), spec.get("parallelism")
-    if completions is None and parallelism is None:
-        spec["completions"] = 1
-        spec["parallelism"] = 1
-    if spec.get("parallelism") is None:
-        spec["parallelism"] = 1
-    if spec.get("backoffLimit") is None:
-        # Not gated: the defaulter looks at the field before the strategy drops it.
-        per_index = spec.get("backoffLimitPerIndex") is not None
-        spec["backoffLimit"] = MAX_INT32 if per_index else 6
-    if spec.get("completionMode") is None:
-        spec["completionMode"] = "NonIndexed"
-    if spec.get("suspend") is None:
-        spec["suspend"] = False
-    if spec.get("manualSelector") is None and version >= MANUAL_SELECTOR_DEFAULT_SINCE:
-        spec["manualSelector"] = False
-    if spec.get("podReplacementPolicy") is None and feature_enabled(
-        "JobPodReplacementPolicy", version
-    ):
-        has_pfp = spec.get("podFailurePolicy") is not None
-        spec["podReplacementPolicy"] = "Failed" if has_pfp else "TerminatingOrFailed"
+    """``SetDefaults_Job`` and the pod template's defaults on a Job spec (in place)."""
+    apply_defaults(spec, Scope.JOB, version)
     default_pod_failure_policy(spec)
     template = spec.get("template")
     if isinstance(template, dict):
-        default_pod_template(template)
+        apply_defaults(template, Scope.POD, version)
 
 
 def default_pod_failure_policy(spec: dict[str, Any]) -> None:
@@ -178,20 +158,13 @@ def default_cronjob(obj: dict[str, Any], version: tuple[int, int]) -> None:
     spec = obj.get("spec")
     if not isinstance(spec, dict):
         return
-    if spec.get("concurrencyPolicy") in (None, ""):
-        spec["concurrencyPolicy"] = "Allow"
-    if spec.get("suspend") is None:
-        spec["suspend"] = False
-    if spec.get("successfulJobsHistoryLimit") is None:
-        spec["successfulJobsHistoryLimit"] = 3
-    if spec.get("failedJobsHistoryLimit") is None:
-        spec["failedJobsHistoryLimit"] = 1
+    apply_defaults(spec, Scope.CRONJOB, version)
     job_spec = _map(_map(spec.get("jobTemplate")).get("spec"))
     if version >= CRONJOB_PFP_STATUS_DEFAULT_SINCE:
         default_pod_failure_policy(job_spec)
     template = job_spec.get("template")
     if isinstance(template, dict):
-        default_pod_template(template)
+        apply_defaults(template, Scope.POD, version)
 
 
 # -- strategy ---------------------------------------------------------------------------------
@@ -314,18 +287,12 @@ def _placeholder(obj: Mapping[str, Any]) -> str:
 def simulate(
     obj: dict[str, Any], *, operation: str = "CREATE", version: tuple[int, int] = (1, 34)
 ) -> ApiObject:
-    """The Job or CronJob ``obj`` after defaulting and the create strategy (a copy)."""
-    key = (id(obj), operation, version)
-    cached = getattr(_cache, "entry", None)
-    if cached is not None and cached[0] == key and cached[1] is obj:
-        result: ApiObject = cached[2]
-        return result
-    result = _simulate(obj, operation, version)
-    _cache.entry = (key, obj, result)
-    return result
+    """The Job or CronJob ``obj`` after defaulting and the create strategy (a copy).
 
-
-_cache = threading.local()  # one object per thread: every API rule asks for the same one
+    Computed afresh on every call: a caller that asks more than once per object keeps the
+    result (the API rules keep one per view and evaluation, see ``jobguard.rules._api``).
+    """
+    return _simulate(obj, operation, version)
 
 
 def _copy_for_defaulting(obj: dict[str, Any]) -> dict[str, Any]:
