@@ -160,12 +160,13 @@ class Webhook:
         operation = review.operation if review is not None else "unknown"
         metric_kind = kind if kind in METRIC_KINDS or kind == "unknown" else "other"
         m = self.metrics
-        m.child(m.requests, webhook, metric_kind, operation, outcome.decision).inc()
+        count = m.counts.inc
+        count(m.child(m.requests, webhook, metric_kind, operation, outcome.decision))
         m.child(m.duration, webhook).observe(elapsed)
         for finding in outcome.findings:
-            m.child(m.findings, webhook, finding.rule, finding.action.value).inc()
+            count(m.child(m.findings, webhook, finding.rule, finding.action.value))
             if finding.failed_rule is not None:
-                m.child(m.rule_errors, webhook, finding.failed_rule).inc()
+                count(m.child(m.rule_errors, webhook, finding.failed_rule))
         line: dict[str, Any] = {
             "event": "admission",
             "webhook": webhook,

@@ -17,6 +17,8 @@ import time
 import weakref
 from typing import IO, Any
 
+from jobguard.webhook import fastjson
+
 EVENT_LOGGER = "jobguard.webhook"
 
 
@@ -118,9 +120,8 @@ class RequestLog:
         _LOGS.add(self)
 
     def write(self, level: str, fields: dict[str, Any]) -> None:
-        line = json.dumps(
-            {"time": _now(), "level": level, **fields}, separators=(",", ":"), default=str
-        )
+        # Back to text for the text stream: fastjson's output is always valid UTF-8.
+        line = fastjson.dumps({"time": _now(), "level": level, **fields}, default=str).decode()
         with self._lock:
             if len(self._pending) >= self._max_pending:
                 self._dropped += 1

@@ -7,11 +7,20 @@ Without that variable (tests, a plain Flask server) the process's own registry i
 
 The certificate-expiry gauge is computed when scraped, from the certificate file itself, so it
 follows a rotation without any worker having to notice it.
+
+The per-request counters are batched (:class:`BatchedCounts`): a request only notes which
+counters it moves, and the notes are added up and written every :data:`COUNT_FLUSH_INTERVAL`
+seconds, before a scrape served by the same worker, and at exit. A scrape can thus miss up to
+that interval of another worker's requests, nothing more: Prometheus scrapes every 15-60 s.
 """
 
 from __future__ import annotations
 
+import atexit
+import collections
 import os
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +39,59 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 #: The API server's timeout is 1-30 s (jobguard's deploy uses a few seconds); requests take ~1 ms.
 DURATION_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+#: How long a worker holds counter increments before it writes them to the metric values.
+COUNT_FLUSH_INTERVAL = 0.25
+
+
+class BatchedCounts:
+    """Counter increments gathered in memory and written to their counters in batches.
+
+    Under several workers every ``inc()`` of prometheus_client takes a lock, checks the pid and
+    writes the memory-mapped file: 2-3 µs, five or more times per admission review, a tenth of
+    what the webhook itself spends on one. Noting the counter is one ``deque.append``; a batch
+    adds the notes up and increments each counter once. A thread started on the first note
+    flushes every ``interval`` seconds; :meth:`flush` also runs before a scrape and at exit.
+    """
+
+    def __init__(self, interval: float = COUNT_FLUSH_INTERVAL):
+        self._interval = interval
+        self._pending: collections.deque[Any] = collections.deque()  # appends are thread-safe
+        self._flush_lock = threading.Lock()
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def inc(self, counter: Any) -> None:
+        """Count one increment of ``counter`` (a labelled child)."""
+        self._pending.append(counter)
+        if not self._started:
+            self._start()
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            counts: collections.Counter[Any] = collections.Counter()
+            take = self._pending.popleft
+            try:
+                while True:
+                    counts[take()] += 1
+            except IndexError:  # drained; notes made meanwhile wait for the next flush
+                pass
+            for counter, amount in counts.items():
+                counter.inc(amount)
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._run, name="jobguard-metric-counts", daemon=True).start()
+        atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            self.flush()
 
 
 class CertificateExpiry(Collector):
@@ -80,6 +142,7 @@ class Metrics:
         self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
         self.registry = CollectorRegistry()
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        self.counts = BatchedCounts()
         self.cert_collector = CertificateExpiry(cert_path) if cert_path else None
         if self.cert_collector is not None and not self.multiprocess:
             self.registry.register(self.cert_collector)
@@ -139,6 +202,7 @@ class Metrics:
         return found
 
     def exposition(self) -> tuple[bytes, str]:
+        self.counts.flush()
         if not self.multiprocess:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         from prometheus_client import multiprocess

@@ -10,11 +10,11 @@ validating webhook. Those invariants are kept here and nowhere else.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jobguard.webhook import fastjson
 from jobguard.webhook.review import AdmissionResponse, AdmissionReviewResponse, Status
 
 #: kubectl prints warnings on one line each; the API server truncates long or many warnings.
@@ -46,13 +46,7 @@ class Answer:
 
     @property
     def body(self) -> bytes:
-        text = json.dumps(self.review, separators=(",", ":"), ensure_ascii=False)
-        try:
-            return text.encode()
-        except UnicodeEncodeError:
-            # A lone surrogate (valid JSON as an escape, say in a request uid echoed back) has
-            # no UTF-8 form: escape every non-ASCII character instead, which JSON allows.
-            return json.dumps(self.review, separators=(",", ":")).encode()
+        return fastjson.dumps(self.review)
 
 
 def short(text: str, limit: int = MAX_WARNING_CHARS) -> str:
@@ -70,7 +64,7 @@ def _warnings(warnings: Iterable[str]) -> list[str]:
 
 
 def encode_patch(ops: Sequence[dict[str, Any]]) -> str:
-    return base64.b64encode(json.dumps(ops, separators=(",", ":")).encode()).decode("ascii")
+    return base64.b64encode(fastjson.dumps(ops)).decode("ascii")
 
 
 def _envelope(response: AdmissionResponse) -> AdmissionReviewResponse:

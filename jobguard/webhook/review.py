@@ -8,9 +8,10 @@ message for the caller and, when it could be read, the request uid to echo.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, cast, get_args
+
+from jobguard.webhook import fastjson
 
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
@@ -150,7 +151,7 @@ def _read_uid(request: Any) -> str | None:
 def decode_json(body: bytes) -> Any:
     """The JSON value of ``body``, or ReviewError (never RecursionError or UnicodeError)."""
     try:
-        return json.loads(body)
+        return fastjson.loads(body)
     except RecursionError:
         raise ReviewError("request body is not valid JSON: nested too deeply") from None
     except UnicodeDecodeError as exc:

@@ -207,7 +207,11 @@ class Server:
         return lines
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of the samples of ``name`` whose labels include ``labels``."""
+        """Sum of the samples of ``name`` whose labels include ``labels``, once every worker
+        has written its counts (each does so every COUNT_FLUSH_INTERVAL seconds)."""
+        from jobguard.webhook.metrics import COUNT_FLUSH_INTERVAL
+
+        time.sleep(3 * COUNT_FLUSH_INTERVAL)
         text = self.get("/metrics", fresh=True).text
         return metric_value(text, name, **labels)
 
