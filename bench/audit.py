@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,7 +39,7 @@ from tests.audit.standin import StandIn, running  # noqa: E402
 BASES = ("job-ssa-job", "job-primes-b9bl7", "job-indexed-render", "job-pi")
 
 
-def make_jobs(count: int) -> list[dict]:
+def make_jobs(count: int) -> list[dict[str, Any]]:
     bases = [objects.stored(name) for name in BASES]
     jobs = []
     for i in range(count):
@@ -82,7 +83,7 @@ def measured(cmd: list[str]) -> tuple[float, float, int]:
     return elapsed, int(peaks[-1]) / 1024, process.returncode
 
 
-def serve(server: StandIn, jobs: list[dict]) -> None:
+def serve(server: StandIn, jobs: list[dict[str, Any]]) -> None:
     server.state.objects.clear()
     server.state.add(objects.stored("cronjob-nightly-report"))
     for job in jobs:

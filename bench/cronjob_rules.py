@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jobguard.core import cron
 from jobguard.core.engine import evaluate
+from jobguard.core.kubernetes import cron
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, load_policy
 from jobguard.rules import REGISTRY

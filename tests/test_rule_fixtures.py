@@ -55,7 +55,7 @@ def _id(path: Path) -> str:
 @pytest.mark.parametrize("fixture", _cases("fail"), ids=_id)
 def test_fail_fixture_reports_exactly_the_expected_paths(fixture: Path) -> None:
     rule = fixture.parent.name
-    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    policy = policy_for(next(iter(_header(fixture, "policy")), None))
     result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
     assert not result.problems, result.problems
     paths = _header(fixture, "expect") or [e.split(": ", 1)[0] for e in _header(fixture, "error")]
@@ -67,7 +67,7 @@ def test_fail_fixture_reports_exactly_the_expected_paths(fixture: Path) -> None:
 @pytest.mark.parametrize("fixture", [f for f in _cases("fail") if _header(f, "error")], ids=_id)
 def test_fail_fixture_messages_start_with_the_api_servers_error_text(fixture: Path) -> None:
     rule = fixture.parent.name
-    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    policy = policy_for(next(iter(_header(fixture, "policy")), None))
     result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
     lines = [
         f"{lf.finding.field}: {lf.finding.message}"
@@ -84,7 +84,7 @@ def test_fail_fixture_messages_start_with_the_api_servers_error_text(fixture: Pa
 @pytest.mark.parametrize("fixture", _cases("pass"), ids=_id)
 def test_pass_fixture_reports_nothing_for_its_rule(fixture: Path) -> None:
     rule = fixture.parent.name
-    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    policy = policy_for(next(iter(_header(fixture, "policy")), None))
     result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
     assert not result.problems, result.problems
     assert result.objects, "a pass fixture must contain at least one Job or CronJob"
@@ -93,7 +93,7 @@ def test_pass_fixture_reports_nothing_for_its_rule(fixture: Path) -> None:
 
 @pytest.mark.parametrize("fixture", _cases("fail"), ids=_id)
 def test_applying_the_safe_fixes_clears_the_fixed_findings(fixture: Path) -> None:
-    policy = policy_for((_header(fixture, "policy") or [None])[0])
+    policy = policy_for(next(iter(_header(fixture, "policy")), None))
     ctx = _ctx(fixture)
     for src in iter_objects(parse_stream(fixture.read_bytes())):
         view = JobView.of(src.data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from jobguard.audit.cleanup import age_text
 from tests.audit import objects
@@ -16,7 +17,7 @@ def _ago(seconds: int) -> str:
     return (datetime.now(timezone.utc) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _job(name: str, namespace: str = "batch-demo") -> dict:
+def _job(name: str, namespace: str = "batch-demo") -> dict[str, Any]:
     return objects.without_ttl(objects.renamed(objects.stored("job-ssa-job"), name, namespace))
 
 

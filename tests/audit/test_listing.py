@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -22,7 +23,7 @@ def _add_jobs(server: StandIn, count: int, namespace: str = "batch-demo") -> Non
         server.state.add(objects.renamed(base, f"job-{index:03d}", namespace))
 
 
-def _judged(doc: dict) -> list[str]:
+def _judged(doc: dict[str, Any]) -> list[str]:
     return sorted(f["file"] for f in doc["findings"] if f["rule"] == "ttl-after-finished")
 
 
@@ -102,7 +103,7 @@ def test_fields_from_a_newer_cluster_do_not_change_the_verdict(
     server.state.add(newer)
     code, doc = audit.json()
     assert code == 0
-    by_object = {}
+    by_object: dict[str, list[tuple[str, str]]] = {}
     for f in doc["findings"]:
         by_object.setdefault(f["name"], []).append((f["rule"], f["path"]))
     assert (

@@ -39,7 +39,7 @@ def test_text_of_page_one_is_written_before_page_two_is_answered(
     )
     assert process.stdout is not None
     try:
-        first_page = []
+        first_page: list[str] = []
         while len(first_page) < 3:
             line = process.stdout.readline()
             assert line, "the audit ended before printing page 1"

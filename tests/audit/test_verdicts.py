@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.audit import objects
 from tests.audit.conftest import Audit
 from tests.audit.standin import StandIn
 
 
-def _findings(doc: dict) -> list[tuple[str, str, str, str]]:
+def _findings(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return sorted((f["file"], f["rule"], f["severity"], f["path"]) for f in doc["findings"])
 
 

@@ -106,8 +106,10 @@ def test_round_trip_new_findings_fail_and_fixed_ones_are_stale(repo: Path) -> No
     }
 
     # Lines move (a comment on top) and a third copy of t appears; fix a.
-    twice = repo / "k8s" / "twice.yaml"
-    twice.write_text("# moved down\n\n" + twice.read_text() + "---\n" + JOB.format(name="t"))
+    twice_file = repo / "k8s" / "twice.yaml"
+    twice_file.write_text(
+        "# moved down\n\n" + twice_file.read_text() + "---\n" + JOB.format(name="t")
+    )
     (repo / "k8s" / "a.yaml").write_text(
         JOB.format(name="a").replace("    spec:\n", "    spec:\n      restartPolicy: Never\n")
     )

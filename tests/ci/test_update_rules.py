@@ -35,7 +35,8 @@ spec:
 
 
 def _job() -> dict[str, Any]:
-    return yaml.safe_load(JOB)
+    obj: dict[str, Any] = yaml.safe_load(JOB)
+    return obj
 
 
 def _errors(
@@ -148,7 +149,7 @@ def test_a_suspended_job_may_change_its_scheduling_directives_only() -> None:
 
 
 def test_a_cronjob_has_no_immutable_fields() -> None:
-    cron = {
+    cron: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": {"name": "c"},

@@ -125,7 +125,7 @@ def table_applied(root: dict[str, Any], scope: Scope, version: Version) -> dict[
     for d in DEFAULTS:
         if d.scope is not scope:
             continue
-        parent = out
+        parent: Any = out  # the table's paths hold only string keys
         for segment in d.path[:-1]:
             parent = parent[segment]
         current = parent.get(d.path[-1])
@@ -162,7 +162,11 @@ def test_a_simulated_jobs_spec_is_the_table_applied(spec: dict[str, Any], versio
 
 
 def test_on_1_28_the_gated_defaults_are_not_written() -> None:
-    obj = {"kind": "Job", "metadata": {"name": "pi"}, "spec": {"template": {"spec": CONTAINERS}}}
+    obj: dict[str, Any] = {
+        "kind": "Job",
+        "metadata": {"name": "pi"},
+        "spec": {"template": {"spec": CONTAINERS}},
+    }
     spec = simulate(obj, operation="UPDATE", version=V128).obj["spec"]
     assert spec == table_applied(obj["spec"], Scope.JOB, V128) | {
         "template": {"spec": {**CONTAINERS, "restartPolicy": "Always"}}
@@ -188,7 +192,11 @@ def test_a_simulated_cronjobs_spec_is_the_table_applied(
 
 
 def test_the_simulation_is_computed_afresh_on_every_call() -> None:
-    obj = {"kind": "Job", "metadata": {"name": "pi"}, "spec": {"template": {"spec": CONTAINERS}}}
+    obj: dict[str, Any] = {
+        "kind": "Job",
+        "metadata": {"name": "pi"},
+        "spec": {"template": {"spec": CONTAINERS}},
+    }
     first = simulate(obj)
     obj["spec"]["backoffLimit"] = 3  # nothing keyed by the object's identity answers for it
     assert first.obj["spec"]["backoffLimit"] == 6

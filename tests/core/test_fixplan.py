@@ -39,7 +39,9 @@ spec:
 """
 
 
-def _finding(rule: str, action: Action, path: tuple[str, ...], value: Any, safe: bool = True):
+def _finding(
+    rule: str, action: Action, path: tuple[str, ...], value: Any, safe: bool = True
+) -> Finding:
     return Finding(
         rule=rule,
         code="JG999",

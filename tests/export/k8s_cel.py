@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import celpy  # type: ignore[import-untyped]
-import jsonpatch  # type: ignore[import-untyped]
+import celpy
+import jsonpatch
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 # resource.Quantity: <sign><digits>[.<digits>]<suffix>, suffix binary (Ki..Ei), decimal (n, u,
 # m, "", k, M, G, T, P, E) or a decimal exponent (e3, E-2).
@@ -40,7 +42,7 @@ _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
-class Quantity(celtypes.StringType):  # type: ignore[misc]
+class Quantity(celtypes.StringType):
     """A parsed quantity (kept as its text for display; compared by value)."""
 
     value: Decimal
@@ -56,7 +58,7 @@ def parse_quantity(text: str) -> Decimal | None:
         return None
     suffix = found["suffix"]
     if suffix in _BINARY:
-        return number * (2 ** _BINARY[suffix])
+        return number * Decimal(2 ** _BINARY[suffix])
     if suffix in _DECIMAL:
         return number.scaleb(_DECIMAL[suffix])
     return number.scaleb(int(suffix[1:]))
@@ -65,7 +67,7 @@ def parse_quantity(text: str) -> Decimal | None:
 def quantity(text: Any) -> Quantity:
     value = parse_quantity(str(text))
     if value is None:
-        raise celpy.CELEvalError(f"quantities must match the regular expression: {text!r}")
+        raise CELEvalError(f"quantities must match the regular expression: {text!r}")
     out = Quantity(str(text))
     out.value = value
     return out
@@ -81,7 +83,7 @@ def compare_to(a: Quantity, b: Quantity) -> celtypes.IntType:
 
 def join(items: Any, sep: Any = "") -> celtypes.StringType:
     if not all(isinstance(i, str) for i in items):
-        raise celpy.CELEvalError("join: list elements must be strings")
+        raise CELEvalError("join: list elements must be strings")
     return celtypes.StringType(str(sep).join(str(i) for i in items))
 
 
@@ -94,7 +96,7 @@ def trim(text: Any) -> celtypes.StringType:
     return celtypes.StringType(str(text).strip(WHITE_SPACE))
 
 
-class JSONPatch(celtypes.MessageType):  # type: ignore[misc]
+class JSONPatch(celtypes.MessageType):
     """``JSONPatch{op: ..., path: ..., value: ...}``: a map of its fields."""
 
 
@@ -145,7 +147,7 @@ def evaluate(expression: str, activation: dict[str, Any]) -> Any:
             program = _ENV.program(_ENV.compile(expression), functions=FUNCTIONS)
             _PROGRAMS[expression] = program
         result = program.evaluate(activation)
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         raise result
     return result
 
@@ -183,9 +185,9 @@ class Request:
             "userInfo": {"username": self.username},
         }
         return {
-            "object": celpy.json_to_cel(self.obj if obj is None else obj),
-            "oldObject": None if self.old is None else celpy.json_to_cel(self.old),
-            "request": celpy.json_to_cel(request),
+            "object": json_to_cel(self.obj if obj is None else obj),
+            "oldObject": None if self.old is None else json_to_cel(self.old),
+            "request": json_to_cel(request),
         }
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-import celpy  # type: ignore[import-untyped]
 import pytest
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 from jobguard.export.cel import glob_regex
 from tests.export.k8s_cel import evaluate, parse_quantity, to_json
 
 
-def run(expression: str, obj: object = None) -> object:
-    return to_json(evaluate(expression, {"object": celpy.json_to_cel(obj)}))
+def run(expression: str, obj: Any = None) -> object:
+    return to_json(evaluate(expression, {"object": json_to_cel(obj)}))
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_compare_to_orders_by_value_across_suffixes() -> None:
 
 
 def test_quantity_of_a_malformed_string_is_an_error() -> None:
-    with pytest.raises(celpy.CELEvalError):
+    with pytest.raises(CELEvalError):
         run("quantity('1.5.5')")
 
 

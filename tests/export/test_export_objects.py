@@ -159,7 +159,7 @@ def test_mutations_never_touch_a_job_on_update_but_refill_a_cronjob_template() -
     assert (
         created["spec"]["backoffLimit"] == 3 and created["spec"]["ttlSecondsAfterFinished"] == 86400
     )
-    cron = {
+    cron: dict[str, Any] = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "metadata": {"name": "nightly"},

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonpatch  # type: ignore[import-untyped]
+import jsonpatch
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
@@ -86,7 +86,7 @@ def as_stored(obj: dict[str, Any]) -> dict[str, Any]:
 def cases() -> list[Any]:
     found = []
     for path in sorted(RULE_FIXTURES.glob("*/*.yaml")):
-        policy = (_header(path, "policy") or [None])[0]
+        policy = next(iter(_header(path, "policy")), None)
         if _header(path, "version"):
             continue  # judged for another Kubernetes version
         for index, obj in enumerate(yaml.safe_load_all(path.read_text())):

@@ -95,7 +95,7 @@ def test_require_with_a_pod_level_deadline_reports_the_pod_level_one_only(tmp_pa
 
 def test_a_deadline_above_the_maximum_gets_only_an_unsafe_fix(tmp_path: Path) -> None:
     pol = policy(tmp_path, RULE, "    max: 86400\n")
-    rep = report(cronjob(**{DEADLINE: 172800}), RULE, policy=pol)
+    rep = report(cronjob(activeDeadlineSeconds=172800), RULE, policy=pol)
     assert [(f.field, f.message) for f in rep.findings] == [
         (
             "spec.jobTemplate.spec.activeDeadlineSeconds",

@@ -513,7 +513,7 @@ def _realistic_objects() -> list[dict[str, Any]]:
 
     import yaml
 
-    docs = []
+    docs: list[Any] = []
     yamls = [
         *(ROOT / "tests" / "fixtures" / "rules").glob("api-*/*.yaml"),
         *(ROOT / "examples").rglob("*.yaml"),

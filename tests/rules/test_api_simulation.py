@@ -258,10 +258,10 @@ def test_the_api_rules_of_one_evaluation_share_one_simulation(
     from jobguard.core.engine import evaluate
     from jobguard.core.view import JobView
     from jobguard.policy.model import builtin_defaults
-    from jobguard.rules import RULES_BY_NAME
+    from jobguard.rules import REGISTRY
 
     calls = _counting(monkeypatch)
-    rules = [RULES_BY_NAME[name] for name in ("api-selector", "api-restart-policy")]
+    rules = REGISTRY.named("api-selector", "api-restart-policy")
     bad = job({"selector": {"matchLabels": {"app": "etl"}}})  # both rules report on it
     view = JobView.of(bad)
     assert view is not None

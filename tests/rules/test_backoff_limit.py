@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.rules._job_policy_support import (
     admission_object,
@@ -16,7 +17,7 @@ from tests.rules._job_policy_support import (
 
 RULE = "backoff-limit"
 MAX_INT32 = 2147483647
-PER_INDEX = {"completionMode": "Indexed", "completions": 10, "parallelism": 5}
+PER_INDEX: dict[str, Any] = {"completionMode": "Indexed", "completions": 10, "parallelism": 5}
 
 
 def test_an_unset_limit_gets_the_policy_default_as_a_safe_fix(tmp_path: Path) -> None:

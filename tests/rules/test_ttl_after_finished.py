@@ -54,7 +54,7 @@ def test_cronjobs_default_gives_templates_and_cronjob_jobs_the_default(tmp_path:
 
 def test_a_ttl_below_the_minimum_is_only_suggested_even_on_a_cronjob(tmp_path: Path) -> None:
     pol = policy(tmp_path, RULE, "    min: 300\n")
-    rep = report(cronjob(**{FIELD: 0}), RULE, policy=pol)
+    rep = report(cronjob(ttlSecondsAfterFinished=0), RULE, policy=pol)
     assert [(f.field, f.message) for f in rep.findings] == [
         (
             "spec.jobTemplate.spec.ttlSecondsAfterFinished",
@@ -71,7 +71,7 @@ def test_a_ttl_below_the_minimum_is_only_suggested_even_on_a_cronjob(tmp_path: P
 
 def test_a_ttl_above_the_maximum_gets_only_an_unsafe_fix(tmp_path: Path) -> None:
     pol = policy(tmp_path, RULE, "    max: 604800\n")
-    rep = report(job(**{FIELD: 2592000}), RULE, policy=pol)
+    rep = report(job(ttlSecondsAfterFinished=2592000), RULE, policy=pol)
     assert [(f.field, f.message) for f in rep.findings] == [
         (
             "spec.ttlSecondsAfterFinished",

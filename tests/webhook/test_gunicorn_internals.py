@@ -8,11 +8,11 @@ import inspect
 import re
 from pathlib import Path
 
-import gunicorn
+import gunicorn  # type: ignore[import-untyped]
 import tomllib
 from gunicorn import config as gunicorn_config_settings
 from gunicorn import util
-from gunicorn.workers import gthread
+from gunicorn.workers import gthread  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "jobguard" / "webhook" / "gunicorn_config.py"

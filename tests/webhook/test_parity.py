@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def lint_verdicts(directory: Path, policies: list[str]) -> dict[str, bool]:
     return {name: name in errors for name in OBJECTS}
 
 
-POLICIES = {
+POLICIES: dict[str, Callable[[Path], list[str]]] = {
     "bundled-default": lambda d: [str(bundled_policy_dir() / "default.yaml")],
     "bundled-strict": lambda d: [str(bundled_policy_dir() / "strict.yaml")],
     "webhook-test": webhook_policy_paths,

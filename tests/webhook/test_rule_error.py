@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from jobguard.policy import PolicyError, load_policy
+from jobguard.rules import validating_rules
 from jobguard.webhook import admission
 from jobguard.webhook.app import create_app
 from jobguard.webhook.settings import Settings
@@ -35,7 +36,7 @@ def crashing_backoff_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     def crash(*args: Any) -> Any:
         raise RuntimeError("crafted to crash")
 
-    rules = admission.validating_rules()
+    rules = validating_rules()
     crashing = replace(
         rules,
         rules=tuple(

@@ -297,7 +297,7 @@ def test_metrics_count_every_request_across_both_workers(server: Server) -> None
     labels = {"webhook": "validate", "kind": "Job", "operation": "CREATE", "decision": "allowed"}
     before = server.metric("jobguard_admission_requests_total", **labels)
     review = load_review("024-validate-Job-CREATE-kubectl-made.json")
-    pids = set()
+    pids: set[Any] = set()
     for _ in range(40):  # fresh connections, so both workers get some
         with requests.Session() as s:
             r = s.post(

@@ -39,10 +39,11 @@ def served_certificate(server: Server) -> x509.Certificate:
     conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=client_context(server))
     try:
         conn.connect()
-        assert conn.sock is not None
-        der = conn.sock.getpeercert(binary_form=True)  # type: ignore[attr-defined]
+        assert isinstance(conn.sock, ssl.SSLSocket)
+        der = conn.sock.getpeercert(binary_form=True)
     finally:
         conn.close()
+    assert der is not None
     return x509.load_der_x509_certificate(der)
 
 
@@ -69,9 +70,9 @@ def test_tls_12_and_13_are_accepted(server: Server, version: ssl.TLSVersion) -> 
     try:
         assert validate_on(conn) == 200
         assert (
-            conn.sock is not None
+            isinstance(conn.sock, ssl.SSLSocket)
             and conn.sock.version()
-            == {  # type: ignore[attr-defined]
+            == {
                 ssl.TLSVersion.TLSv1_2: "TLSv1.2",
                 ssl.TLSVersion.TLSv1_3: "TLSv1.3",
             }[version]
