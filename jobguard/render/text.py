@@ -1,4 +1,5 @@
-"""Human output: ``file:line:col: severity rule message`` grouped per object, fix hints below."""
+"""Human output: ``file:line:col: severity rule message`` grouped per object in line order, fix
+hints below."""
 
 from __future__ import annotations
 
@@ -60,7 +61,9 @@ def findings_lines(result: LintResult, colour: bool) -> list[str]:
         if not obj.findings:
             continue
         lines.append(_paint(_object_title(obj), "1", colour))
-        for lf in obj.findings:
+        # In the file's order, as a compiler lists its errors and an editor walks them; the
+        # findings at one position keep the rules' order.
+        for lf in sorted(obj.findings, key=lambda lf: (lf.line, lf.column)):
             f = lf.finding
             sev = _paint(f.severity.value, _COLOURS[f.severity], colour)
             lines.append(

@@ -293,6 +293,44 @@ def test_quiet_prints_findings_only_and_output_writes_a_file(tmp_path: Path) -> 
     assert report["findings"][0]["rule"] == "restart-policy"
 
 
+ORDER_JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: order
+spec:
+  template:
+    spec:
+      restartPolicy: Always
+      containers:
+        - name: main
+          image: busybox:1.36
+"""
+
+
+def test_text_output_lists_an_objects_findings_in_line_order(tmp_path: Path) -> None:
+    """The JSON report keeps the rules' order; the text lists positions as a compiler does,
+    rules' order kept among the findings at one position."""
+    (tmp_path / "job.yaml").write_text(ORDER_JOB)
+    select = "restart-policy,backoff-limit,ttl-after-finished,resources"
+    text = run("lint", "--no-config", "-q", "--select", select, "job.yaml", cwd=tmp_path)
+    located = [
+        line.split(" ")[0] + " " + line.split(" ")[2]
+        for line in text.stdout.splitlines()
+        if line.startswith("job.yaml:")
+    ]
+    assert located == [
+        "job.yaml:5:1: backoff-limit",
+        "job.yaml:5:1: ttl-after-finished",
+        "job.yaml:8:7: restart-policy",
+        "job.yaml:10:11: resources",
+    ]
+    report = run(
+        "lint", "--no-config", "--format", "json", "--select", select, "job.yaml", cwd=tmp_path
+    )
+    assert finding_rules(report.stdout)[0] == "restart-policy"
+
+
 def test_statistics_counts_findings_per_rule(tmp_path: Path) -> None:
     (tmp_path / "job.yaml").write_text(JOB)
     result = run(
