@@ -88,7 +88,10 @@ def _run_rule(
             severity=on_error.severity,
             action=on_error,
             path=(),
-            message=f"rule {rule.name} failed on this object ({type(exc).__name__}: {exc}); please report it",
+            message=bounded(
+                f"rule {rule.name} failed on this object ({type(exc).__name__}: {exc}); "
+                "please report it"
+            ),
             failed_rule=rule.name,
         )
         return
@@ -116,10 +119,26 @@ def _run_rule(
             severity=severity,
             action=action,
             path=v.path,
-            message=v.message,
+            message=bounded(v.message),
             fix=v.fix if patch or not patches else None,
             patch=patch,
         )
+
+
+#: The longest message a finding carries. A message quotes the value it judges, as the API
+#: server's field errors do, and a hostile or broken manifest's value can be megabytes (a
+#: 600 kB schedule gave a 1.2 MB line in lint's output, and the same again in a denial).
+MAX_MESSAGE_CHARS = 1000
+_KEPT_TAIL = 200  # the end often holds the detail after the quoted value
+
+
+def bounded(message: str) -> str:
+    """``message``, or its start and end around a note of how much was left out."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    left_out = len(message) - (MAX_MESSAGE_CHARS - _KEPT_TAIL) - _KEPT_TAIL
+    head = message[: MAX_MESSAGE_CHARS - _KEPT_TAIL]
+    return f"{head}… [{left_out:,} characters left out] …{message[-_KEPT_TAIL:]}"
 
 
 def _merge_subsumed(

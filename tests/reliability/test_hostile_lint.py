@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.targets import RULE_NAMES
+from jobguard.core.engine import bounded
 from jobguard.lint.linter import lint_paths
 from jobguard.policy.loader import PolicyError, PolicyProblem, load_policy
 from tests.reliability.documents import (
@@ -435,3 +436,28 @@ def test_any_yaml_value_for_a_rule_option_loads_or_is_a_policy_error(
     except PolicyError as exc:
         for problem in exc.problems:
             check_problem(problem, path)
+
+
+def test_a_huge_value_is_quoted_in_part_and_the_message_says_how_much_was_left_out() -> None:
+    """api-cronjob-schedule quotes the schedule as the API server does (twice: the value and
+    the parser's list of fields); a 600 kB schedule made a 1.2 MB message."""
+    schedule = "0 " * 300_000
+    raw = json.dumps(replaced(CRONJOB, ("spec", "schedule"), schedule)).encode()
+    findings = [lf.finding for obj in lint(raw).objects for lf in obj.findings]
+    [finding] = [f for f in findings if f.rule == "api-cronjob-schedule"]
+    assert finding.field == "spec.schedule"
+    assert finding.message.startswith('Invalid value: "0 0 0 ')
+    whole = f'Invalid value: "{schedule}": '
+    left_out = re.search(r"… \[([\d,]+) characters left out\] …", finding.message)
+    assert left_out is not None
+    assert len(finding.message) < 1100
+    # What is shown and what was left out add up to the message the rule wrote.
+    shown = len(finding.message) - len(left_out.group(0))
+    assert shown + int(left_out.group(1).replace(",", "")) > len(whole)
+    assert all(len(f.message) <= 1100 for f in findings)
+
+
+def test_a_message_is_cut_in_the_middle_past_a_thousand_characters() -> None:
+    assert bounded("a" * 1000) == "a" * 1000
+    long = "a" * 800 + "b" * 1000 + "c" * 200
+    assert bounded(long) == "a" * 800 + "… [1,000 characters left out] …" + "c" * 200
