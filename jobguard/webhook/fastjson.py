@@ -16,18 +16,27 @@ on a few inputs no API server sends, and those go to ``json`` so every answer st
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-_LONG_DIGIT_RUN = re.compile(rb"\d{19}")
+#: Every ASCII digit read as "0", every other byte as a space: a body holds a run of 19 digits
+#: exactly when its translation holds 19 zeros. ``bytes.translate`` and ``in`` run in C at
+#: memory speed; the regular expression ``rb"\d{19}"`` tried a match at every digit and took
+#: three times as long as orjson's whole parse (30 µs on a 2 kB review).
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def has_long_digit_run(body: bytes) -> bool:
+    r"""Whether ``body`` holds 19 or more ASCII digits in a row (``re.search(rb"\d{19}")``)."""
+    return _LONG_DIGIT_RUN in body.translate(_DIGITS_AS_ZEROS)
 
 
 def loads(body: bytes) -> Any:
     """``json.loads(body)``, faster; raises what ``json.loads`` raises."""
-    if _LONG_DIGIT_RUN.search(body) is None:
+    if not has_long_digit_run(body):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobguard.webhook import fastjson
 
@@ -77,3 +80,24 @@ def test_writes_what_json_writes(value: object) -> None:
     assert json.loads(fastjson.dumps(value)) == json.loads(expected)
     if "\ud800" not in str(value):
         assert fastjson.dumps(value) == expected
+
+
+@settings(max_examples=500, derandomize=True, database=None)
+@given(st.binary(max_size=80) | st.from_regex(rb"[0-9a\- .e]{0,60}", fullmatch=True))
+def test_the_long_digit_run_check_answers_as_the_regular_expression(body: bytes) -> None:
+    assert fastjson.has_long_digit_run(body) == (re.search(rb"\d{19}", body) is not None)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"1" * 18, False),
+        (b"1" * 19, True),
+        (b"x" + b"9" * 18 + b"x" + b"9" * 18, False),
+        (b"[" + b"0" * 19 + b"]", True),
+        ("\u0661" * 19, False),  # Arabic-Indic digits are not ASCII digits
+    ],
+)
+def test_the_long_digit_run_check_at_its_edges(body: bytes | str, expected: bool) -> None:
+    raw = body.encode() if isinstance(body, str) else body
+    assert fastjson.has_long_digit_run(raw) is expected
