@@ -136,9 +136,9 @@ def bounded(message: str) -> str:
     """``message``, or its start and end around a note of how much was left out."""
     if len(message) <= MAX_MESSAGE_CHARS:
         return message
-    left_out = len(message) - (MAX_MESSAGE_CHARS - _KEPT_TAIL) - _KEPT_TAIL
-    head = message[: MAX_MESSAGE_CHARS - _KEPT_TAIL]
-    return f"{head}… [{left_out:,} characters left out] …{message[-_KEPT_TAIL:]}"
+    head, tail = message[: MAX_MESSAGE_CHARS - _KEPT_TAIL], message[-_KEPT_TAIL:]
+    left_out = len(message) - MAX_MESSAGE_CHARS
+    return f"{head}… [{left_out:,} characters left out] …{tail}"
 
 
 def _merge_subsumed(

@@ -451,7 +451,7 @@ def test_a_huge_value_is_quoted_in_part_and_the_message_says_how_much_was_left_o
     left_out = re.search(r"… \[([\d,]+) characters left out\] …", finding.message)
     assert left_out is not None
     assert len(finding.message) < 1100
-    # What is shown and what was left out add up to the message the rule wrote.
+    # What is shown and what was left out cover at least the quoted value and its detail.
     shown = len(finding.message) - len(left_out.group(0))
     assert shown + int(left_out.group(1).replace(",", "")) > len(whole)
     assert all(len(f.message) <= 1100 for f in findings)
