@@ -16,6 +16,7 @@ from jobguard.rules import (
     api_cronjob_job_template,
     api_cronjob_schedule,
     api_cronjob_time_zone,
+    api_duplicate_keys,
     api_feature_gates,
     api_managed_by,
     api_non_negative,
@@ -73,6 +74,7 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         api_cronjob_concurrency_policy,
         api_cronjob_job_template,
         api_warnings,
+        api_duplicate_keys,
         # policy
         suppression,
         restart_policy,
