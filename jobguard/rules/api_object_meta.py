@@ -11,12 +11,14 @@ limits that come from what the API server derives from the name:
   error appears there first;
 * an Indexed Job's pods are named ``<name>-<index>`` and that must be an RFC 1123 label: no dots,
   at most 63 characters (``metadata.name``);
-* a CronJob's name gets an 11-character suffix for its Jobs: at most 52 characters on create;
-* ``metadata.resourceVersion`` on create (an object exported with ``kubectl get -o yaml``): the
-  API server refuses to store it.
+* a CronJob's name gets an 11-character suffix for its Jobs: at most 52 characters on create.
 
-Why: each is an HTTP 422 (or 409/500 for resourceVersion) from ``kubectl apply``; a copied
-manifest or a templated name that grew too long fails only at deploy time.
+Not an error: ``metadata.resourceVersion`` in a manifest (an object exported with ``kubectl get
+-o yaml``): ``kubectl create``, ``apply`` and ``apply --server-side`` all accept it (measured on
+a v1.36 API server, KUBECTL-YAML.md).
+
+Why: each is an HTTP 422 from ``kubectl apply``; a copied manifest or a templated name that grew
+too long fails only at deploy time.
 
 Example::
 
@@ -24,8 +26,7 @@ Example::
       name: nightly-billing-reconciliation-for-all-regions-and-all-tenants-v2   # 67 characters
     # spec.template.labels: Invalid value: "nightly-...-v2": must be no more than 63 characters
 
-Fix: none automatic; shorten or rename (lower case letters, digits, '-'), quote label values,
-and remove ``resourceVersion``, ``uid`` and ``status`` from exported manifests.
+Fix: none automatic; shorten or rename (lower case letters, digits, '-'), quote label values.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Object and pod-template names, labels and annotations the API server rejects"
 REMEDIATION = (
     "Use a lowercase RFC 1123 name (Jobs: at most 63 characters, CronJobs: 52; Indexed Jobs: "
-    "no dots), valid label keys and values, and no resourceVersion in manifests to create."
+    "no dots), valid label keys and values."
 )
 
 CRONJOB_NAME_MAX = 52
@@ -181,9 +182,3 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                     invalid(name, f"will not able to create pod with invalid DNS label: {hostname}")
                     + " (Indexed Job pods use <name>-<index> as hostname: at most 63 characters, no dots)",
                 )
-    if creating and metadata.get("resourceVersion"):
-        yield Violation(
-            ("metadata", "resourceVersion"),
-            "resourceVersion should not be set on objects to be created (remove it, with uid, "
-            "creationTimestamp and status: this looks like an object exported from a cluster)",
-        )

@@ -25,8 +25,8 @@ the field was ignored so far, renaming it changes what the object does); otherwi
 field or write the value with the right type (quote label values such as ``"1"`` or ``"true"``).
 The defaulting rules write no default beside such a misspelling.
 
-Not checked: duplicate keys in one mapping (the YAML loader keeps the last one; the API server's
-strict decoder rejects them).
+Not checked here: duplicate keys in one mapping (kubectl keeps the last value and the API
+server never sees them: ``api-duplicate-keys`` warns).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from jobguard.core.context import Context
-from jobguard.core.kubernetes.schema import structure_errors, typed_path
+from jobguard.core.kubernetes.schema import structure_errors
 from jobguard.core.model import Category, Fix, RemoveValue, SetValue, Violation
 from jobguard.core.paths import FieldPath, lookup
 from jobguard.core.view import JobView
@@ -71,27 +71,21 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                 f"{view.kind} is served as batch/v1"
             )
         yield Violation(("apiVersion",), message)
-    for raw in view.duplicate_keys:
-        path = typed_path(view.kind, raw)
-        name = raw[-1]
-        yield Violation(
-            path,
-            f'duplicate field "{name}" (yaml: unmarshal errors: key "{name}" already set in '
-            "map: kubectl and the API server's strict decoding reject the document; the YAML "
-            "loader here kept the last value)",
-        )
     for error in structure_errors(view.obj, ctx.kubernetes_version):
-        yield Violation(error.path, error.message, _rename(view, error.path))
+        yield Violation(error.path, error.message, _rename(view, error.path, ctx))
 
 
-def _rename(view: JobView, path: FieldPath) -> Fix | None:
-    """Renaming an unknown field to its did-you-mean, when that field is not set already."""
+def _rename(view: JobView, path: FieldPath, ctx: Context) -> Fix | None:
+    """Renaming an unknown field to its did-you-mean (the message's), when that field is not
+    set already."""
     name, parent = path[-1] if path else None, path[:-1]
     if not isinstance(name, str) or any(not isinstance(s, (str, int)) for s in parent):
         return None
-    guess = suggestion(view.kind, parent, name)
     mapping = lookup(view.obj, parent)
-    if guess is None or not isinstance(mapping, dict) or guess in mapping or name not in mapping:
+    if not isinstance(mapping, dict) or name not in mapping:
+        return None
+    guess = suggestion(view.kind, parent, name, mapping[name], ctx.kubernetes_version)
+    if guess is None or guess in mapping:
         return None
     return Fix(
         f'rename "{name}" to "{guess}"',

@@ -117,6 +117,24 @@ ELASTIC_INDEXED_JOB_SINCE: Version = (1, 27)
 #: ``MutableSchedulingDirectivesForSuspendedJobs``: alpha in 1.35, on by default from 1.36 (the
 #: template's scheduling directives of a suspended Job may change even after it once ran).
 SCHEDULING_DIRECTIVES_OF_ANY_SUSPENDED_JOB_SINCE: Version = (1, 36)
+#: ``MutablePodResourcesForSuspendedJobs`` (KEP-5440): alpha in 1.35, beta and on by default
+#: from 1.36 (still beta in 1.37, GA planned for 1.38). A suspended Job's template may change
+#: its containers' and init containers' ``resources`` (requests, limits, claims).
+RESOURCES_OF_SUSPENDED_JOB_SINCE: Version = (1, 36)
+#: ``MatchLabelKeysInPodTopologySpreadSelectorMerge`` (Kubernetes PR 129874, beta and on by
+#: default from 1.33): the API server merges a topology spread constraint's ``matchLabelKeys``
+#: into its ``labelSelector`` itself, so a key may then be in both (a v1.36 server accepts it).
+TOPOLOGY_SPREAD_KEYS_MERGED_SINCE: Version = (1, 33)
+
+
+#: ``SELinuxMount``: alpha in 1.30, beta but off by default from 1.33 and still off in 1.36.
+#: While it is off, validation (``AllowOnlyRecursiveSELinuxChangePolicy``) accepts only
+#: ``seLinuxChangePolicy: Recursive`` on create. None: not on by default in any known release.
+SELINUX_MOUNT_ENABLED_SINCE: Version | None = None
+
+
+def selinux_mount_enabled(version: Version) -> bool:
+    return SELINUX_MOUNT_ENABLED_SINCE is not None and version >= SELINUX_MOUNT_ENABLED_SINCE
 
 
 def feature_enabled(gate: str, version: Version) -> bool:
@@ -210,6 +228,14 @@ POD_FIELD_GATES: tuple[FieldGate, ...] = (
     FieldGate("PodCertificateRequest", (1, 34), None, (_CORE + "VolumeProjection.podCertificate",)),
     FieldGate("GenericWorkload", (1, 35), None, (_CORE + "PodSpec.workloadRef",)),
 )
+
+
+def pod_gate_on(gate: str, version: Version) -> bool:
+    """Whether pod field gate ``gate`` is on by default in ``version``."""
+    for found in POD_FIELD_GATES:
+        if found.gate == gate:
+            return found.enabled is not None and version >= found.enabled
+    raise KeyError(gate)
 
 
 def pod_fields_off(version: Version) -> dict[str, FieldGate]:
