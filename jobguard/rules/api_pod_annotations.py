@@ -17,8 +17,8 @@ following ``ValidatePodSpecificAnnotations``, ``validateSeccompAnnotationsAndFie
   ``localhost/<profile>``, and agree with an ``appArmorProfile`` field (container's, else the
   pod's; not checked for Windows pods).
 
-Not checked: the ``scheduler.alpha.kubernetes.io/tolerations`` annotation (JSON tolerations,
-removed from the scheduler long ago; the API server still parses it).
+* ``scheduler.alpha.kubernetes.io/tolerations`` (long unused by the scheduler, still parsed):
+  a JSON list of tolerations, each valid as a ``spec.tolerations`` item.
 
 Why: each is an HTTP 422 on create; these annotations come from old manifests and charts
 written before the fields existed.
@@ -36,6 +36,7 @@ Fix: none automatic; use the ``securityContext`` fields instead of the annotatio
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -47,6 +48,7 @@ from jobguard.core.paths import FieldPath, Key
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid
 from jobguard.rules.api_pod_security import local_path_errors
+from jobguard.rules.api_pod_spec import toleration_errors
 from jobguard.rules.base import NoOptions
 
 CODE = "JG026"
@@ -64,6 +66,10 @@ REMEDIATION = (
 
 MIRROR = "kubernetes.io/config.mirror"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+TOLERATIONS = "scheduler.alpha.kubernetes.io/tolerations"
+TOLERATION_FIELDS = {
+    name.lower(): name for name in ("key", "operator", "value", "effect", "tolerationSeconds")
+}
 SECCOMP_POD = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER = "container.seccomp.security.alpha.kubernetes.io/"
 APPARMOR_CONTAINER = "container.apparmor.security.beta.kubernetes.io/"
@@ -79,6 +85,49 @@ def deletion_cost_valid(value: str) -> bool:
     ``strconv.ParseInt(value, 10, 32)``."""
     first_ok = bool(value) and (value[0] == "-" or value == "0" or "1" <= value[0] <= "9")
     return first_ok and bool(_DIGITS.fullmatch(value)) and INT32_MIN <= int(value) <= INT32_MAX
+
+
+def decode_tolerations(text: str) -> list[dict[str, Any]] | str:
+    """``helper.GetTolerationsFromPodAnnotations``: the tolerations, or why Go's
+    ``json.Unmarshal`` into ``[]Toleration`` fails (field names match case-insensitively,
+    unknown ones are ignored, a ``null`` item is an empty toleration)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return f"invalid JSON ({exc})"
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        return (
+            f"json: cannot unmarshal {type(data).__name__} into Go value of type []core.Toleration"
+        )
+    out: list[dict[str, Any]] = []
+    for item in data:
+        if item is None:
+            out.append({})
+            continue
+        if not isinstance(item, dict):
+            return "json: cannot unmarshal a non-object into Go value of type core.Toleration"
+        toleration: dict[str, Any] = {}
+        for key, value in item.items():
+            name = TOLERATION_FIELDS.get(str(key).lower())
+            if name is None or value is None:
+                continue
+            wanted = int if name == "tolerationSeconds" else str
+            if not isinstance(value, wanted) or isinstance(value, bool):
+                return f"json: cannot unmarshal {type(value).__name__} into Go struct field Toleration.{name}"
+            toleration[name] = value
+        out.append(toleration)
+    return out
+
+
+def _toleration_annotation(at: FieldPath, text: str) -> Iterator[Violation]:
+    """``ValidateTolerationsInPodAnnotations``."""
+    decoded = decode_tolerations(text)
+    if isinstance(decoded, str):
+        yield Violation(at, invalid(TOLERATIONS, decoded))
+        return
+    yield from toleration_errors((*at, TOLERATIONS), decoded)
 
 
 def seccomp_profile_errors(value: str) -> list[tuple[str, str]]:
@@ -105,6 +154,9 @@ def _annotation_errors(
             (*at, Key(MIRROR)),
             invalid(annotations[MIRROR], "must set spec.nodeName if mirror pod annotation is set"),
         )
+    tolerations = annotations.get(TOLERATIONS)
+    if isinstance(tolerations, str) and tolerations:
+        yield from _toleration_annotation(at, tolerations)
     cost = annotations.get(DELETION_COST)
     if DELETION_COST in annotations and not (isinstance(cost, str) and deletion_cost_valid(cost)):
         yield Violation((*at, Key(DELETION_COST)), invalid(cost, "must be a 32bit integer"))

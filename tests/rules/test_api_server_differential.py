@@ -794,6 +794,29 @@ CASES += [
             ),
         ),
     ),
+    Case(
+        "a tolerations annotation with a toleration the field would refuse",
+        "ValidateTolerationsInPodAnnotations",
+        template_meta={
+            "annotations": {
+                "scheduler.alpha.kubernetes.io/tolerations": '[{"key": "a", "Operator": "Exists", "value": "b"}]'
+            }
+        },
+        errors=(
+            (
+                "{tpl}.annotations.scheduler.alpha.kubernetes.io/tolerations[0].operator",
+                "Invalid value: ",
+            ),
+        ),
+    ),
+    Case(
+        "a tolerations annotation that is no JSON list",
+        "ValidateTolerationsInPodAnnotations (GetTolerationsFromPodAnnotations)",
+        template_meta={"annotations": {"scheduler.alpha.kubernetes.io/tolerations": "key=a"}},
+        errors=(
+            ("{tpl}.annotations", 'Invalid value: "scheduler.alpha.kubernetes.io/tolerations": '),
+        ),
+    ),
     # -- hostnameOverride ------------------------------------------------------------------------------
     Case(
         "hostnameOverride beside setHostnameAsFQDN",
