@@ -19,6 +19,7 @@ from jobguard.core.model import Finding, Severity
 from jobguard.core.view import JobView
 from jobguard.policy.model import Policy
 from jobguard.rules import REGISTRY
+from jobguard.rules.api_structure import misspelt_kind
 from jobguard.yamlsource import DEFAULT_MAX_BYTES, iter_objects, parse_stream
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -135,7 +136,11 @@ def lint_bytes(
             kubernetes_version=version,
         )
         if view is None:
-            skipped += 1
+            misspelt = misspelt_kind(src.data)
+            if misspelt is None:
+                skipped += 1
+            else:
+                problems.append(InputProblem(file, misspelt, *src.position(("kind",))))
             continue
         try:
             report = evaluate(view, policy, ctx, rules=REGISTRY, file=file)

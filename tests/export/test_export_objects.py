@@ -177,7 +177,7 @@ def test_cli_explain_lists_native_and_webhook_rules(tmp_path: Path) -> None:
     out = runner.invoke(main, ["export", "--explain", "--policy", bundled("strict.yaml")[0]])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
-    assert lines[0] == "jobguard export for Kubernetes 1.36"
+    assert lines[0] == "jobguard export for Kubernetes 1.37"  # the default version
     row = next(line for line in lines if line.startswith("backoff-limit "))
     assert row.split() == [
         "backoff-limit",

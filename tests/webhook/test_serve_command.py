@@ -57,7 +57,7 @@ def test_without_a_certificate_it_creates_a_dev_ca_in_certs_and_says_so(tmp_path
         assert (
             "jobguard: warning: cannot learn the cluster's Kubernetes version: not running in a "
             "cluster (Service host/port is not set.); version-dependent rules target the "
-            "default, Kubernetes 1.36"
+            "default, Kubernetes 1.37"
         ) in log.read_text()
     finally:
         process.send_signal(signal.SIGTERM)

@@ -1,0 +1,274 @@
+"""Where jobguard's API verdict must equal a real kube-apiserver's at the edges (issue: false
+rejections, the kind's case, the suspended Job's mutable template, the version gates).
+
+Each test names the Kubernetes function it follows. The last part is a generated differential
+test: an oracle written from those functions, independently of the rule code, judges random
+containers, spread constraints and Job updates per version, and jobguard must agree on every one.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jobguard.core.context import Context
+from jobguard.core.kubernetes.updates import job_update_errors
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
+from jobguard.core.model import Category
+from jobguard.core.paths import field_path
+from jobguard.rules.api_structure import misspelt_kind
+from tests.ci.conftest import run_jobguard
+from tests.helpers import api_only, lint_text, pairs
+
+JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata: {name: report}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: registry.example/report:1.0
+        resources: {requests: {cpu: "1"}}
+"""
+
+
+def _job() -> dict[str, Any]:
+    obj: dict[str, Any] = yaml.safe_load(JOB)
+    return obj
+
+
+def _api(obj: dict[str, Any], version: Version) -> list[tuple[str, str]]:
+    text = yaml.safe_dump(obj, sort_keys=False)
+    result = lint_text(text, api_only(), Context(kubernetes_version=version))
+    return [
+        (lf.finding.rule, lf.finding.field)
+        for o in result.objects
+        for lf in o.findings
+        if lf.finding.category is Category.API
+    ]
+
+
+# -- container restartPolicy: validateContainerRestartPolicy (pkg/apis/core/validation) --------
+
+
+def _with_container(**fields: Any) -> dict[str, Any]:
+    job = _job()
+    job["spec"]["template"]["spec"]["containers"][0].update(fields)
+    return job
+
+
+@pytest.mark.parametrize("version", [(1, 35), (1, 36), (1, 37)])
+@pytest.mark.parametrize("policy", ["Always", "Never", "OnFailure"])
+def test_a_regular_container_may_set_a_restart_policy_from_1_35(
+    version: Version, policy: str
+) -> None:
+    """validateContainers calls validateContainerRestartPolicy where ContainerRestartRules is on
+    (on by default from 1.35): Always, Never and OnFailure are supported values."""
+    assert _api(_with_container(restartPolicy=policy), version) == []
+
+
+def test_before_1_35_a_regular_container_may_not_set_one() -> None:
+    """validateContainers of 1.34: ``Forbidden: may not be set for non-init containers``."""
+    assert _api(_with_container(restartPolicy="Never"), (1, 34)) == [
+        ("api-pod-template", "spec.template.spec.containers[0].restartPolicy")
+    ]
+
+
+def test_restart_rules_errors_name_the_rules_path() -> None:
+    """validateContainerRestartPolicy reports at ``restartPolicyRules[i].exitCodes.operator``,
+    not at ``restartPolicy``; a rule without ``exitCodes`` is ``Required value``."""
+    job = _with_container(
+        restartPolicy="Never",
+        restartPolicyRules=[
+            {"action": "Restart", "exitCodes": {"operator": "Between", "values": [1]}},
+            {"action": "Restart"},
+        ],
+    )
+    text = yaml.safe_dump(job, sort_keys=False)
+    result = lint_text(text, api_only(), Context(kubernetes_version=(1, 36)))
+    found = [(lf.finding.field, lf.finding.message) for o in result.objects for lf in o.findings]
+    at = "spec.template.spec.containers[0].restartPolicyRules"
+    assert found == [
+        (
+            f"{at}[0].exitCodes.operator",
+            'Unsupported value: "Between": supported values: "In", "NotIn"',
+        ),
+        (f"{at}[1].exitCodes", "Required value: must be specified"),
+    ]
+
+
+# -- repeated YAML keys: kubectl keeps the last value (KUBECTL-YAML.md) -----------------------
+
+
+def test_a_repeated_key_is_a_warning_naming_the_value_kubectl_keeps() -> None:
+    text = JOB.replace(
+        "spec:\n  template:", "spec:\n  backoffLimit: 3\n  backoffLimit: 5\n  template:"
+    )
+    result = lint_text(text)
+    (finding,) = [
+        lf.finding
+        for o in result.objects
+        for lf in o.findings
+        if lf.finding.rule == "api-duplicate-keys"
+    ]
+    assert (finding.field, finding.severity.value) == ("spec.backoffLimit", "warning")
+    assert finding.message.startswith(
+        'key "backoffLimit" is repeated in this mapping: kubectl keeps the last value, 5 '
+    )
+    assert [r for r, _ in pairs(result) if r.startswith("api-") and r != "api-duplicate-keys"] == []
+
+
+# -- metadata.resourceVersion: accepted by kubectl create/apply (measured on v1.36) ------------
+
+
+def test_a_manifest_with_a_resource_version_draws_no_api_error() -> None:
+    job = _job()
+    job["metadata"]["resourceVersion"] = "81723"
+    assert _api(job, (1, 36)) == []
+
+
+# -- topology spread matchLabelKeys: validateMatchLabelKeysInTopologySpread --------------------
+
+
+def _spread(key: str) -> dict[str, Any]:
+    job = _job()
+    pod = job["spec"]["template"]
+    pod["metadata"] = {"labels": {"app": "r"}}
+    pod["spec"]["topologySpreadConstraints"] = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"app": "r"}},
+            "matchLabelKeys": [key],
+        }
+    ]
+    return job
+
+
+@pytest.mark.parametrize(
+    ("version", "rejected"), [((1, 32), True), ((1, 33), False), ((1, 36), False), ((1, 37), False)]
+)
+def test_a_match_label_key_also_in_the_selector_is_accepted_from_1_33(
+    version: Version, rejected: bool
+) -> None:
+    """Before MatchLabelKeysInPodTopologySpreadSelectorMerge (1.33) the key may not be in both
+    (``exists in both matchLabelKeys and labelSelector``); from 1.33 the server merges it."""
+    expected = [
+        ("api-pod-scheduling", "spec.template.spec.topologySpreadConstraints[0].matchLabelKeys[0]")
+    ]
+    assert _api(_spread("app"), version) == (expected if rejected else [])
+
+
+# -- kind: job under batch/v1: discovery is case-sensitive --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "meant"),
+    [("job", "Job"), ("JOB", "Job"), ("cronjob", "CronJob"), ("Cronjob", "CronJob")],
+)
+def test_a_batch_kind_wrong_only_in_case_is_an_error_with_a_did_you_mean(
+    kind: str, meant: str
+) -> None:
+    result = lint_text(JOB.replace("kind: Job", f"kind: {kind}"))
+    ((problem),) = result.problems
+    assert problem.severity.value == "error"
+    assert (problem.line, problem.column) == (2, 1)
+    assert problem.message == (
+        f'kind: no matches for kind "{kind}" in version "batch/v1"; did you mean "{meant}"? '
+        "(kinds are case-sensitive)"
+    )
+    assert result.skipped == 0
+
+
+def test_other_kinds_and_other_groups_are_still_skipped() -> None:
+    assert misspelt_kind({"apiVersion": "v1", "kind": "job"}) is None
+    assert misspelt_kind({"apiVersion": "batch/v1", "kind": "Jobs"}) is None
+    assert misspelt_kind({"apiVersion": "batch/v1", "kind": "Job"}) is None
+    result = lint_text("apiVersion: v1\nkind: job\nmetadata: {name: x}\n")
+    assert (result.problems, result.skipped) == ((), 1)
+
+
+def test_lint_exits_with_the_error_for_a_lower_case_kind(tmp_path: Path) -> None:
+    (tmp_path / "job.yaml").write_text(JOB.replace("kind: Job", "kind: job"))
+    run = run_jobguard("lint", "job.yaml", cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert (
+        'job.yaml:2:1: error input kind: no matches for kind "job" in version "batch/v1"; did you mean "Job"?'
+        in run.stdout
+    )
+
+
+# -- a suspended Job's template: validatePodTemplateUpdate (pkg/apis/batch/validation) ----------
+
+
+def _update_errors(old: dict[str, Any], new: dict[str, Any], version: Version) -> list[str]:
+    return [field_path(e.path) for e in job_update_errors(old, new, version)]
+
+
+def _suspended() -> dict[str, Any]:
+    job = _job()
+    job["spec"]["suspend"] = True
+    return job
+
+
+@pytest.mark.parametrize(
+    ("version", "accepted"), [((1, 35), False), ((1, 36), True), ((1, 37), True)]
+)
+def test_a_suspended_job_may_change_container_resources_from_1_36(
+    version: Version, accepted: bool
+) -> None:
+    """MutablePodResourcesForSuspendedJobs (KEP-5440, beta and on by default from 1.36): a
+    suspended Job's containers' and init containers' ``resources`` may change."""
+    old = _suspended()
+    old["spec"]["template"]["spec"]["initContainers"] = [{"name": "init", "image": "i"}]
+    new = copy.deepcopy(old)
+    new["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "4", "nvidia.com/gpu": "1"},
+        "limits": {"nvidia.com/gpu": "1"},
+    }
+    new["spec"]["template"]["spec"]["initContainers"][0]["resources"] = {
+        "limits": {"memory": "1Gi"}
+    }
+    assert _update_errors(old, new, version) == ([] if accepted else ["spec.template"])
+
+
+def test_only_resources_and_scheduling_directives_of_a_suspended_job_may_change() -> None:
+    old = _suspended()
+    changed = copy.deepcopy(old)
+    pod = changed["spec"]["template"]["spec"]
+    pod["containers"][0]["resources"] = {"requests": {"cpu": "2"}}
+    pod["nodeSelector"] = {"pool": "gpu"}
+    assert _update_errors(old, changed, (1, 36)) == []
+    pod["resources"] = {"limits": {"cpu": "4"}}  # pod-level resources: not in KEP-5440
+    assert _update_errors(old, changed, (1, 36)) == ["spec.template"]
+    running = _job()
+    grown = copy.deepcopy(running)
+    grown["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "2"}}
+    assert _update_errors(running, grown, (1, 37)) == ["spec.template"]
+
+
+def test_lint_old_accepts_new_resources_of_a_suspended_job(tmp_path: Path) -> None:
+    deployed = JOB.replace("spec:\n  template:", "spec:\n  suspend: true\n  template:")
+    (tmp_path / "deployed.yaml").write_text(deployed)
+    (tmp_path / "new.yaml").write_text(deployed.replace('cpu: "1"', 'cpu: "8"'))
+    run = run_jobguard(
+        "lint", "--kubernetes-version", "1.36", "--old", "deployed.yaml", "new.yaml", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    run = run_jobguard(
+        "lint", "--kubernetes-version", "1.35", "--old", "deployed.yaml", "new.yaml", cwd=tmp_path
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "api-job-update" in run.stdout
+
+
+def test_the_default_version_is_1_37() -> None:
+    assert DEFAULT_KUBERNETES_VERSION == (1, 37)
