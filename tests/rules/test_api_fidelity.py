@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobguard.core.context import Context
 from jobguard.core.kubernetes.updates import job_update_errors
@@ -272,3 +274,171 @@ def test_lint_old_accepts_new_resources_of_a_suspended_job(tmp_path: Path) -> No
 
 def test_the_default_version_is_1_37() -> None:
     assert DEFAULT_KUBERNETES_VERSION == (1, 37)
+
+
+# -- a generated differential test: an oracle written from the Kubernetes functions ------------
+#
+# The oracles below restate, in a few lines each and without the rule code, what the API server
+# does; hypothesis draws inputs over the fields of this file and every version from 1.32 to 1.37,
+# and jobguard's verdict (field paths) must equal the oracle's on every draw.
+
+VERSIONS = st.sampled_from([(1, 32), (1, 33), (1, 34), (1, 35), (1, 36), (1, 37)])
+_exit_codes = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "operator": st.sampled_from(["In", "NotIn", "Equals", "in"]),
+            "values": st.lists(st.integers(1, 255), max_size=3),
+        }
+    ),
+)
+_rule = st.fixed_dictionaries(
+    {"action": st.sampled_from(["Restart", "Ignore", "restart"]), "exitCodes": _exit_codes}
+).map(lambda r: {k: v for k, v in r.items() if v is not None})
+_container_fields = st.fixed_dictionaries(
+    {
+        "restartPolicy": st.sampled_from([None, "Always", "Never", "OnFailure", "never"]),
+        "restartPolicyRules": st.one_of(
+            st.just([]),
+            st.lists(_rule, min_size=1, max_size=3),
+            st.just([{"action": "Restart", "exitCodes": {"operator": "In", "values": [1]}}] * 21),
+        ),
+    }
+)
+
+
+def _restart_oracle(fields: dict[str, Any], init: bool, version: Version) -> list[str]:
+    """``validateContainers``/``validateInitContainers`` and, from 1.35 (ContainerRestartRules
+    on by default), ``validateContainerRestartPolicy``; paths relative to the container."""
+    policy, rules = fields.get("restartPolicy"), fields.get("restartPolicyRules") or []
+    if version < (1, 35):
+        if policy is None:
+            return []
+        return ["restartPolicy"] if not init or policy != "Always" else []
+    out = []
+    if (policy is None and rules) or (
+        policy is not None and policy not in ("Always", "Never", "OnFailure")
+    ):
+        out.append("restartPolicy")
+    if len(rules) > 20:
+        out.append("restartPolicyRules")
+    for i, rule in enumerate(rules):
+        if rule.get("action") != "Restart":
+            out.append(f"restartPolicyRules[{i}].action")
+        codes = rule.get("exitCodes")
+        if codes is None:
+            out.append(f"restartPolicyRules[{i}].exitCodes")
+        elif codes["operator"] not in ("In", "NotIn"):
+            out.append(f"restartPolicyRules[{i}].exitCodes.operator")
+    return out
+
+
+@settings(max_examples=120, deadline=None)
+@given(fields=_container_fields, init=st.booleans(), version=VERSIONS)
+def test_container_restart_policy_matches_the_oracle(
+    fields: dict[str, Any], init: bool, version: Version
+) -> None:
+    job = _job()
+    pod = job["spec"]["template"]["spec"]
+    container = {
+        "name": "c",
+        "image": "i",
+        **{k: v for k, v in fields.items() if v not in (None, [])},
+    }
+    if init:
+        pod["initContainers"] = [container]
+        at = "spec.template.spec.initContainers[0]."
+    else:
+        pod["containers"].append(container)
+        at = "spec.template.spec.containers[1]."
+    found = [
+        path[len(at) :]
+        for rule, path in _api(job, version)
+        if rule == "api-pod-template" and path.startswith(at)
+    ]
+    assert found == _restart_oracle(fields, init, version)
+
+
+@settings(max_examples=40, deadline=None)
+@given(version=VERSIONS, in_selector=st.booleans())
+def test_topology_spread_keys_match_the_oracle(version: Version, in_selector: bool) -> None:
+    """``validateMatchLabelKeysInTopologySpread`` before the 1.33 selector merge; none after."""
+    found = _api(_spread("app" if in_selector else "tier"), version)
+    rejected = in_selector and version < (1, 33)
+    assert bool(found) == rejected, found
+
+
+_CHANGES = {
+    "container resources": lambda pod: pod["containers"][0].update(
+        resources={"limits": {"cpu": "3"}}
+    ),
+    "init container resources": lambda pod: pod["initContainers"][0].update(
+        resources={"requests": {"memory": "1Gi"}}
+    ),
+    "nodeSelector": lambda pod: pod.update(nodeSelector={"pool": "b"}),
+    "tolerations": lambda pod: pod.update(tolerations=[{"operator": "Exists"}]),
+    "image": lambda pod: pod["containers"][0].update(image="registry.example/report:2"),
+    "pod-level resources": lambda pod: pod.update(resources={"limits": {"cpu": "2"}}),
+    "command": lambda pod: pod["initContainers"][0].update(command=["true"]),
+}
+
+
+def _update_oracle(changes: list[str], suspended: bool, version: Version) -> list[str]:
+    """``validatePodTemplateUpdate``: the template is immutable except, for a suspended Job, its
+    scheduling directives and, from 1.36, its containers' resources."""
+    mutable = {"nodeSelector", "tolerations"} if suspended else set()
+    if suspended and version >= (1, 36):
+        mutable |= {"container resources", "init container resources"}
+    return ["spec.template"] if any(c not in mutable for c in changes) else []
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    changes=st.lists(st.sampled_from(sorted(_CHANGES)), max_size=3, unique=True),
+    suspended=st.booleans(),
+    version=VERSIONS,
+)
+def test_job_template_updates_match_the_oracle(
+    changes: list[str], suspended: bool, version: Version
+) -> None:
+    old = _job()
+    old["spec"]["suspend"] = suspended
+    old["spec"]["template"]["spec"]["initContainers"] = [{"name": "init", "image": "i"}]
+    new = copy.deepcopy(old)
+    for change in changes:
+        _CHANGES[change](new["spec"]["template"]["spec"])
+    assert _update_errors(old, new, version) == _update_oracle(changes, suspended, version)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["Job", "CronJob"]).flatmap(
+        lambda k: st.tuples(st.just(k), st.lists(st.booleans(), min_size=len(k), max_size=len(k)))
+    ),
+    version=VERSIONS,
+    resource_version=st.booleans(),
+)
+def test_kind_case_and_resource_version_match_the_oracle(
+    kind: tuple[str, list[bool]], version: Version, resource_version: bool
+) -> None:
+    """Discovery is case-sensitive (an error unless the kind is exact); ``resourceVersion`` in a
+    manifest never is (kubectl create and apply accept it)."""
+    canonical, upper = kind
+    written = "".join(c.upper() if u else c.lower() for c, u in zip(canonical, upper, strict=True))
+    obj: dict[str, Any] = {"apiVersion": "batch/v1", "kind": written, "metadata": {"name": "x"}}
+    if resource_version:
+        obj["metadata"]["resourceVersion"] = "7"
+    if canonical == "Job":
+        obj["spec"] = _job()["spec"]
+    else:
+        obj["spec"] = {"schedule": "0 3 * * *", "jobTemplate": {"spec": _job()["spec"]}}
+    result = lint_text(yaml.safe_dump(obj), api_only(), Context(kubernetes_version=version))
+    if written == canonical:
+        assert result.problems == ()
+        assert [
+            p for o in result.objects for p in o.findings if p.finding.category is Category.API
+        ] == []
+    else:
+        assert [p.message.split(";")[1] for p in result.problems] == [
+            f' did you mean "{canonical}"? (kinds are case-sensitive)'
+        ]
