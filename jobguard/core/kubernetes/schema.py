@@ -482,3 +482,43 @@ class _Compiled:
 @functools.lru_cache(maxsize=8)
 def _compiled(version: tuple[int, int]) -> _Compiled:
     return _Compiled(load_schema(), version)
+
+
+def fill_null_items(obj: dict[str, Any], kind: str, version: tuple[int, int]) -> None:
+    """Replace each ``null`` item of a list of objects under ``obj["spec"]`` by ``{}`` (in place).
+
+    What the API server's JSON decoder does: a ``null`` element of a Go slice of structs
+    (``containers: [null]``, ``env: [null]``, ``tolerations: [null]``) decodes as the zero
+    struct, and validation then judges an empty container, env var or toleration. Lists of
+    scalars keep their ``null`` items (their zero value is no object). Only ``spec`` is
+    changed: the simulation deep-copies nothing else.
+    """
+    schema = load_schema()
+    root = schema.roots.get(kind)
+    spec = obj.get("spec")
+    if root is None or not isinstance(spec, dict):
+        return
+    types = schema.types_at(version)
+    spec_expr = types.get(root, {}).get("spec")
+    if spec_expr is not None:
+        _fill(spec, spec_expr, types)
+
+
+def _fill(value: Any, expr: str, types: Types) -> None:
+    if isinstance(value, list) and expr.startswith("["):
+        item_expr = expr[1:-1]
+        for index, item in enumerate(value):
+            if item is None and item_expr in types:
+                value[index] = {}
+            else:
+                _fill(item, item_expr, types)
+    elif isinstance(value, dict):
+        if expr.startswith("{"):
+            for item in value.values():
+                _fill(item, expr[1:-1], types)
+        elif expr in types:
+            fields = types[expr]
+            for key, item in value.items():
+                sub = fields.get(str(key))
+                if sub is not None and isinstance(item, (list, dict)):
+                    _fill(item, sub, types)

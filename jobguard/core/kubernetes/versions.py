@@ -131,6 +131,16 @@ TOPOLOGY_SPREAD_KEYS_MERGED_SINCE: Version = (1, 33)
 IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE: Version = (1, 37)
 
 
+#: ``SELinuxMount``: alpha in 1.30, beta but off by default from 1.33 and still off in 1.36.
+#: While it is off, validation (``AllowOnlyRecursiveSELinuxChangePolicy``) accepts only
+#: ``seLinuxChangePolicy: Recursive`` on create. None: not on by default in any known release.
+SELINUX_MOUNT_ENABLED_SINCE: Version | None = None
+
+
+def selinux_mount_enabled(version: Version) -> bool:
+    return SELINUX_MOUNT_ENABLED_SINCE is not None and version >= SELINUX_MOUNT_ENABLED_SINCE
+
+
 def feature_enabled(gate: str, version: Version) -> bool:
     for feature in FEATURES + CRONJOB_FEATURES:
         if feature.gate == gate:
