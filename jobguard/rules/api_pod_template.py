@@ -13,8 +13,7 @@ need a ``restartPolicy``, at most 20 of them, each with ``action: Restart`` and 
 (``restartPolicyRules[0].exitCodes.operator``). Before 1.35 an init container's
 ``restartPolicy`` may only be ``Always`` (a native sidecar) and a regular container may not set
 one. Volumes need unique RFC 1123 label names and exactly one volume type; every volume mount
-names a volume of the template and has a ``mountPath``; from 1.37 an image volume needs an
-``image.reference``; resource names are ``cpu``, ``memory``,
+names a volume of the template and has a ``mountPath``; resource names are ``cpu``, ``memory``,
 ``ephemeral-storage``, ``hugepages-<size>`` or domain-prefixed (``nvidia.com/gpu``), quantities
 are not negative and a request is at most its limit.
 
@@ -42,11 +41,7 @@ from typing import Any
 from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_label_errors, qualified_name_errors
 from jobguard.core.kubernetes.quantity import parse_quantity
-from jobguard.core.kubernetes.versions import (
-    IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE,
-    Version,
-    pod_gate_on,
-)
+from jobguard.core.kubernetes.versions import Version, pod_gate_on
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.view import JobView
@@ -197,22 +192,6 @@ def _volumes(sim: JobView) -> Iterator[Violation]:
             yield Violation((*at, sources[1]), "Forbidden: may not specify more than 1 volume type")
 
 
-def _image_volume_references(sim: JobView, version: Version) -> Iterator[Violation]:
-    """From 1.37 (Kubernetes PR 135989) ``validateImageVolumeSource`` requires
-    ``image.reference`` in a pod template as in a Pod; 1.36 and older accept it empty there."""
-    if version < IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE:
-        return
-    items = sim.pod_spec.get("volumes")
-    for index, volume in enumerate(items if isinstance(items, list) else []):
-        image = volume.get("image") if isinstance(volume, dict) else None
-        if isinstance(image, dict) and not image.get("reference"):
-            yield Violation(
-                (*sim.at("template", "spec", "volumes", index), "image", "reference"),
-                "Required value (an image volume names the image to mount; Kubernetes 1.37 "
-                "checks it in pod templates too)",
-            )
-
-
 def _volume_names(sim: JobView) -> set[str]:
     items = sim.pod_spec.get("volumes")
     items = items if isinstance(items, list) else []
@@ -344,7 +323,6 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         )
     yield from _volumes(sim)
     version = ctx.kubernetes_version
-    yield from _image_volume_references(sim, version)
     seen: set[str] = set()
     yield from _containers(sim, "containers", seen, init=False, version=version)
     yield from _containers(sim, "initContainers", seen, init=True, version=version)

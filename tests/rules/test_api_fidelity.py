@@ -442,3 +442,16 @@ def test_kind_case_and_resource_version_match_the_oracle(
         assert [p.message.split(";")[1] for p in result.problems] == [
             f' did you mean "{canonical}"? (kinds are case-sensitive)'
         ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(version=VERSIONS, reference=st.sampled_from(["", None, "registry.example/model:1"]))
+def test_image_volume_reference_matches_the_oracle(version: Version, reference: str | None) -> None:
+    """``validateImageVolumeSource`` requires ``reference`` in a pod template from 1.37 only
+    (Kubernetes PR 135989); image volumes exist from 1.35 (ImageVolume on by default)."""
+    job = _job()
+    image = {} if reference is None else {"reference": reference}
+    job["spec"]["template"]["spec"]["volumes"] = [{"name": "model", "image": image}]
+    found = [p for r, p in _api(job, version) if r == "api-pod-volumes"]
+    rejected = not reference and version >= (1, 37)
+    assert found == (["spec.template.spec.volumes[0].image.reference"] if rejected else [])

@@ -94,7 +94,7 @@ def test_gunicorn_runs_gthread_with_many_threads_and_long_keep_alive() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.36)"),
+        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.37)"),
         ("1.24", "Kubernetes 1.24 is not supported: jobguard knows the API of 1.25 to 1.37"),
         ("v1.34", "'v1.34': give the minor release as MAJOR.MINOR, '1.34'"),
     ],
