@@ -70,7 +70,13 @@ from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, unsupported
-from jobguard.rules.api_pod_security import local_path_errors
+from jobguard.rules.api_pod_env import (
+    field_selector_errors,
+    plain_field_path,
+    resource_selector_errors,
+)
+from jobguard.rules.api_pod_security import local_path_errors, non_reserved_path_errors
+from jobguard.rules.api_pod_spec import DOWNWARD_API_LABELS, ENV_RESOURCE_PATHS
 from jobguard.rules.base import NoOptions
 
 CODE = "JG022"
@@ -142,14 +148,6 @@ def _mode(at: FieldPath, mode: Any) -> Iterator[Violation]:
         yield Violation(at, invalid(mode, FILE_MODE_ERROR))
 
 
-def non_reserved_path_errors(value: str) -> list[str]:
-    """``ValidateLocalNonReservedPath``."""
-    errors = local_path_errors(value)
-    if value.startswith("..") and not value.startswith("../"):
-        errors.append("must not start with '..'")
-    return errors
-
-
 def _path(at: FieldPath, value: Any) -> Iterator[Violation]:
     if not value:
         yield Violation(at, "Required value")
@@ -186,10 +184,21 @@ def _downward_items(at: FieldPath, items: Any) -> Iterator[Violation]:
             path = field_ref.get("fieldPath")
             if not path:
                 yield Violation((*at, "fieldRef", "fieldPath"), "Required value")
-            elif isinstance(path, str) and "[" not in path and path not in VOLUME_FIELD_PATHS:
-                yield Violation(
-                    (*at, "fieldRef", "fieldPath"), unsupported(path, VOLUME_FIELD_PATHS)
-                )
+            elif not plain_field_path(field_ref):
+                yield from field_selector_errors((*at, "fieldRef"), field_ref)
+            elif isinstance(path, str):
+                label = "spec.nodeName" if path == "spec.host" else path
+                if label not in DOWNWARD_API_LABELS:
+                    yield Violation(
+                        (*at, "fieldRef", "fieldPath"),
+                        invalid(
+                            path, f"error converting fieldPath: field label not supported: {path}"
+                        ),
+                    )
+                elif label not in VOLUME_FIELD_PATHS:
+                    yield Violation(
+                        (*at, "fieldRef", "fieldPath"), unsupported(label, VOLUME_FIELD_PATHS)
+                    )
             if resource_ref is not None:
                 yield Violation(
                     at,
@@ -199,10 +208,21 @@ def _downward_items(at: FieldPath, items: Any) -> Iterator[Violation]:
                     ),
                 )
         elif isinstance(resource_ref, dict):
+            # validateContainerResourceFieldSelector(..., volume=true)
+            resource = resource_ref.get("resource")
             if not resource_ref.get("containerName"):
                 yield Violation((*at, "resourceFieldRef", "containerName"), "Required value")
-            elif not resource_ref.get("resource"):
+            elif not resource:
                 yield Violation((*at, "resourceFieldRef", "resource"), "Required value")
+            elif (
+                isinstance(resource, str)
+                and resource not in ENV_RESOURCE_PATHS
+                and not resource.startswith(("limits.hugepages-", "requests.hugepages-"))
+            ):
+                yield Violation(
+                    (*at, "resourceFieldRef", "resource"), unsupported(resource, ENV_RESOURCE_PATHS)
+                )
+            yield from resource_selector_errors((*at, "resourceFieldRef"), resource_ref)
         elif field_ref is None and resource_ref is None:
             yield Violation(at, "Required value: one of fieldRef and resourceFieldRef is required")
         yield from _mode((*at, "mode"), item.get("mode"))

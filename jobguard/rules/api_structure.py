@@ -99,17 +99,20 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             )
         yield Violation(("apiVersion",), message)
     for error in structure_errors(view.obj, ctx.kubernetes_version):
-        yield Violation(error.path, error.message, _rename(view, error.path))
+        yield Violation(error.path, error.message, _rename(view, error.path, ctx))
 
 
-def _rename(view: JobView, path: FieldPath) -> Fix | None:
-    """Renaming an unknown field to its did-you-mean, when that field is not set already."""
+def _rename(view: JobView, path: FieldPath, ctx: Context) -> Fix | None:
+    """Renaming an unknown field to its did-you-mean (the message's), when that field is not
+    set already."""
     name, parent = path[-1] if path else None, path[:-1]
     if not isinstance(name, str) or any(not isinstance(s, (str, int)) for s in parent):
         return None
-    guess = suggestion(view.kind, parent, name)
     mapping = lookup(view.obj, parent)
-    if guess is None or not isinstance(mapping, dict) or guess in mapping or name not in mapping:
+    if not isinstance(mapping, dict) or name not in mapping:
+        return None
+    guess = suggestion(view.kind, parent, name, mapping[name], ctx.kubernetes_version)
+    if guess is None or guess in mapping:
         return None
     return Fix(
         f'rename "{name}" to "{guess}"',

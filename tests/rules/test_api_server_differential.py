@@ -265,6 +265,302 @@ CASES: list[Case] = [
             ("{pod}.containers[0].volumeMounts.recursiveReadOnly", 'Unsupported value: "Always"'),
         ),
     ),
+    # -- env valueFrom ------------------------------------------------------------------------
+    Case(
+        "a subscripted label path is accepted",
+        "validateObjectFieldSelector",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}},
+                    }
+                ]
+            )
+        },
+    ),
+    Case(
+        "a subscripted annotation key that is no qualified name",
+        "validateObjectFieldSelector",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['a/b/c']"}},
+                    }
+                ]
+            )
+        },
+        errors=(
+            (
+                "{pod}.containers[0].env[0].valueFrom.fieldRef",
+                'Invalid value: "a/b/c": a qualified name must consist of',
+            ),
+        ),
+    ),
+    Case(
+        "a subscript on a field that takes none",
+        "ConvertDownwardAPIFieldLabel",
+        pod={
+            "containers": main(
+                env=[{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name['x']"}}}]
+            )
+        },
+        errors=(
+            (
+                "{pod}.containers[0].env[0].valueFrom.fieldRef.fieldPath",
+                "Invalid value: \"metadata.name['x']\": error converting fieldPath: field label does not support subscript",
+            ),
+        ),
+    ),
+    Case(
+        "a fieldRef apiVersion other than v1",
+        "ConvertDownwardAPIFieldLabel",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {
+                            "fieldRef": {"apiVersion": "v1beta1", "fieldPath": "metadata.name"}
+                        },
+                    }
+                ]
+            )
+        },
+        errors=(
+            (
+                "{pod}.containers[0].env[0].valueFrom.fieldRef.fieldPath",
+                'Invalid value: "metadata.name": error converting fieldPath: unsupported pod version: v1beta1',
+            ),
+        ),
+    ),
+    Case(
+        "a CPU divisor of 1k",
+        "validateContainerResourceDivisor",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {
+                            "resourceFieldRef": {"resource": "requests.cpu", "divisor": "1k"}
+                        },
+                    }
+                ]
+            )
+        },
+        errors=(
+            (
+                "{pod}.containers[0].env[0].valueFrom.resourceFieldRef.divisor",
+                'Invalid value: "requests.cpu": only divisor\'s values 1m and 1 are supported with the cpu resource',
+            ),
+        ),
+    ),
+    Case(
+        "a memory divisor of 1000 is 1k in canonical form, accepted",
+        "validateContainerResourceDivisor",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {
+                            "resourceFieldRef": {"resource": "limits.memory", "divisor": "1000"}
+                        },
+                    }
+                ]
+            )
+        },
+    ),
+    Case(
+        "a downward API volume item with a bad divisor",
+        "validateDownwardAPIVolumeFile",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "downwardAPI": {
+                        "items": [
+                            {
+                                "path": "cpu",
+                                "resourceFieldRef": {
+                                    "containerName": "main",
+                                    "resource": "limits.cpu",
+                                    "divisor": "2",
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].downwardAPI.resourceFieldRef.divisor",
+                'Invalid value: "limits.cpu": only divisor\'s values 1m and 1',
+            ),
+        ),
+    ),
+    Case(
+        "fileKeyRef naming no volume (1.35+)",
+        "validateEnvVarValueFrom (fileKeyRef)",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {
+                            "fileKeyRef": {"volumeName": "nope", "path": "a.env", "key": "K"}
+                        },
+                    }
+                ]
+            )
+        },
+        errors=(
+            ("{pod}.containers[0].env[0].valueFrom.fileKeyRef.volumeName", 'Not found: "nope"'),
+        ),
+    ),
+    Case(
+        "fileKeyRef is dropped before 1.35",
+        "DropDisabledPodFields (EnvFiles)",
+        pod={
+            "containers": main(
+                env=[
+                    {
+                        "name": "A",
+                        "valueFrom": {
+                            "fileKeyRef": {"volumeName": "nope", "path": "a.env", "key": "K"}
+                        },
+                    }
+                ]
+            )
+        },
+        version=(1, 34),
+    ),
+    # -- extended resources and hugepages ----------------------------------------------------------
+    Case(
+        "an extended resource request without a limit",
+        "validateResourceRequirements (IsOvercommitAllowed)",
+        pod={"containers": main(resources={"requests": {"nvidia.com/gpu": 1}})},
+        errors=(
+            (
+                "{pod}.containers[0].resources.limits",
+                "Required value: Limit must be set for non overcommitable resources",
+            ),
+        ),
+    ),
+    Case(
+        "an extended resource request below its limit",
+        "validateResourceRequirements (IsOvercommitAllowed)",
+        pod={
+            "containers": main(
+                resources={"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 2}}
+            )
+        },
+        errors=(
+            (
+                "{pod}.containers[0].resources.requests",
+                'Invalid value: "1": must be equal to nvidia.com/gpu limit of 2',
+            ),
+        ),
+    ),
+    Case(
+        "an extended resource limit of 1.5",
+        "ValidateResourceQuantityValue",
+        pod={"containers": main(resources={"limits": {"example.com/dev": "1.5"}})},
+        errors=(
+            (
+                "{pod}.containers[0].resources.limits[example.com/dev]",
+                'Invalid value: "1.5": must be an integer',
+            ),
+        ),
+    ),
+    Case(
+        "hugepages without cpu or memory",
+        "validateResourceRequirements",
+        pod={"containers": main(resources={"limits": {"hugepages-1Gi": "2Gi"}})},
+        errors=(("{pod}.containers[0].resources", "Forbidden: HugePages require cpu or memory"),),
+    ),
+    Case(
+        "a claim the pod does not declare",
+        "validateResourceClaimNames",
+        pod={
+            "resourceClaims": [{"name": "a", "resourceClaimName": "a"}],
+            "containers": main(resources={"claims": [{"name": "b"}]}),
+        },
+        errors=(
+            (
+                "{pod}.containers[0].resources.claims[0]",
+                'Not found: "b": must be one of the names in pod.spec.resourceClaims: a',
+            ),
+        ),
+    ),
+    Case(
+        "container claims are dropped before 1.34",
+        "DropDisabledPodFields (DynamicResourceAllocation)",
+        pod={"containers": main(resources={"claims": [{"name": "b"}]})},
+        version=(1, 33),
+    ),
+    # -- pod-level resources -------------------------------------------------------------------------
+    Case(
+        "pod-level ephemeral-storage",
+        "validatePodResourceName",
+        pod={"resources": {"limits": {"ephemeral-storage": "1Gi"}}},
+        errors=(
+            (
+                "{pod}.resources.limits[ephemeral-storage]",
+                'Unsupported value: "ephemeral-storage": supported values: "cpu", "hugepages-", "memory"',
+            ),
+        ),
+    ),
+    Case(
+        "a pod-level name that is not standard",
+        "validateResourceName",
+        pod={"resources": {"requests": {"gpu": "1"}}},
+        errors=(
+            (
+                "{pod}.resources.requests[gpu]",
+                'Invalid value: "gpu": must be a standard resource type or fully qualified',
+            ),
+        ),
+    ),
+    Case(
+        "a pod-level request above its limit",
+        "validateResourceRequirements",
+        pod={"resources": {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}},
+        errors=(
+            (
+                "{pod}.resources.requests",
+                'Invalid value: "2": must be less than or equal to cpu limit of 1',
+            ),
+        ),
+    ),
+    Case(
+        "a pod-level request below the containers' sum",
+        "validatePodResourceConsistency",
+        pod={
+            "resources": {"requests": {"cpu": "1"}},
+            "containers": [
+                {**MAIN, "resources": {"requests": {"cpu": "700m"}}},
+                {"name": "b", "image": "busybox:1.36", "resources": {"requests": {"cpu": "700m"}}},
+            ],
+        },
+        errors=(
+            (
+                "{pod}.resources.requests[cpu]",
+                'Invalid value: "1": must be greater than or equal to aggregate container requests of 1400m',
+            ),
+        ),
+    ),
+    Case(
+        "pod-level resources are dropped before 1.34",
+        "DropDisabledPodFields (PodLevelResources)",
+        pod={"resources": {"requests": {"cpu": "-1"}}},
+        version=(1, 33),
+    ),
     # -- null or empty list items ---------------------------------------------------------------
     Case(
         "containers: [null] is an empty container",
