@@ -19,7 +19,8 @@ the fields of the common volume types (names and the single volume type are
   ``storageClassName`` and ``volumeMode``, and metadata with nothing but labels and annotations;
 * ``projected``: no two sources projecting the same path (``conflicting duplicate paths``);
 * ``csi.driver``: at most 63 characters, an RFC 1123 subdomain (``ValidateCSIDriverName``);
-* ``image``: a ``reference`` and a known ``pullPolicy``;
+* ``image``: a ``reference`` (from 1.37; 1.36 and older accept none in a pod template) and a
+  known ``pullPolicy``;
 * the in-tree sources Kubernetes still validates (most are deprecated, their drivers removed,
   but a typo in one is still an HTTP 422): ``gitRepo`` (``repository``, a relative
   ``directory``), ``iscsi`` (``targetPortal``, IQN/EUI/NAA formats of ``iqn`` and
@@ -64,6 +65,7 @@ from jobguard.core.kubernetes.names import (
     dns1123_subdomain_errors,
 )
 from jobguard.core.kubernetes.quantity import parse_quantity
+from jobguard.core.kubernetes.versions import IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE, Version
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.view import JobView
@@ -340,7 +342,7 @@ def _ephemeral(at: FieldPath, ephemeral: dict[str, Any]) -> Iterator[Violation]:
         yield Violation((*here, "volumeMode"), unsupported(volume_mode, VOLUME_MODES))
 
 
-def _volume(at: FieldPath, volume: dict[str, Any]) -> Iterator[Violation]:
+def _volume(at: FieldPath, volume: dict[str, Any], version: Version) -> Iterator[Violation]:
     config_map = volume.get("configMap")
     if isinstance(config_map, dict):
         here = (*at, "configMap")
@@ -401,7 +403,7 @@ def _volume(at: FieldPath, volume: dict[str, Any]) -> Iterator[Violation]:
         yield from _ephemeral((*at, "ephemeral"), ephemeral)
     image = volume.get("image")
     if isinstance(image, dict):
-        yield from _image((*at, "image"), image)
+        yield from _image((*at, "image"), image, version)
     yield from _in_tree(at, volume)
 
 
@@ -431,9 +433,11 @@ def _csi(at: FieldPath, csi: dict[str, Any]) -> Iterator[Violation]:
                 yield Violation((*at, "name"), invalid(name, error))  # (sic: csi.name)
 
 
-def _image(at: FieldPath, image: dict[str, Any]) -> Iterator[Violation]:
-    """``validateImageVolumeSource`` (an empty ``pullPolicy`` was defaulted)."""
-    if not image.get("reference"):
+def _image(at: FieldPath, image: dict[str, Any], version: Version) -> Iterator[Violation]:
+    """``validateImageVolumeSource`` (an empty ``pullPolicy`` was defaulted). Its ``reference``
+    is required in a pod template from 1.37 only (Kubernetes PR 135989, CHANGELOG-1.37: before,
+    only a Pod's own was checked)."""
+    if not image.get("reference") and version >= IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE:
         yield Violation((*at, "reference"), "Required value")
     policy = image.get("pullPolicy")
     if isinstance(policy, str) and policy and policy not in PULL_POLICIES:
@@ -672,4 +676,6 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         return
     for index, volume in enumerate(volumes):
         if isinstance(volume, dict):
-            yield from _volume(sim.at("template", "spec", "volumes", index), volume)
+            yield from _volume(
+                sim.at("template", "spec", "volumes", index), volume, ctx.kubernetes_version
+            )
