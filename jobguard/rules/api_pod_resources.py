@@ -146,9 +146,10 @@ def _quantity_errors(name: str, raw: Any) -> list[str]:
     """The parts of ``ValidateResourceQuantityValue`` and the hugepage check not reported by
     ``api-pod-template`` (negative quantities are)."""
     errors = []
-    amount = parse_quantity(raw)
-    if amount is not None and amount >= 0 and is_extended(name) and amount % 1 != 0:
-        errors.append(invalid(_text(raw), "must be an integer"))
+    if is_extended(name):  # names first: most are cpu and memory, whose values need no parse
+        amount = parse_quantity(raw)
+        if amount is not None and amount >= 0 and amount % 1 != 0:
+            errors.append(invalid(_text(raw), "must be an integer"))
     if is_hugepages(name):
         error = hugepage_error(name, raw)
         if error:

@@ -858,6 +858,32 @@ CASES += [
         kinds=("CronJob",),
     ),
     Case(
+        "a claim template's metadata with a creationTimestamp",
+        "ValidateTemplateObjectMeta (only labels and annotations may be set)",
+        pod={
+            "volumes": [
+                {
+                    "name": "w",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "metadata": {"creationTimestamp": "2024-01-01T10:00:00Z"},
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                            },
+                        }
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].ephemeral.volumeClaimTemplate.metadata.creationTimestamp",
+                "Forbidden: cannot be set",
+            ),
+        ),
+    ),
+    Case(
         "an exported template creationTimestamp: null is accepted",
         "metav1.Time.UnmarshalJSON",
         template_meta={"creationTimestamp": None},
