@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.cached import cached_property
+from jobguard.core.engine import INTERNAL_ERROR_RULE
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 
@@ -179,6 +180,10 @@ class Policy:
         return None
 
     def settings(self, rule: Rule) -> RuleSettings:
+        if rule.name == INTERNAL_ERROR_RULE:  # not configurable: on_rule_error decides
+            return RuleSettings(
+                Action.DENY if self.deny_on_rule_error else Action.WARN, rule.options()
+            )
         found = self.rules.get(rule.name)
         if found is not None:
             return found
