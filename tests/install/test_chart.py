@@ -254,6 +254,7 @@ def test_the_own_policy_example_loads(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
     policy = load_policy([str(tmp_path / "own.yaml")])
     assert policy.settings(RULES_BY_NAME["backoff-limit"]).options.max == 10
+    assert [rule.name for rule in policy.custom] == ["team-label"]
 
 
 def test_a_fixed_replica_count_replaces_the_autoscaler() -> None:
