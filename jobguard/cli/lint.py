@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from jobguard.lint.baseline import Outcome
     from jobguard.lint.config import Config
     from jobguard.lint.fix import FileFix
+    from jobguard.core.model import Severity
     from jobguard.lint.linter import LintResult
     from jobguard.policy.model import Policy
 
@@ -177,6 +178,19 @@ def _fail(message: str) -> NoReturn:
     help="Write the report to FILE instead of stdout.",
 )
 @click.option(
+    "--min-severity",
+    type=click.Choice(["error", "warning", "info"]),
+    default=None,
+    help="Lowest severity the text report lists (default: warning; never above --fail-on); "
+    "the summary counts the rest.",
+)
+@click.option(
+    "--show-infos",
+    is_flag=True,
+    help="List info findings too (same as --min-severity info): mostly values the API server "
+    "fills in anyway.",
+)
+@click.option(
     "--statistics",
     is_flag=True,
     help="Print how many findings each rule has instead of the findings (text format).",
@@ -206,6 +220,8 @@ def lint(
     exit_zero: bool,
     quiet: bool,
     output_file: str | None,
+    min_severity: str | None,
+    show_infos: bool,
     statistics: bool,
 ) -> None:
     """Lint Job and CronJob manifests in PATHS (files, folders, or - for stdin).
@@ -336,7 +352,12 @@ def lint(
                 err=True,
             )
 
-    options = _TextOptions(_colour(color, output_file), quiet, statistics)
+    options = _TextOptions(
+        _colour(color, output_file),
+        quiet,
+        statistics,
+        _min_severity(min_severity, show_infos, fail_on),
+    )
     out.write(_render(result, fmt, policy, fail_on, options, outcome, baseline_file, fixes, config))
     out.close()
     sys.exit(_exit_code(result, fail_on, accept_all=write_baseline is not None or exit_zero))
@@ -582,7 +603,11 @@ def _render(
     from jobguard.render import text
 
     report = text.render(
-        result, colour=options.colour, quiet=options.quiet, statistics=options.statistics
+        result,
+        colour=options.colour,
+        quiet=options.quiet,
+        statistics=options.statistics,
+        min_severity=options.min_severity,
     )
     if outcome is not None and outcome.accepted and not options.quiet:
         report += (
@@ -597,6 +622,21 @@ class _TextOptions:
     colour: bool
     quiet: bool
     statistics: bool
+    min_severity: Severity
+
+
+def _min_severity(given: str | None, show_infos: bool, fail_on: str) -> Severity:
+    """What the text report lists: errors and warnings unless asked, and never less than what
+    fails the run (a finding that sets the exit code is always shown)."""
+    from jobguard.core.model import Severity
+    from jobguard.render.text import SEVERITY_ORDER
+
+    if show_infos:
+        if given not in (None, "info"):
+            raise click.UsageError("--show-infos is --min-severity info; give one of them")
+        given = "info"
+    wanted = Severity(given) if given is not None else Severity.WARNING
+    return max(wanted, Severity(fail_on), key=SEVERITY_ORDER.index)
 
 
 def _failing(fail_on: Any) -> list[Any]:
