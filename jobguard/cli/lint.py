@@ -91,7 +91,7 @@ def _fail(message: str) -> NoReturn:
     "--kubernetes-version",
     default=None,
     metavar="MAJOR.MINOR",
-    help="Target API server version (1.25 to 1.37) for version-dependent rules (default: 1.36, "
+    help="Target API server version (1.25 to 1.37) for version-dependent rules (default: 1.37, "
     "see docs/api-checks.md).",
 )
 @click.option(

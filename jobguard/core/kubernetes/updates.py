@@ -16,9 +16,19 @@ each reported as ``Invalid value: ...: field is immutable``:
 
 Mutable: parallelism, activeDeadlineSeconds, ttlSecondsAfterFinished, backoffLimit,
 maxFailedIndexes, suspend, podReplacementPolicy, metadata labels and annotations. A suspended
-Job (``old`` has ``spec.suspend: true``) may change the template's scheduling directives: node
-affinity, nodeSelector, tolerations, labels, annotations and schedulingGates (the API server
-also requires that it never ran before 1.36; a manifest cannot tell, so that is assumed).
+Job (``old`` has ``spec.suspend: true``) may change parts of its template
+(``validatePodTemplateUpdate`` in ``pkg/apis/batch/validation``, with the options
+``validationOptionsForJob`` of ``pkg/registry/batch/job`` sets):
+
+* its scheduling directives: node affinity, nodeSelector, tolerations, labels, annotations and
+  schedulingGates (every supported version);
+* from 1.36 (``MutablePodResourcesForSuspendedJobs``, KEP-5440: alpha in 1.35, beta and on by
+  default in 1.36 and 1.37) each container's and init container's ``resources`` (requests,
+  limits and claims); not the pod-level ``spec.resources``.
+
+The API server also requires that the suspended Job never ran (before 1.36), or, from 1.36, that
+it has no active pods and, if it ran, its JobSuspended condition; a manifest cannot tell, so a
+suspended Job is taken to be safely suspended.
 A CronJob has no immutable spec fields: its Jobs are created anew from the template.
 
 Pure: no I/O, the inputs are never modified.
@@ -32,7 +42,11 @@ from typing import Any
 
 from jobguard.core.jsoncopy import copy_json
 from jobguard.core.kubernetes.apiserver import simulate
-from jobguard.core.kubernetes.versions import ELASTIC_INDEXED_JOB_SINCE, Version
+from jobguard.core.kubernetes.versions import (
+    ELASTIC_INDEXED_JOB_SINCE,
+    RESOURCES_OF_SUSPENDED_JOB_SINCE,
+    Version,
+)
 from jobguard.core.paths import FieldPath, field_path
 
 IMMUTABLE = (
@@ -44,6 +58,8 @@ IMMUTABLE = (
     "successPolicy",
 )
 SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "schedulingGates")
+#: The container lists whose items' ``resources`` a suspended Job may change (1.36+).
+RESOURCE_CONTAINER_LISTS = ("containers", "initContainers")
 #: Job spec fields an UPDATE may set, change or remove (KUBERNETES-JOB-API section 5.1).
 JOB_MUTABLE_SPEC = frozenset(
     {
@@ -132,6 +148,28 @@ def _without_scheduling_directives(template: Any, new_template: Any) -> Any:
     return out
 
 
+def _with_new_container_resources(template: Any, new_template: Any) -> Any:
+    """``template`` with each container's ``resources`` taken from the new template's container
+    at the same index (``MutablePodResourcesForSuspendedJobs``); containers added or removed
+    still differ."""
+    if not isinstance(template, dict) or not isinstance(new_template, dict):
+        return template
+    spec, new_spec = template.get("spec"), new_template.get("spec")
+    if not isinstance(spec, dict) or not isinstance(new_spec, dict):
+        return template
+    out = copy_json(template)
+    for key in RESOURCE_CONTAINER_LISTS:
+        old_items, new_items = out["spec"].get(key), new_spec.get(key)
+        if not isinstance(old_items, list) or not isinstance(new_items, list):
+            continue
+        for old_item, new_item in zip(old_items, new_items, strict=False):
+            if isinstance(old_item, dict) and isinstance(new_item, dict):
+                old_item.pop("resources", None)
+                if "resources" in new_item:
+                    old_item["resources"] = new_item["resources"]
+    return out
+
+
 def _immutable(path: FieldPath, new: Any, old: Any, what: str) -> UpdateError:
     changes = [field_path((*path, *p)) for p in changed_paths(old, new)] or [field_path(path)]
     listed = ", ".join(changes[:MAX_CHANGES_SHOWN])
@@ -213,6 +251,8 @@ def job_update_errors(
     old_template, new_template = old_spec.get("template"), new_spec.get("template")
     if old_spec.get("suspend") is True:
         old_template = _without_scheduling_directives(old_template, new_template)
+        if version >= RESOURCES_OF_SUSPENDED_JOB_SINCE:
+            old_template = _with_new_container_resources(old_template, new_template)
     if new_template != old_template:
         errors.append(_immutable(("spec", "template"), new_template, old_template, what))
     for key in IMMUTABLE[1:]:
