@@ -12,10 +12,10 @@ import click
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from jobguard.core.model import Severity
     from jobguard.lint.baseline import Outcome
     from jobguard.lint.config import Config
     from jobguard.lint.fix import FileFix
-    from jobguard.core.model import Severity
     from jobguard.lint.linter import LintResult
     from jobguard.policy.model import Policy
 
