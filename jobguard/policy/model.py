@@ -142,6 +142,10 @@ class Policy:
     def custom_rules(self) -> tuple[Rule, ...]:
         return tuple(c.rule() for c in self.custom)
 
+    @cached_property
+    def custom_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.custom)
+
     def extend(self, rules: RuleSet) -> RuleSet:
         """``rules`` with the custom rules it admits (those judge what the selection judges:
         every front end's selection of rules that report, none of the fixing ones).

@@ -100,9 +100,16 @@ class CustomRule:
             variables["job"] = spec
         values["variables"] = variables
         inputs = activation(values)
+        # As the API server: a false condition skips the rule even when another one fails.
+        failure: CustomRuleError | None = None
         for name, condition in self.match_conditions:
-            if _truth(condition, inputs, f"match condition {name!r}") is False:
-                return []
+            try:
+                if _truth(condition, inputs, f"match condition {name!r}") is False:
+                    return []
+            except CustomRuleError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         for name, program in self.variables:
             try:
                 variables[name] = program.evaluate(inputs)

@@ -383,11 +383,34 @@ _CHANGES = {
 }
 
 
-def _update_oracle(changes: list[str], suspended: bool, version: Version) -> list[str]:
-    """``validatePodTemplateUpdate``: the template is immutable except, for a suspended Job, its
-    scheduling directives and, from 1.36, its containers' resources."""
-    mutable = {"nodeSelector", "tolerations"} if suspended else set()
-    if suspended and version >= (1, 36):
+_STATUSES: dict[str, dict[str, Any]] = {
+    "none": {},
+    "started": {"startTime": "2026-01-01T00:00:00Z"},
+    "started, Suspended condition": {
+        "startTime": "2026-01-01T00:00:00Z",
+        "conditions": [{"type": "Suspended", "status": "True"}],
+    },
+    "started, Suspended condition, active pod": {
+        "startTime": "2026-01-01T00:00:00Z",
+        "active": 1,
+        "conditions": [{"type": "Suspended", "status": "True"}],
+    },
+}
+
+
+def _update_oracle(changes: list[str], suspended: bool, status: str, version: Version) -> list[str]:
+    """``validatePodTemplateUpdate`` with the options of ``validationOptionsForJob``: the
+    template is immutable except, for a safely suspended Job, its scheduling directives and,
+    from 1.36, its containers' resources. Safely suspended: never started (before 1.36); from
+    1.36 no active pod and never started or with the Suspended condition (KEP-5440)."""
+    fields = _STATUSES[status]
+    started, active = "startTime" in fields, fields.get("active", 0)
+    if version < (1, 36):
+        safe = suspended and not started
+    else:
+        safe = suspended and not active and (not started or "conditions" in fields)
+    mutable = {"nodeSelector", "tolerations"} if safe else set()
+    if safe and version >= (1, 36):
         mutable |= {"container resources", "init container resources"}
     return ["spec.template"] if any(c not in mutable for c in changes) else []
 
@@ -396,18 +419,20 @@ def _update_oracle(changes: list[str], suspended: bool, version: Version) -> lis
 @given(
     changes=st.lists(st.sampled_from(sorted(_CHANGES)), max_size=3, unique=True),
     suspended=st.booleans(),
+    status=st.sampled_from(sorted(_STATUSES)),
     version=VERSIONS,
 )
 def test_job_template_updates_match_the_oracle(
-    changes: list[str], suspended: bool, version: Version
+    changes: list[str], suspended: bool, status: str, version: Version
 ) -> None:
     old = _job()
     old["spec"]["suspend"] = suspended
+    old["status"] = _STATUSES[status]
     old["spec"]["template"]["spec"]["initContainers"] = [{"name": "init", "image": "i"}]
     new = copy.deepcopy(old)
     for change in changes:
         _CHANGES[change](new["spec"]["template"]["spec"])
-    assert _update_errors(old, new, version) == _update_oracle(changes, suspended, version)
+    assert _update_errors(old, new, version) == _update_oracle(changes, suspended, status, version)
 
 
 @settings(max_examples=60, deadline=None)

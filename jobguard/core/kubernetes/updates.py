@@ -26,9 +26,10 @@ Job (``old`` has ``spec.suspend: true``) may change parts of its template
   default in 1.36 and 1.37) each container's and init container's ``resources`` (requests,
   limits and claims); not the pod-level ``spec.resources``.
 
-The API server also requires that the suspended Job never ran (before 1.36), or, from 1.36, that
-it has no active pods and, if it ran, its JobSuspended condition; a manifest cannot tell, so a
-suspended Job is taken to be safely suspended.
+Only while the old Job is safely suspended (:func:`template_may_change`): before 1.36 it never
+ran (no ``status.startTime``); from 1.36 it has no active pods and either never ran or carries
+the ``Suspended`` condition (KEP-5440). A stored object (audit, admission) carries its status
+and is judged by it; a manifest has none, so it counts as never run.
 A CronJob has no immutable spec fields: its Jobs are created anew from the template.
 
 Pure: no I/O, the inputs are never modified.
@@ -45,6 +46,7 @@ from jobguard.core.kubernetes.apiserver import simulate
 from jobguard.core.kubernetes.versions import (
     ELASTIC_INDEXED_JOB_SINCE,
     RESOURCES_OF_SUSPENDED_JOB_SINCE,
+    SCHEDULING_DIRECTIVES_OF_ANY_SUSPENDED_JOB_SINCE,
     Version,
 )
 from jobguard.core.paths import FieldPath, field_path
@@ -148,6 +150,23 @@ def _without_scheduling_directives(template: Any, new_template: Any) -> Any:
     return out
 
 
+def template_may_change(old: dict[str, Any], version: Version) -> bool:
+    """Whether a suspended Job's template may change by its status (``validationOptionsForJob``
+    of ``pkg/registry/batch/job``): never started before 1.36; from 1.36 no active pods, and
+    never started or marked with the ``Suspended`` condition (KEP-5440)."""
+    found = old.get("status")
+    status: dict[str, Any] = found if isinstance(found, dict) else {}
+    started = status.get("startTime") is not None
+    if version < SCHEDULING_DIRECTIVES_OF_ANY_SUSPENDED_JOB_SINCE:
+        return not started
+    conditions = status.get("conditions")
+    suspended = any(
+        isinstance(c, dict) and c.get("type") == "Suspended" and c.get("status") == "True"
+        for c in (conditions if isinstance(conditions, list) else [])
+    )
+    return not status.get("active") and (not started or suspended)
+
+
 def _with_new_container_resources(template: Any, new_template: Any) -> Any:
     """``template`` with each container's ``resources`` taken from the new template's container
     at the same index (``MutablePodResourcesForSuspendedJobs``); containers added or removed
@@ -249,7 +268,7 @@ def job_update_errors(
             )
         )
     old_template, new_template = old_spec.get("template"), new_spec.get("template")
-    if old_spec.get("suspend") is True:
+    if old_spec.get("suspend") is True and template_may_change(old, version):
         old_template = _without_scheduling_directives(old_template, new_template)
         if version >= RESOURCES_OF_SUSPENDED_JOB_SINCE:
             old_template = _with_new_container_resources(old_template, new_template)
