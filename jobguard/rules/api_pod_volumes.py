@@ -300,8 +300,10 @@ def _ephemeral(at: FieldPath, ephemeral: dict[str, Any]) -> Iterator[Violation]:
     meta = meta if isinstance(meta, dict) else {}
     for key, value in meta.items():
         if key not in ("labels", "annotations") and value not in (None, "", [], {}):
+            # validateFieldAllowList names the Go field with its first letter lowered: UID -> uID
+            name = "uID" if key == "uid" else key
             yield Violation(
-                (*at, "volumeClaimTemplate", "metadata", key), "Forbidden: cannot be set"
+                (*at, "volumeClaimTemplate", "metadata", name), "Forbidden: cannot be set"
             )
     modes = spec.get("accessModes")
     if not modes:
