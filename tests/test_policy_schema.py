@@ -224,7 +224,6 @@ REFUSED = [
         "custom rule without validations",
         custom(**{"    validations:\n": "    validations: []\n", "      - {expression": "#"}),
     ),
-    ("custom rule with a built-in's name", custom(**{"name: team-label": "name: backoff-limit"})),
     ("custom rule name not kebab-case", custom(**{"name: team-label": "name: Team_Label"})),
     ("custom rule code", custom(**{"code: JGC001": "code: JG001"})),
     ("custom rule kind", custom(**{"kinds: [Job]": "kinds: [Pod]"})),
@@ -245,6 +244,7 @@ REFUSED = [
 #: cross-field checks in the options' validate()). The schema checks shape, the loader the rest.
 LOADER_ONLY = [
     ("extends a missing file", "extends: [missing.yaml]\n"),
+    ("custom rule with a built-in's name", custom(**{"name: team-label": "name: backoff-limit"})),
     ("CEL that does not compile", custom(**{"'team' in variables.labels": "'team' in"})),
     (
         "two custom rules of one name",

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from jobguard.core.model import Action
 from jobguard.policy import custom_rules
+from jobguard.policy.custom_rules import custom_rules_schema
 from jobguard.policy.loader import (
     _EXEMPTION_KEYS,
     _EXEMPTION_SELECTORS,
@@ -189,75 +190,8 @@ def _exemption_schema() -> dict[str, Any]:
     }
 
 
-def _named_expressions(name_pattern: str, reserved: Sequence[str] = ()) -> dict[str, Any]:
-    name: dict[str, Any] = {"type": "string", "pattern": name_pattern}
-    if reserved:
-        name["not"] = {"enum": list(reserved)}
-    return _nullable(
-        {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name", "expression"],
-                "properties": {"name": name, "expression": _CEL},
-            },
-        }
-    )
-
-
-#: A CEL expression as the loader wants it (compiled at load time, which only the loader does).
-_CEL: dict[str, Any] = {"type": "string", "pattern": r"\S", "description": "A CEL expression."}
-
-
-def _custom_rule_schema(builtin_names: Sequence[str]) -> dict[str, Any]:
-    """One entry of ``custom_rules`` (jobguard.policy.custom_rules reads it)."""
-    validation_properties: dict[str, Any] = {
-        "expression": _CEL,
-        "message": _nullable({"type": "string"}),
-        "messageExpression": _CEL,
-        "path": {"type": "string", "description": "Where lint points: metadata.labels, job.x"},
-    }
-    _same_keys("a custom rule's validation", validation_properties, custom_rules._VALIDATION_KEYS)
-    properties: dict[str, Any] = {
-        "name": {
-            "type": "string",
-            "pattern": custom_rules._NAME.pattern,
-            "not": {"enum": list(builtin_names)},
-        },
-        "code": {"type": "string", "pattern": custom_rules._CODE.pattern},
-        "description": {"type": "string"},
-        "action": {"anyOf": [{"enum": [a.value for a in Action]}, {"const": False}]},
-        "kinds": {
-            "type": "array",
-            "minItems": 1,
-            "items": {"enum": list(custom_rules.KINDS)},
-        },
-        "match_conditions": _named_expressions(custom_rules._QUALIFIED.pattern),
-        "variables": _named_expressions(custom_rules._IDENTIFIER.pattern, reserved=("job",)),
-        "validations": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["expression"],
-                "properties": validation_properties,
-            },
-        },
-    }
-    _same_keys("a custom rule", properties, custom_rules.RULE_KEYS)
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name", "validations"],
-        "properties": properties,
-    }
-
-
 def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
     """How each top-level key the loader accepts is described."""
-    names = [rule.name for rule in rules]
     return {
         "apiVersion": lambda: {"const": API_VERSION},
         "kind": lambda: {"const": "Policy"},
@@ -291,14 +225,12 @@ def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
         "exemptions": lambda: _nullable(
             {"type": "array", "items": _exemption_schema()},
         ),
-        "custom_rules": lambda: _nullable(
-            {"type": "array", "items": _custom_rule_schema(names)},
-        ),
         "on_rule_error": lambda: {"enum": list(ON_RULE_ERROR), "default": "warn"},
         "restated_api_defaults": lambda: {
             "enum": list(RESTATED_API_DEFAULTS),
             "default": "info",
         },
+        "custom_rules": custom_rules_schema,
     }
 
 

@@ -181,12 +181,14 @@ def _container_requirements(
                         (*at, "requests"),
                         invalid(
                             _text(raw), f"must be equal to {name} limit of {_text(limits[name])}"
-                        ),
+                        )
+                        + " (extended resources and hugepages are not overcommitted)",
                     )
             else:
                 yield Violation(
                     (*at, "limits"),
-                    "Required value: Limit must be set for non overcommitable resources",
+                    "Required value: Limit must be set for non overcommitable resources"
+                    f" ({name} is not overcommitted: set limits[{name}] equal to the request)",
                 )
         page_error = hugepage_error(name, raw) if is_hugepages(name) else None
         if page_error:

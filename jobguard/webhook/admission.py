@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobguard.cel.custom_rule import denial_message as custom_denial
+from jobguard.cel.custom_rule import warning_message as custom_warning
 from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
@@ -37,8 +39,6 @@ from jobguard.core.subject import Subject
 from jobguard.core.view import JOB_KINDS, JobView
 from jobguard.policy import Policy
 from jobguard.rules import fixing_rules, validating_rules
-from jobguard.rules.custom import denial_message as custom_denial
-from jobguard.rules.custom import warning_message as custom_warning
 from jobguard.webhook import responses
 from jobguard.webhook.responses import Answer
 from jobguard.webhook.review import Review
