@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from jobguard.core.model import Action
+from jobguard.policy.custom_rules import custom_rules_schema
 from jobguard.policy.loader import (
     _EXEMPTION_KEYS,
     _EXEMPTION_SELECTORS,
@@ -222,6 +223,7 @@ def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
             "enum": list(RESTATED_API_DEFAULTS),
             "default": "info",
         },
+        "custom_rules": custom_rules_schema,
     }
 
 

@@ -156,6 +156,14 @@ def local_path_errors(value: str) -> list[str]:
     return errors
 
 
+def non_reserved_path_errors(value: str) -> list[str]:
+    """``ValidateLocalNonReservedPath``: also not starting with ``..``."""
+    errors = local_path_errors(value)
+    if value.startswith("..") and not value.startswith("../"):
+        errors.append("must not start with '..'")
+    return errors
+
+
 def _seccomp(at: FieldPath, profile: Any) -> Iterator[Violation]:
     if not isinstance(profile, dict):
         return

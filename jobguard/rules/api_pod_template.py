@@ -46,6 +46,7 @@ from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
+from jobguard.rules.api_pod_resources import overcommit_allowed
 from jobguard.rules.base import NoOptions
 
 CODE = "JG005"
@@ -281,6 +282,8 @@ def _resources(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
                     invalid(str(raw), "must be greater than or equal to 0"),
                 )
     for name, raw in requests.items():
+        if not overcommit_allowed(str(name)):
+            continue  # must equal its limit: api-pod-resources
         request, limit = parse_quantity(raw), parse_quantity(limits.get(name))
         if request is not None and limit is not None and request > limit:
             yield Violation(
@@ -322,8 +325,8 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             "Required value (a pod needs at least one container)",
         )
     yield from _volumes(sim)
-    seen: set[str] = set()
     version = ctx.kubernetes_version
+    seen: set[str] = set()
     yield from _containers(sim, "containers", seen, init=False, version=version)
     yield from _containers(sim, "initContainers", seen, init=True, version=version)
     ephemeral = sim.pod_spec.get("ephemeralContainers")

@@ -174,10 +174,10 @@ def test_exclude_globs_match_a_component_or_a_path(repo: Path) -> None:
         cwd=repo,
     )
     files = {f["file"] for f in json.loads(component.stdout)["findings"]}
-    assert files == {"./team/jobs/job.yaml"}
+    assert files == {"team/jobs/job.yaml"}
     path = run("lint", "--no-config", "--exclude", "team/jobs", "--format", "json", ".", cwd=repo)
     files = {f["file"] for f in json.loads(path.stdout)["findings"]}
-    assert files == {"./team/out.rendered.yaml", "./vendor/job.yaml"}
+    assert files == {"team/out.rendered.yaml", "vendor/job.yaml"}
 
 
 def test_stdin_filename_names_the_findings_and_matches_file_exemptions(tmp_path: Path) -> None:
@@ -313,7 +313,9 @@ def test_text_output_lists_an_objects_findings_in_line_order(tmp_path: Path) -> 
     rules' order kept among the findings at one position."""
     (tmp_path / "job.yaml").write_text(ORDER_JOB)
     select = "restart-policy,backoff-limit,ttl-after-finished,resources"
-    text = run("lint", "--no-config", "-q", "--select", select, "job.yaml", cwd=tmp_path)
+    text = run(
+        "lint", "--no-config", "-q", "--show-infos", "--select", select, "job.yaml", cwd=tmp_path
+    )
     located = [
         line.split(" ")[0] + " " + line.split(" ")[2]
         for line in text.stdout.splitlines()
@@ -337,6 +339,7 @@ def test_statistics_counts_findings_per_rule(tmp_path: Path) -> None:
         "lint",
         "--no-config",
         "--statistics",
+        "--show-infos",
         "--select",
         "restart-policy,resources,completions-parallelism",
         "job.yaml",

@@ -136,10 +136,13 @@ def test_a_field_newer_than_the_target_version_is_unknown_there() -> None:
 
 
 def test_did_you_mean_prefers_case_then_spelling() -> None:
-    known = ["restartPolicy", "resources", "ttlSecondsAfterFinished"]
+    known = {"restartPolicy": "string", "resources": "x", "ttlSecondsAfterFinished": "int32"}
     assert did_you_mean("RestartPolicy", known) == "restartPolicy"
     assert did_you_mean("ttlSecondAfterFinished", known) == "ttlSecondsAfterFinished"
     assert did_you_mean("image", known) is None
+    # only a field that can hold the value: a string is no misspelt integer field
+    assert did_you_mean("ttlSecondAfterFinished", known, "1h") is None
+    assert did_you_mean("ttlSecondAfterFinished", known, 3600) == "ttlSecondsAfterFinished"
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,13 +198,36 @@ def _go_field(path: FieldPath, struct: str) -> str:
     return f"{short_type(struct)}.{dotted}"
 
 
-def did_you_mean(name: str, known: list[str]) -> str | None:
-    """The known field a misspelt one most likely meant (case first, then spelling)."""
+def did_you_mean(name: str, fields: Mapping[str, str], value: Any = None) -> str | None:
+    """The known field a misspelt one most likely meant (case first, then spelling), among the
+    ``fields`` (name -> type) that can hold ``value`` (None: any): a rename must give the value
+    a field that takes it (``schedule: "0 3 * * *"`` is no misspelt ``scheduling``, an object)."""
+    known = sorted(k for k, expr in fields.items() if value is None or _fits(expr, value))
     lowered = {k.lower(): k for k in known}
     if name.lower() in lowered:
         return lowered[name.lower()]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+JOB_SPEC = "io.k8s.api.batch.v1.JobSpec"
+CRONJOB_SPEC = "io.k8s.api.batch.v1.CronJobSpec"
+
+
+def misplaced_field(type_name: str, name: str) -> str | None:
+    """Why ``name`` is unknown in a Job spec or a CronJob's own spec when it is a field of the
+    other one (a Job with a ``schedule``, a CronJob with ``template`` beside its schedule): a
+    different mistake from a misspelling, with its own hint and no rename."""
+    types = load_schema().types
+    job, cronjob = types[JOB_SPEC], types[CRONJOB_SPEC]
+    if type_name == JOB_SPEC and name in cronjob and name not in job:
+        return (
+            f"{name} is a CronJob field: a Job runs once, when it is created; to run it on a "
+            "schedule, write a kind: CronJob with this Job spec under spec.jobTemplate.spec"
+        )
+    if type_name == CRONJOB_SPEC and name in job and name not in cronjob:
+        return f"{name} is a Job field: in a CronJob it goes under spec.jobTemplate.spec"
+    return None
 
 
 def _version(v: tuple[int, int]) -> str:
@@ -272,13 +295,18 @@ class _Walker:
                 since = self.schema.since.get(f"{type_name}.{name}")
                 newer = since if since is not None and since > self.version else None
                 self.errors.append(
-                    StructureError((*path, name), self._unknown(name, path, fields, newer))
+                    StructureError((*path, name), self._unknown(name, item, path, type_name, newer))
                 )
                 continue
             self.value(item, expr, (*path, name), type_name)
 
     def _unknown(
-        self, name: str, path: FieldPath, fields: dict[str, str], since: tuple[int, int] | None
+        self,
+        name: str,
+        value: Any,
+        path: FieldPath,
+        type_name: str,
+        since: tuple[int, int] | None,
     ) -> str:
         shown = field_path((*path, name))
         message = f'strict decoding error: unknown field "{shown}"'
@@ -287,7 +315,10 @@ class _Walker:
                 f"{message} (the field was added in Kubernetes {_version(since)}; the target "
                 f"version is {_version(self.version)}, see --kubernetes-version)"
             )
-        guess = did_you_mean(name, sorted(fields))
+        misplaced = misplaced_field(type_name, name)
+        if misplaced is not None:
+            return f"{message} ({misplaced})"
+        guess = did_you_mean(name, self.types[type_name], value)
         return f'{message}; did you mean "{guess}"?' if guess else message
 
 
