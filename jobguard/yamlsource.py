@@ -608,8 +608,8 @@ def duplicate_keys(
     """Paths (raw key names, list indexes) of mapping keys that a YAML node tree repeats.
 
     The loader keeps the last value of a repeated key, as kubectl does (it sends JSON, so the
-    API server never sees the repeat: ``api-duplicate-keys`` warns). Each node is visited once (aliases share nodes), so this is
-    linear in the size of the file. ``repeats`` (mapping node id -> repeated keys, noted by the
+    API server never sees the repeat: ``api-duplicate-keys`` warns). Each node is visited once
+    (aliases share nodes), so this is linear in the size of the file. ``repeats`` (mapping node id -> repeated keys, noted by the
     loader before merge keys were flattened) replaces looking at the keys again: after
     flattening, a key that overrides a merged one would look repeated.
     """

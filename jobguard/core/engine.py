@@ -207,6 +207,7 @@ def evaluate(
     would conflict with the object are then kept rather than dropped.
     """
     ctx = ctx or Context()
+    rules = policy.extend(rules)  # the policy's custom rules join the selection
     in_scope = policy.in_scope(view.namespace, view.labels)
     on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)

@@ -20,6 +20,7 @@ from jobguard.core.model import Finding, Severity
 from jobguard.core.view import JobView
 from jobguard.policy.model import Policy
 from jobguard.rules import REGISTRY
+from jobguard.rules.api_structure import misspelt_kind
 from jobguard.yamlsource import (
     DEFAULT_MAX_BYTES,
     SourceError,
@@ -168,7 +169,11 @@ def _judge(
         kubernetes_version=version,
     )
     if view is None:
-        return 1
+        misspelt = misspelt_kind(src.data)
+        if misspelt is None:
+            return 1
+        problems.append(InputProblem(file, misspelt, *src.position(("kind",))))
+        return 0
     try:
         report = evaluate(view, policy, ctx, rules=REGISTRY, file=file)
     except RecursionError:

@@ -16,6 +16,8 @@ from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 
 if TYPE_CHECKING:
+    from jobguard.cel.custom_rule import CustomRule
+    from jobguard.core.rule import RuleSet
     from jobguard.rules.base import Rule
 
 
@@ -133,6 +135,34 @@ class Policy:
     # ``restated_api_defaults: info`` (the default): a finding whose only fix writes what the
     # Job gets anyway is reported as info, whatever the rule's action (``action``: as usual).
     restated_defaults_as_info: bool = True
+    #: The policy's own rules (``custom_rules:``), in the order the files declare them.
+    custom: tuple[CustomRule, ...] = ()
+
+    @cached_property
+    def custom_rules(self) -> tuple[Rule, ...]:
+        return tuple(c.rule() for c in self.custom)
+
+    @cached_property
+    def custom_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.custom)
+
+    def extend(self, rules: RuleSet) -> RuleSet:
+        """``rules`` with the custom rules it admits (those judge what the selection judges:
+        every front end's selection of rules that report, none of the fixing ones).
+
+        Worked out once per selection: the webhook asks on every request.
+        """
+        if not self.custom:
+            return rules
+        cache: dict[int, tuple[RuleSet, RuleSet]] = self.__dict__.setdefault("_extended", {})
+        hit = cache.get(id(rules))
+        if hit is not None and hit[0] is rules:
+            return hit[1]
+        extended = rules.with_rules(self.custom_rules)
+        if len(cache) >= 64:
+            cache.clear()
+        cache[id(rules)] = (rules, extended)
+        return extended
 
     def exemption(
         self,

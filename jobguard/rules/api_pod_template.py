@@ -325,8 +325,8 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             "Required value (a pod needs at least one container)",
         )
     yield from _volumes(sim)
-    seen: set[str] = set()
     version = ctx.kubernetes_version
+    seen: set[str] = set()
     yield from _containers(sim, "containers", seen, init=False, version=version)
     yield from _containers(sim, "initContainers", seen, init=True, version=version)
     ephemeral = sim.pod_spec.get("ephemeralContainers")

@@ -7,7 +7,10 @@ checked against the batch/v1 schema generated from the Kubernetes OpenAPI docume
 ``restartpolicy``, a field indented one level too deep or too shallow), and a field newer than
 the target Kubernetes version (``--kubernetes-version``). Unknown fields get a did-you-mean
 suggestion. Also: ``apiVersion`` must be ``batch/v1`` (``batch/v1beta1`` CronJobs are not served
-since Kubernetes 1.25).
+since Kubernetes 1.25), and a ``batch`` document whose ``kind`` is ``Job`` or ``CronJob`` but for
+case (``kind: job``) is an error with a did-you-mean (:func:`misspelt_kind`, reported by ``jobguard
+lint`` as an input problem: no rule can judge an object of an unknown kind), not a document
+skipped as "not a Job".
 
 Why: the API server refuses the whole object (``Job in version "v1" cannot be handled as a Job:
 strict decoding error: unknown field "spec.template.spec.restartpolicy"``), or, with lax field
@@ -54,6 +57,30 @@ REMEDIATION = (
 
 SERVED_API_VERSION = "batch/v1"
 CRONJOB_V1BETA1_REMOVED = (1, 25)
+_KINDS_BY_FOLDED_NAME = {"job": "Job", "cronjob": "CronJob"}
+
+
+def misspelt_kind(obj: object) -> str | None:
+    """The error for a ``batch`` Job or CronJob whose ``kind`` differs only in case, else None.
+
+    kubectl looks the kind up in the API server's discovery, which is case-sensitive:
+    ``no matches for kind "job" in version "batch/v1"`` (a v1.36 server rejects it).
+    """
+    if not isinstance(obj, dict):
+        return None
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if not isinstance(kind, str):
+        return None
+    meant = _KINDS_BY_FOLDED_NAME.get(kind.lower())
+    in_batch = api_version is None or (
+        isinstance(api_version, str) and api_version.startswith("batch/")
+    )
+    if meant is None or meant == kind or not in_batch:
+        return None
+    return (
+        f'kind: no matches for kind "{kind}" in version "{api_version or SERVED_API_VERSION}"; '
+        f'did you mean "{meant}"? (kinds are case-sensitive)'
+    )
 
 
 def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobguard.cel.custom_rule import denial_message as custom_denial
+from jobguard.cel.custom_rule import warning_message as custom_warning
 from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
@@ -162,9 +164,23 @@ def finding_warning(finding: Finding, *, preexisting: bool = False, scheduled: b
     return responses.short(f"jobguard {finding.rule}{note}: {finding.field}: {finding.message}")
 
 
-def denial_message(findings: tuple[Finding, ...]) -> str:
-    parts = [f"[{f.rule}] {f.field or '(object)'}: {f.message}" for f in findings]
-    return "jobguard policy: " + "; ".join(parts)
+def denial_message(findings: tuple[Finding, ...], custom: frozenset[str] = frozenset()) -> str:
+    """The denial: built-in rules' findings in jobguard's words, then the custom rules' as the
+    API server words a ValidatingAdmissionPolicy's denial (each is one, once exported)."""
+    parts = [
+        f"[{f.rule}] {f.field or '(object)'}: {f.message}" for f in findings if f.rule not in custom
+    ]
+    vap = [custom_denial(f.rule, f.message) for f in findings if f.rule in custom]
+    return "; ".join((["jobguard policy: " + "; ".join(parts)] if parts else []) + vap)
+
+
+def warning_text(finding: Finding, custom: frozenset[str]) -> str:
+    """A warning: a custom rule's as the API server words a warning ValidatingAdmissionPolicy's."""
+    if finding.rule in custom:
+        # Cut like every webhook warning (responses.MAX_WARNING_CHARS): the API server's own
+        # prefix leaves little of the rule's message.
+        return responses.short(custom_warning(finding.rule, finding.message))
+    return finding_warning(finding)
 
 
 # -- the webhooks -----------------------------------------------------------------------------
@@ -260,9 +276,14 @@ def validate(
         if review.old_object is not None
         else None
     )
+    custom = policy.custom_names
     if review.operation == "UPDATE" and report.errors and old_view is not None:
+        # A violation the old object already had does not block, except a custom rule's: a
+        # ValidatingAdmissionPolicy judges the new object alone.
         before = {
-            _key(f) for f in evaluate(old_view, policy, ctx, rules=rules, patches=False).findings
+            _key(f)
+            for f in evaluate(old_view, policy, ctx, rules=rules, patches=False).findings
+            if f.rule not in custom
         }
     if scheduled_run(review, view):
         # Denying it would only drop this run: the template was judged when the CronJob was
@@ -274,8 +295,8 @@ def validate(
     blocking = tuple(f for f in report.errors if _key(f) not in before)
     warnings = [
         finding_warning(f, preexisting=True) for f in report.errors if _key(f) in before
-    ] + [finding_warning(f) for f in report.findings if f.severity is Severity.WARNING]
+    ] + [warning_text(f, custom) for f in report.findings if f.severity is Severity.WARNING]
     if blocking:
-        answer = responses.deny(review.uid, denial_message(blocking), warnings)
+        answer = responses.deny(review.uid, denial_message(blocking, custom), warnings)
         return Outcome(answer, DENIED, "", report.findings, blocking)
     return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)

@@ -34,6 +34,7 @@ class Case:
     template_meta: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # merged into the object's metadata
     job_spec: dict[str, Any] = field(default_factory=dict)  # merged into the Job spec
+    status: dict[str, Any] | None = None
     kinds: tuple[str, ...] = ("Job", "CronJob")
 
 
@@ -204,6 +205,62 @@ CASES: list[Case] = [
                 'Unsupported value: "RWO"',
             ),
         ),
+    ),
+    Case(
+        "an ephemeral claim restored from a snapshot without its apiGroup",
+        "validateDataSource",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                                "dataSource": {"kind": "VolumeSnapshot", "name": "snap"},
+                            }
+                        }
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].ephemeral.volumeClaimTemplate.spec.dataSource",
+                "Invalid value: \"VolumeSnapshot\": must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+            ),
+        ),
+    ),
+    Case(
+        "an ephemeral claim with a snapshot data source and a matching dataSourceRef is accepted",
+        "ValidatePersistentVolumeClaimSpec",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                                "dataSource": {
+                                    "apiGroup": "snapshot.storage.k8s.io",
+                                    "kind": "VolumeSnapshot",
+                                    "name": "snap",
+                                },
+                                "dataSourceRef": {
+                                    "apiGroup": "snapshot.storage.k8s.io",
+                                    "kind": "VolumeSnapshot",
+                                    "name": "snap",
+                                },
+                                "selector": {"matchLabels": {"tier": "fast"}},
+                            }
+                        }
+                    },
+                }
+            ]
+        },
     ),
     # -- volume devices and mounts ------------------------------------------------------------
     Case(
@@ -556,6 +613,35 @@ CASES: list[Case] = [
         ),
     ),
     Case(
+        "a pod-level hugepages limit below the containers' limits",
+        "validatePodResourceConsistency",
+        pod={
+            "resources": {"limits": {"hugepages-2Mi": "2Mi", "memory": "1Gi"}},
+            "containers": main(
+                resources={
+                    "limits": {"hugepages-2Mi": "4Mi", "memory": "1Gi"},
+                    "requests": {"hugepages-2Mi": "4Mi"},
+                }
+            ),
+        },
+        errors=(
+            (
+                "{pod}.resources.limits[hugepages-2Mi]",
+                'Invalid value: "2Mi": must be greater than or equal to aggregate container limits of 4Mi',
+            ),
+            (
+                "{pod}.resources.containers[0][hugepages-2Mi].limits",
+                'Invalid value: "4Mi": must be less than or equal to pod limits of 2Mi',
+            ),
+        ),
+    ),
+    Case(
+        "pod-level resources in a Windows pod",
+        "validatePodResources",
+        pod={"os": {"name": "windows"}, "resources": {"limits": {"cpu": "1"}}},
+        errors=(("{pod}.resources", "Forbidden: may not be set for a windows pod"),),
+    ),
+    Case(
         "pod-level resources are dropped before 1.34",
         "DropDisabledPodFields (PodLevelResources)",
         pod={"resources": {"requests": {"cpu": "-1"}}},
@@ -629,6 +715,266 @@ CASES: list[Case] = [
     ),
 ]
 
+CASES += [
+    # -- Job fields -------------------------------------------------------------------------------
+    Case(
+        "succeededIndexes longer than 64 KiB",
+        "validateSuccessPolicy (maxJobSuccessPolicySucceededIndexesLimit)",
+        job_spec={
+            "completionMode": "Indexed",
+            "completions": 5,
+            "parallelism": 1,
+            "successPolicy": {"rules": [{"succeededIndexes": "1" * 65537}]},
+        },
+        errors=(
+            (
+                "{job}.successPolicy.rules[0].succeededIndexes",
+                "Too long: must have at most 65536 bytes",
+            ),
+            (
+                "{job}.successPolicy.rules[0].succeededIndexes",
+                'Invalid value: "111',  # then validateIndexesFormat: not an int32
+            ),
+        ),
+    ),
+    # -- object metadata ------------------------------------------------------------------------
+    Case(
+        "an owner reference without a uid",
+        "validateOwnerReference",
+        meta={
+            "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "uid": ""}]
+        },
+        errors=(("metadata.ownerReferences.uid", 'Invalid value: "": uid must not be empty'),),
+    ),
+    Case(
+        "two controller owner references",
+        "ValidateOwnerReferences",
+        meta={
+            "ownerReferences": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "name": "a",
+                    "uid": "1",
+                    "controller": True,
+                },
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": "b",
+                    "uid": "2",
+                    "controller": True,
+                },
+            ]
+        },
+        errors=(("metadata.ownerReferences", "Invalid value: "),),
+    ),
+    Case(
+        "an owner reference apiVersion without a version",
+        "validateOwnerReference (schema.FromAPIVersionAndKind)",
+        meta={
+            "ownerReferences": [
+                {"apiVersion": "apps/", "kind": "Deployment", "name": "b", "uid": "2"}
+            ]
+        },
+        errors=(
+            (
+                "metadata.ownerReferences.apiVersion",
+                'Invalid value: "apps/": version must not be empty',
+            ),
+        ),
+    ),
+    Case(
+        "an unqualified finalizer that is not standard",
+        "validateKubeFinalizerName",
+        meta={"finalizers": ["cleanup"]},
+        errors=(
+            (
+                "metadata.finalizers[0]",
+                'Invalid value: "cleanup": name is neither a standard finalizer name nor is it fully qualified',
+            ),
+        ),
+    ),
+    Case(
+        "standard and domain-prefixed finalizers are accepted",
+        "ValidateFinalizers",
+        meta={"finalizers": ["kubernetes", "foregroundDeletion", "example.com/cleanup"]},
+    ),
+    Case(
+        "orphan and foregroundDeletion together",
+        "ValidateFinalizers",
+        meta={"finalizers": ["orphan", "foregroundDeletion"]},
+        errors=(("metadata.finalizers", "Invalid value: "),),
+    ),
+    Case(
+        "a CronJob generateName of 48 characters makes a 53-character name",
+        "ValidateCronJobCreate (after name generation)",
+        meta={"generateName": "a" * 47 + "-"},
+        errors=(("metadata.name", "Invalid value: "),),
+        kinds=("CronJob",),
+    ),
+    Case(
+        "a CronJob generateName of 47 characters is accepted",
+        "ValidateCronJobCreate (after name generation)",
+        meta={"generateName": "a" * 46 + "-"},
+        kinds=("CronJob",),
+    ),
+    Case(
+        "an Indexed Job generateName whose pod hostnames exceed 63 characters",
+        "validateJob (Indexed hostname, after name generation)",
+        meta={"generateName": "j" * 57 + "-"},
+        job_spec={"completionMode": "Indexed", "completions": 3, "parallelism": 1},
+        errors=(("metadata.name", "Invalid value: "),),
+        kinds=("Job",),
+    ),
+    # -- pod template annotations --------------------------------------------------------------------
+    Case(
+        "a pod-deletion-cost that is not a 32-bit integer",
+        "ValidatePodSpecificAnnotations",
+        template_meta={"annotations": {"controller.kubernetes.io/pod-deletion-cost": "3000000000"}},
+        errors=(
+            (
+                "{tpl}.annotations[controller.kubernetes.io/pod-deletion-cost]",
+                'Invalid value: "3000000000": must be a 32bit integer',
+            ),
+        ),
+    ),
+    Case(
+        "a mirror-pod annotation without nodeName",
+        "ValidatePodSpecificAnnotations",
+        template_meta={"annotations": {"kubernetes.io/config.mirror": "x"}},
+        errors=(
+            (
+                "{tpl}.annotations[kubernetes.io/config.mirror]",
+                'Invalid value: "x": must set spec.nodeName',
+            ),
+        ),
+    ),
+    Case(
+        "a container seccomp annotation with a localhost path going up",
+        "ValidateSeccompProfile",
+        template_meta={
+            "annotations": {
+                "container.seccomp.security.alpha.kubernetes.io/main": "localhost/../p.json"
+            }
+        },
+        errors=(
+            (
+                "{tpl}.annotations.container.seccomp.security.alpha.kubernetes.io/main",
+                "Invalid value: \"../p.json\": must not contain '..'",
+            ),
+        ),
+    ),
+    Case(
+        "an AppArmor annotation disagreeing with the container field",
+        "validateAppArmorAnnotationsAndFieldsMatchOnCreate",
+        template_meta={
+            "annotations": {"container.apparmor.security.beta.kubernetes.io/main": "unconfined"}
+        },
+        pod={"containers": main(securityContext={"appArmorProfile": {"type": "RuntimeDefault"}})},
+        errors=(
+            (
+                "{pod}.containers[0].securityContext.appArmorProfile.type",
+                "Forbidden: apparmor type in annotation and field must match",
+            ),
+        ),
+    ),
+    Case(
+        "a tolerations annotation with a toleration the field would refuse",
+        "ValidateTolerationsInPodAnnotations",
+        template_meta={
+            "annotations": {
+                "scheduler.alpha.kubernetes.io/tolerations": '[{"key": "a", "Operator": "Exists", "value": "b"}]'
+            }
+        },
+        errors=(
+            (
+                "{tpl}.annotations.scheduler.alpha.kubernetes.io/tolerations[0].operator",
+                "Invalid value: ",
+            ),
+        ),
+    ),
+    Case(
+        "a tolerations annotation that is no JSON list",
+        "ValidateTolerationsInPodAnnotations (GetTolerationsFromPodAnnotations)",
+        template_meta={"annotations": {"scheduler.alpha.kubernetes.io/tolerations": "key=a"}},
+        errors=(
+            ("{tpl}.annotations", 'Invalid value: "scheduler.alpha.kubernetes.io/tolerations": '),
+        ),
+    ),
+    # -- hostnameOverride ------------------------------------------------------------------------------
+    Case(
+        "hostnameOverride beside setHostnameAsFQDN",
+        "ValidatePodSpec (HostnameOverride, KEP-4762)",
+        pod={"hostnameOverride": "a.example.com", "setHostnameAsFQDN": True},
+        errors=(("{pod}.hostnameOverride", "Invalid value: "),),
+    ),
+    Case(
+        "hostnameOverride with an underscore",
+        "ValidatePodSpec (HostnameOverride, KEP-4762)",
+        pod={"hostnameOverride": "a_b"},
+        errors=(
+            ("{pod}.hostnameOverride", 'Invalid value: "a_b": a lowercase RFC 1123 subdomain'),
+        ),
+    ),
+    Case(
+        "hostnameOverride is dropped before 1.35",
+        "DropDisabledPodFields (HostnameOverride)",
+        pod={"hostnameOverride": "a_b"},
+        version=(1, 34),
+    ),
+    # -- timestamps ----------------------------------------------------------------------------------
+    Case(
+        "a creationTimestamp that is a date",
+        "metav1.Time.UnmarshalJSON",
+        meta={"creationTimestamp": "2024-01-01"},
+        errors=(
+            (
+                "metadata.creationTimestamp",
+                'parsing time "2024-01-01" as "2006-01-02T15:04:05Z07:00"',
+            ),
+        ),
+    ),
+    Case(
+        "a status time with a lower-case t",
+        "metav1.Time.UnmarshalJSON",
+        status={"lastScheduleTime": "2024-01-01t10:00:00Z"},
+        errors=(("status.lastScheduleTime", "parsing time "),),
+        kinds=("CronJob",),
+    ),
+    Case(
+        "a claim template's metadata with a creationTimestamp",
+        "ValidateTemplateObjectMeta (only labels and annotations may be set)",
+        pod={
+            "volumes": [
+                {
+                    "name": "w",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "metadata": {"creationTimestamp": "2024-01-01T10:00:00Z"},
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                            },
+                        }
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].ephemeral.volumeClaimTemplate.metadata.creationTimestamp",
+                "Forbidden: cannot be set",
+            ),
+        ),
+    ),
+    Case(
+        "an exported template creationTimestamp: null is accepted",
+        "metav1.Time.UnmarshalJSON",
+        template_meta={"creationTimestamp": None},
+    ),
+]
+
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
@@ -644,14 +990,16 @@ def build(case: Case, kind: str) -> dict[str, Any]:
     job_spec = _merge({"template": template}, case.job_spec)
     name = "differential" if kind == "Job" else "differential-cron"
     metadata = _merge({"name": name}, case.meta)
+    if metadata.get("generateName"):
+        del metadata["name"]
+    obj: dict[str, Any] = {"apiVersion": "batch/v1", "kind": kind, "metadata": metadata}
     if kind == "Job":
-        return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": job_spec}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": metadata,
-        "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": job_spec}},
-    }
+        obj["spec"] = job_spec
+    else:
+        obj["spec"] = {"schedule": "0 2 * * *", "jobTemplate": {"spec": job_spec}}
+    if case.status is not None:
+        obj["status"] = copy.deepcopy(case.status)
+    return obj
 
 
 def expected(case: Case, kind: str) -> list[tuple[str, str]]:

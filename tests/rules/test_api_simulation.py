@@ -267,7 +267,7 @@ def test_the_api_rules_of_one_evaluation_share_one_simulation(
     assert view is not None
     report = evaluate(view, builtin_defaults(), Context(), rules=rules)
     assert {f.rule for f in report.findings} == {"api-selector", "api-restart-policy"}
-    assert calls == [("CREATE", (1, 36))]
+    assert calls == [("CREATE", (1, 37))]  # the default version
     # Another operation or version is another simulation; another view starts afresh.
     evaluate(view, builtin_defaults(), Context(kubernetes_version=(1, 29)), rules=rules)
     evaluate(view, builtin_defaults(), Context(operation="UPDATE"), rules=rules)
@@ -275,8 +275,8 @@ def test_the_api_rules_of_one_evaluation_share_one_simulation(
     assert other is not None
     evaluate(other, builtin_defaults(), Context(), rules=rules)
     assert calls == [
-        ("CREATE", (1, 36)),
+        ("CREATE", (1, 37)),
         ("CREATE", (1, 29)),
-        ("UPDATE", (1, 36)),
-        ("CREATE", (1, 36)),
+        ("UPDATE", (1, 37)),
+        ("CREATE", (1, 37)),
     ]

@@ -61,7 +61,7 @@ def test_without_a_certificate_it_creates_a_dev_ca_in_certs_and_says_so(tmp_path
         assert (
             "jobguard: warning: cannot learn the cluster's Kubernetes version: not running in a "
             "cluster (Service host/port is not set.); version-dependent rules target the "
-            "default, Kubernetes 1.36"
+            "default, Kubernetes 1.37"
         ) in log.read_text()
     finally:
         process.send_signal(signal.SIGTERM)
@@ -99,7 +99,7 @@ def test_gunicorn_runs_gthread_with_many_threads_and_long_keep_alive() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.36)"),
+        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.37)"),
         ("1.24", "Kubernetes 1.24 is not supported: jobguard knows the API of 1.25 to 1.37"),
         ("v1.34", "'v1.34': give the minor release as MAJOR.MINOR, '1.34'"),
     ],

@@ -24,9 +24,10 @@ Version = tuple[int, int]
 
 OLDEST: Version = (1, 25)
 NEWEST: Version = (1, 37)
-#: The version the API rules emulate unless told otherwise: the current release, verified
-#: against a real v1.36 API server (docs/api-checks.md, "Versions").
-DEFAULT_KUBERNETES_VERSION: Version = (1, 36)
+#: The version the API rules emulate unless told otherwise: the newest stable release (1.37).
+#: Its differences from 1.36 come from the 1.37 release notes (docs/api-checks.md, "Kubernetes
+#: 1.37"); the verdicts of 1.36 were verified against a real v1.36 API server.
+DEFAULT_KUBERNETES_VERSION: Version = (1, 37)
 AUTO = "auto"
 
 _MAJOR_MINOR = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
@@ -125,6 +126,9 @@ RESOURCES_OF_SUSPENDED_JOB_SINCE: Version = (1, 36)
 #: default from 1.33): the API server merges a topology spread constraint's ``matchLabelKeys``
 #: into its ``labelSelector`` itself, so a key may then be in both (a v1.36 server accepts it).
 TOPOLOGY_SPREAD_KEYS_MERGED_SINCE: Version = (1, 33)
+#: Kubernetes PR 135989 (1.37): an image volume's ``image.reference`` is required in pod
+#: templates too (before, only a Pod's own was checked).
+IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE: Version = (1, 37)
 
 
 #: ``SELinuxMount``: alpha in 1.30, beta but off by default from 1.33 and still off in 1.36.
