@@ -86,7 +86,7 @@ async def one_client(
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port, ssl=context, server_hostname=host), 10
             )
-        except (OSError, asyncio.TimeoutError, ssl.SSLError):
+        except (TimeoutError, OSError, ssl.SSLError):
             summary.failed_to_connect += 1
             await asyncio.sleep(interval)
             continue
@@ -101,7 +101,7 @@ async def one_client(
                 await writer.drain()
                 try:
                     data = await asyncio.wait_for(reader.read(65536), interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue  # the server still waits: the next piece, one interval later
                 if data:
                     summary.answered += 1
