@@ -206,6 +206,62 @@ CASES: list[Case] = [
             ),
         ),
     ),
+    Case(
+        "an ephemeral claim restored from a snapshot without its apiGroup",
+        "validateDataSource",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                                "dataSource": {"kind": "VolumeSnapshot", "name": "snap"},
+                            }
+                        }
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].ephemeral.volumeClaimTemplate.spec.dataSource",
+                "Invalid value: \"VolumeSnapshot\": must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+            ),
+        ),
+    ),
+    Case(
+        "an ephemeral claim with a snapshot data source and a matching dataSourceRef is accepted",
+        "ValidatePersistentVolumeClaimSpec",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                                "dataSource": {
+                                    "apiGroup": "snapshot.storage.k8s.io",
+                                    "kind": "VolumeSnapshot",
+                                    "name": "snap",
+                                },
+                                "dataSourceRef": {
+                                    "apiGroup": "snapshot.storage.k8s.io",
+                                    "kind": "VolumeSnapshot",
+                                    "name": "snap",
+                                },
+                                "selector": {"matchLabels": {"tier": "fast"}},
+                            }
+                        }
+                    },
+                }
+            ]
+        },
+    ),
     # -- volume devices and mounts ------------------------------------------------------------
     Case(
         "a block device from a configMap volume",
