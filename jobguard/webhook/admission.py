@@ -161,7 +161,8 @@ def finding_warning(finding: Finding, *, preexisting: bool = False, scheduled: b
     # The note goes first, in the head that is never cut: a long message is cut at the end.
     note = " (existing, not blocking)" if preexisting else ""
     note = " (CronJob run, not blocking)" if scheduled else note
-    return responses.warning(f"jobguard {finding.rule}{note}: {finding.field}", finding.message)
+    where = finding.field or "(object)"  # as in the denial
+    return responses.warning(f"jobguard {finding.rule}{note}: {where}", finding.message)
 
 
 def denial_message(findings: tuple[Finding, ...], custom: frozenset[str] = frozenset()) -> str:
