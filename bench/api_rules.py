@@ -78,10 +78,9 @@ def schema_load() -> None:
 def per_object(objects: int) -> None:
     import yaml
 
-    from jobguard.core.context import Context
     from jobguard.core.engine import evaluate
     from jobguard.core.model import Category
-    from jobguard.core.view import JobView
+    from jobguard.core.subject import Subject
     from jobguard.policy.model import builtin_defaults
     from jobguard.rules import REGISTRY
 
@@ -92,7 +91,6 @@ def per_object(objects: int) -> None:
         if isinstance(d, dict)
     ]
     policy = builtin_defaults()
-    ctx = Context()
     groups = {
         "api rules": REGISTRY.where(lambda r: r.category is Category.API),
         "policy rules": REGISTRY.where(lambda r: r.category is Category.POLICY),
@@ -101,9 +99,9 @@ def per_object(objects: int) -> None:
     for label, rules in groups.items():
         start = time.perf_counter()
         for i in range(objects):
-            view = JobView.of(docs[i % len(docs)])
-            assert view is not None
-            evaluate(view, policy, ctx, rules=rules)
+            subject = Subject.manifest(docs[i % len(docs)])
+            assert subject is not None
+            evaluate(subject, policy, rules=rules)
         took = (time.perf_counter() - start) / objects * 1e6
         print(f"  {label:13} ({len(rules.rules):2} rules): {took:7.1f} us/object")
 

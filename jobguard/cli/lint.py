@@ -215,7 +215,6 @@ def lint(
     the configuration file.
     """
     from jobguard.cli.policy_files import kubernetes_version_option, load_policy_or_exit
-    from jobguard.core.context import Context
     from jobguard.lint.linter import STDIN_NAME, lint_paths
     from jobguard.lint.selection import SelectionError, narrow, off_in_policy, parse_rules
     from jobguard.lint.walk import Exclude, collect
@@ -283,7 +282,6 @@ def lint(
         except OSError as exc:
             _fail(f"--old: cannot read {old_file}: {exc.strerror or exc}")
 
-    ctx = Context(kubernetes_version=version)
     stdin_name = stdin_filename or STDIN_NAME
     all_excludes = (*config.exclude, *(Exclude(g) for g in excludes))
     if "-" in targets and any(e.matches(stdin_name) for e in all_excludes if stdin_filename):
@@ -292,7 +290,7 @@ def lint(
 
     def run() -> LintResult:
         linted = lint_paths(
-            walked.files, policy, ctx, max_bytes=max_file_size, jobs=jobs, stdin_name=stdin_name
+            walked.files, policy, version, max_bytes=max_file_size, jobs=jobs, stdin_name=stdin_name
         )
         if old_contents:
             from jobguard.lint.updates import add_update_findings, objects_by_key

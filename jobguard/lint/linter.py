@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.model import Finding, Severity
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy.model import Policy
 from jobguard.rules import REGISTRY
@@ -105,13 +106,13 @@ def lint_bytes(
     file: str,
     raw: bytes,
     policy: Policy,
-    ctx: Context | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FileResult:
-    """Lint one file's content. Never raises on bad input."""
+    """Lint one file's content as the API server of ``version`` would take it. Never raises
+    on bad input."""
     stream = parse_stream(raw, max_bytes=max_bytes)
-    version = ctx.kubernetes_version if ctx is not None else DEFAULT_KUBERNETES_VERSION
     problems = [InputProblem(file, e.message, e.line, e.column) for e in stream.errors]
     objects: list[ObjectResult] = []
     skipped = 0
@@ -129,16 +130,13 @@ def lint_bytes(
                 )
             )
             continue
-        view = JobView.of(
-            src.data,
-            duplicate_keys=src.duplicate_keys(),
-            kubernetes_version=version,
-        )
-        if view is None:
+        subject = Subject.manifest(src.data, version, duplicate_keys=src.duplicate_keys())
+        if subject is None:
             skipped += 1
             continue
+        view = subject.view
         try:
-            report = evaluate(view, policy, ctx, rules=REGISTRY, file=file)
+            report = evaluate(subject, policy, rules=REGISTRY, file=file)
         except RecursionError:
             line, col = src.position(())
             problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))
@@ -206,7 +204,7 @@ def _read(file: str, max_bytes: int) -> bytes | InputProblem:
 def lint_file(
     file: str,
     policy: Policy,
-    ctx: Context | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
     max_bytes: int = DEFAULT_MAX_BYTES,
     stdin_name: str = STDIN_NAME,
 ) -> FileResult:
@@ -226,48 +224,48 @@ def lint_file(
                 ),
             ),
         )
-    return lint_bytes(shown, raw, policy, ctx, max_bytes=max_bytes)
+    return lint_bytes(shown, raw, policy, version, max_bytes=max_bytes)
 
 
 # -- parallel runs ----------------------------------------------------------------------------
 
-_worker_state: tuple[Policy, Context | None, int] | None = None
+_worker_state: tuple[Policy, Version, int] | None = None
 
 
-def _worker_init(policy: Policy, ctx: Context | None, max_bytes: int) -> None:
+def _worker_init(policy: Policy, version: Version, max_bytes: int) -> None:
     global _worker_state
-    _worker_state = (policy, ctx, max_bytes)
+    _worker_state = (policy, version, max_bytes)
 
 
 def _worker_lint(file: str) -> FileResult:
     assert _worker_state is not None
-    policy, ctx, max_bytes = _worker_state
-    return lint_file(file, policy, ctx, max_bytes)
+    policy, version, max_bytes = _worker_state
+    return lint_file(file, policy, version, max_bytes)
 
 
 def _lint_many(
     files: Sequence[str],
     policy: Policy,
-    ctx: Context | None,
+    version: Version,
     max_bytes: int,
     jobs: int,
     stdin_name: str,
 ) -> Iterator[FileResult]:
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or STDIN in files:
         for f in files:
-            yield lint_file(f, policy, ctx, max_bytes, stdin_name)
+            yield lint_file(f, policy, version, max_bytes, stdin_name)
         return
     import multiprocessing
 
     mp = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with mp.Pool(jobs, initializer=_worker_init, initargs=(policy, ctx, max_bytes)) as pool:
+    with mp.Pool(jobs, initializer=_worker_init, initargs=(policy, version, max_bytes)) as pool:
         yield from pool.imap(_worker_lint, files, chunksize=64)
 
 
 def lint_paths(
     paths: Iterable[str],
     policy: Policy,
-    ctx: Context | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
@@ -276,5 +274,5 @@ def lint_paths(
     files, problems = discover(list(paths))
     result = LintResult([FileResult(p.file, problems=(p,)) for p in problems])
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    result.files.extend(_lint_many(files, policy, ctx, max_bytes, workers, stdin_name))
+    result.files.extend(_lint_many(files, policy, version, max_bytes, workers, stdin_name))
     return result

@@ -33,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import (
     ANNOTATIONS_TOTAL_MAX,
     dns1123_label_errors,
@@ -43,6 +42,7 @@ from jobguard.core.kubernetes.names import (
 )
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid, is_int
 from jobguard.rules.base import NoOptions
@@ -127,8 +127,8 @@ def mask_trailing_dash(prefix: str) -> str:
     return prefix
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    api = api_object(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    api = api_object(view, subject)
     metadata = api.obj.get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
     name = metadata.get("name")
@@ -164,7 +164,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         if annotations:
             yield Violation(sim.at("template", "annotations"), "; ".join(annotations))
 
-    creating = ctx.operation == "CREATE"
+    creating = subject.api_operation == "CREATE"
     if view.is_cronjob and creating and isinstance(name, str) and len(name) > CRONJOB_NAME_MAX:
         yield Violation(
             ("metadata", "name"),

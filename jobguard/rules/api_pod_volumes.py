@@ -37,10 +37,10 @@ import posixpath
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, unsupported
 from jobguard.rules.api_pod_security import local_path_errors
@@ -270,8 +270,8 @@ def _volume(at: FieldPath, volume: dict[str, Any]) -> Iterator[Violation]:
         yield from _ephemeral((*at, "ephemeral"), ephemeral)
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     volumes = sim.pod_spec.get("volumes")
     if not isinstance(volumes, list):
         return

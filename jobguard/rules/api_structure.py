@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.schema import structure_errors, typed_path
 from jobguard.core.model import Category, Fix, RemoveValue, SetValue, Violation
 from jobguard.core.paths import FieldPath, lookup
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._typos import suggestion
 from jobguard.rules.base import NoOptions
@@ -56,12 +56,12 @@ SERVED_API_VERSION = "batch/v1"
 CRONJOB_V1BETA1_REMOVED = (1, 25)
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     api_version = view.obj.get("apiVersion")
     if api_version != SERVED_API_VERSION and not (
         api_version == "batch/v1beta1"
         and view.is_cronjob
-        and ctx.kubernetes_version < CRONJOB_V1BETA1_REMOVED
+        and subject.version < CRONJOB_V1BETA1_REMOVED
     ):
         if not api_version:
             message = f"apiVersion not set (kubectl refuses the object); {view.kind} is batch/v1"
@@ -80,7 +80,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             "map: kubectl and the API server's strict decoding reject the document; the YAML "
             "loader here kept the last value)",
         )
-    for error in structure_errors(view.obj, ctx.kubernetes_version):
+    for error in structure_errors(view.obj, subject.version):
         yield Violation(error.path, error.message, _rename(view, error.path))
 
 

@@ -54,10 +54,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 CODE = "JG111"
@@ -115,8 +115,8 @@ def _resource_map(resources: dict[str, Any], kind: str) -> dict[str, Any] | None
     return value if isinstance(value, dict) else None
 
 
-def _pod_level(view: JobView, ctx: Context) -> dict[str, dict[str, Any]]:
-    if ctx.kubernetes_version < POD_LEVEL_RESOURCES_SINCE:
+def _pod_level(view: JobView, subject: Subject) -> dict[str, dict[str, Any]]:
+    if subject.version < POD_LEVEL_RESOURCES_SINCE:
         return {"requests": {}, "limits": {}}
     resources = view.pod_spec.get("resources")
     if not isinstance(resources, dict):
@@ -203,8 +203,8 @@ def _and(items: Iterable[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
-    pod = _pod_level(view, ctx)
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
+    pod = _pod_level(view, subject)
     maxima = options.maxima()
     for path, container in _pod_containers(view):
         yield from _container_violations(path, container, options, pod, maxima)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobguard.core.context import DEFAULT_KUBERNETES_VERSION
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION
 
 #: The API server caps a request body at 3 MiB and etcd an object at 1.5 MiB; an UPDATE review
 #: carries the object twice plus the envelope. Anything bigger is not from a real API server.

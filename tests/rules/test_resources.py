@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.policy import PolicyError, load_policy
 from tests.rules._single_rule import found, report_of
 
@@ -75,8 +74,8 @@ def test_pod_level_resources_count_from_kubernetes_1_34() -> None:
         {"name": "sidecar"},
         resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
     )
-    assert findings(obj, ctx=Context(kubernetes_version=(1, 34))) == []
-    assert len(findings(obj, ctx=Context(kubernetes_version=(1, 33)))) == 2
+    assert findings(obj, version=(1, 34)) == []
+    assert len(findings(obj, version=(1, 33))) == 2
 
 
 def test_maxima_compare_quantities_exactly_and_name_the_offending_value(tmp_path: Path) -> None:
