@@ -40,7 +40,7 @@ SERVICE_NAME = "jobguard.jobguard.svc"
 def _rsa_certificate(
     subject: str, issuer: tuple[x509.Name, rsa.RSAPrivateKey] | None
 ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     issuer_name, issuer_key = issuer or (name, key)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from jobguard.lint.linter import lint_bytes, lint_paths
 from jobguard.policy.model import builtin_defaults
@@ -184,3 +188,20 @@ def test_nothing_in_the_parser_raises_on_random_bytes() -> None:
         raw = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
         parse_stream(raw)
         lint_bytes("r.yaml", raw, POLICY)
+
+
+@pytest.mark.parametrize("extra", [1, 3 * 1024 * 1024 + 5])
+def test_an_oversized_stdin_is_reported_with_its_real_size(extra: int) -> None:
+    limit = 1024 * 1024
+    data = GOOD_JOB + b"# " + b"x" * (limit + extra - len(GOOD_JOB) - 3) + b"\n"
+    run = subprocess.run(
+        [sys.executable, "-m", "jobguard", "lint", "--max-file-size", str(limit), "-"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        f"<stdin>: error input file is over the 1,048,576-byte limit ({len(data):,} bytes); "
+        "not parsed"
+    ) in run.stdout.decode()

@@ -19,6 +19,10 @@ def test_rule_codes_and_names_are_unique() -> None:
     assert len({r.name for r in ALL_RULES}) == len(ALL_RULES)
 
 
+#: Rules judged from a deployed object and its replacement, and where they are tested.
+JUDGED_ON_UPDATES = {"api-job-update": "tests/ci/test_update_rules.py"}
+
+
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.name)
 def test_every_rule_has_docs_remediation_and_fixtures(rule: Rule) -> None:
     assert rule.doc.startswith(f"{rule.name}:"), "the docstring starts with '<name>: <one line>'"
@@ -27,6 +31,8 @@ def test_every_rule_has_docs_remediation_and_fixtures(rule: Rule) -> None:
         assert section in rule.doc
     assert rule.remediation.strip()
     assert rule.summary.strip()
+    if rule.name in JUDGED_ON_UPDATES:
+        return  # a fixture is one object; these need the deployed one too
     folder = RULE_FIXTURES / rule.name
     assert list(folder.glob("pass-*.yaml")), f"no pass fixture in {folder}"
     fails = list(folder.glob("fail-*.yaml"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 FINISHED_CONDITIONS = ("Complete", "Failed")
@@ -27,7 +27,7 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def finished(obj: Mapping[str, Any]) -> tuple[str, datetime | None] | None:
@@ -138,7 +138,7 @@ class CleanupCollector:
         return sorted(ns for ns, jobs in self.jobs.items() if jobs)
 
     def oldest_first(self, namespace: str) -> list[FinishedJob]:
-        far_future = datetime.max.replace(tzinfo=timezone.utc)
+        far_future = datetime.max.replace(tzinfo=UTC)
         return sorted(
             self.jobs.get(namespace, []), key=lambda j: (j.finished_at or far_future, j.name)
         )

@@ -81,7 +81,9 @@ def judge(subject: Subject, policy: Policy) -> Judgement:
     rules_run = (
         tuple(
             rule.name
-            for rule, settings in policy.active_rules(validating_rules().rules, view.kind)
+            for rule, settings in policy.active_rules(
+                policy.extend(validating_rules()).rules, view.kind
+            )
             if settings.in_scope(view.namespace, view.labels)
         )
         if in_scope

@@ -219,7 +219,7 @@ def ensure_certs(
     """
     paths = CertPaths(Path(directory))
     paths.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     threshold = dt.timedelta(days=renew_before_days)
     reasons: list[str] = []
 
@@ -347,7 +347,7 @@ def check_certs(
 ) -> CheckReport:
     """Expiry and name coverage of the certificates in ``directory``; never writes."""
     paths = CertPaths(Path(directory))
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     threshold = dt.timedelta(days=renew_before_days)
     report = CheckReport()
     pairs: dict[str, KeyPair] = {}

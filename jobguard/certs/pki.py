@@ -125,7 +125,7 @@ def parse_subject_names(values: Iterable[str]) -> SubjectNames:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:

@@ -11,6 +11,7 @@ from jobguard.cli.certs import certs
 from jobguard.cli.export import export
 from jobguard.cli.lint import lint
 from jobguard.cli.rules import explain, rules
+from jobguard.cli.schema import schema
 from jobguard.cli.serve import serve
 
 
@@ -27,3 +28,4 @@ main.add_command(certs)
 main.add_command(serve)
 main.add_command(audit)
 main.add_command(export)
+main.add_command(schema)

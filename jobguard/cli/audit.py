@@ -214,9 +214,9 @@ def _render(result: Audit, fmt: str, policy: Any, fail_on: str, extra: dict[str,
     lint_result = result.result
     if fmt == "sarif":
         from jobguard.render import sarif
-        from jobguard.rules import ALL_RULES
+        from jobguard.rules import CATALOGUE
 
-        return sarif.render(lint_result, policy, ALL_RULES, base=Path.cwd())
+        return sarif.render(lint_result, policy, CATALOGUE, base=Path.cwd())
     from jobguard.core.model import Severity
     from jobguard.render import junit
 

@@ -37,7 +37,7 @@ EXIT_USAGE = 2
     "--kubernetes-version",
     default=None,
     metavar="MAJOR.MINOR",
-    help="Target API server version (1.30 or later; default 1.36): decides the "
+    help="Target API server version (1.30 or later; default 1.37): decides the "
     "MutatingAdmissionPolicy version (v1 from 1.36, v1beta1 on 1.34 and 1.35, none before) and "
     "version-dependent rules.",
 )

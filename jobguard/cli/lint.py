@@ -90,7 +90,7 @@ def _fail(message: str) -> NoReturn:
     "--kubernetes-version",
     default=None,
     metavar="MAJOR.MINOR",
-    help="Target API server version (1.25 to 1.37) for version-dependent rules (default: 1.36, "
+    help="Target API server version (1.25 to 1.37) for version-dependent rules (default: 1.37, "
     "see docs/api-checks.md).",
 )
 @click.option(
@@ -295,7 +295,7 @@ def lint(
         if old_contents:
             from jobguard.lint.updates import add_update_findings, objects_by_key
 
-            linted = add_update_findings(linted, objects_by_key(old_contents), version)
+            linted = add_update_findings(linted, objects_by_key(old_contents), version, policy)
         linted.ignored, linted.excluded = walked.ignored, walked.excluded
         return narrow(linted, select, ignore)
 
@@ -566,9 +566,9 @@ def _render(
         )
     if fmt == "sarif":
         from jobguard.render import sarif
-        from jobguard.rules import ALL_RULES
+        from jobguard.rules import CATALOGUE
 
-        return sarif.render(result, policy, ALL_RULES, base=Path.cwd())
+        return sarif.render(result, policy, CATALOGUE, base=Path.cwd())
     if fmt == "junit":
         from jobguard.render import junit
 

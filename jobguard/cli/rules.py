@@ -53,10 +53,10 @@ def _options(options: Any) -> dict[str, Any]:
 def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
     """List the rule catalogue (with --policy: the actions and options in force)."""
     from jobguard.cli.policy_files import load_policy_or_exit
-    from jobguard.rules import ALL_RULES
+    from jobguard.rules import CATALOGUE
 
     policy = load_policy_or_exit(policies)
-    shown = [r for r in ALL_RULES if category is None or r.category.value == category]
+    shown = [r for r in CATALOGUE if category is None or r.category.value == category]
     if fmt == "json":
         entries = []
         for r in shown:
@@ -100,11 +100,11 @@ def explain(rule: str) -> None:
     import difflib
 
     from jobguard.render.doc import plain_text
-    from jobguard.rules import ALL_RULES, find_rule
+    from jobguard.rules import CATALOGUE, find_rule
 
     found = find_rule(rule)
     if found is None:
-        close = difflib.get_close_matches(rule, [r.name for r in ALL_RULES], n=1)
+        close = difflib.get_close_matches(rule, [r.name for r in CATALOGUE], n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise click.UsageError(f"unknown rule {rule!r}.{hint} `jobguard rules` lists them.")
     click.echo(

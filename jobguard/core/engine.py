@@ -147,7 +147,8 @@ def _merge_subsumed(
 ) -> list[Finding]:
     """Drop the findings another rule's denial subsumes; the subsuming finding, which carries the
     fix, takes over their category, so ``category: api`` keeps meaning "the API server would
-    reject this" (a missing restartPolicy is one finding, the policy's, and an api one)."""
+    reject this" (a missing restartPolicy is one finding, the policy's, and an api one), and
+    their names (``merged``), so that selecting either rule shows it."""
     dropped = [f for f in findings if (f.rule, f.path) in covered]
     if not dropped:
         return findings
@@ -156,8 +157,10 @@ def _merge_subsumed(
     for f in findings:
         if (f.rule, f.path) in covered:
             continue
-        if f.path in api_paths and (f.rule, f.path) in subsumers:
-            f = replace(f, category=Category.API)
+        if (f.rule, f.path) in subsumers:
+            merged = tuple(d.rule for d in dropped if d.path == f.path and d.rule != f.rule)
+            category = Category.API if f.path in api_paths else f.category
+            f = replace(f, category=category, merged=merged)
         kept.append(f)
     return kept
 
@@ -202,6 +205,7 @@ def evaluate(
     would conflict with the object are then kept rather than dropped.
     """
     view = subject.view
+    rules = policy.extend(rules)  # the policy's custom rules join the selection
     in_scope = policy.in_scope(view.namespace, view.labels)
     on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)

@@ -96,6 +96,14 @@ class Finding:
     patch: tuple[dict[str, Any], ...] = field(default=(), compare=False)
     #: On an ``internal-error`` finding: the rule that raised (counted by name in the metrics).
     failed_rule: str | None = None
+    #: The rules whose findings at this path this one stands for (a rule's ``SUBSUMES``): it
+    #: answers to their names too, so selecting or ignoring rules never hides it by one name.
+    merged: tuple[str, ...] = ()
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every rule name this finding answers to: its own first."""
+        return (self.rule, *self.merged)
 
     @property
     def field(self) -> str:

@@ -8,7 +8,7 @@ shape, so the engine runs exactly the rules its caller hands it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobguard.core.model import Action, Category, Violation
@@ -74,19 +74,39 @@ class RuleSet:
 
     rules: tuple[Rule, ...]
     known: frozenset[str]
+    #: Which of a policy's custom rules join this selection (the same test that chose
+    #: ``rules`` from the registry); None: none (a selection of named rules).
+    admits: Callable[[Rule], bool] | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, registry: Iterable[Rule]) -> RuleSet:
         """All the rules of ``registry``, in its order; their names are the known ones."""
         rules = tuple(registry)
-        return cls(rules, frozenset(r.name for r in rules))
+        return cls(rules, frozenset(r.name for r in rules), _every_rule)
 
     def where(self, keep: Callable[[Rule], bool]) -> RuleSet:
         """The rules ``keep`` selects, in the same order, knowing the same names."""
-        return RuleSet(tuple(r for r in self.rules if keep(r)), self.known)
+        admits = self.admits
+        return RuleSet(
+            tuple(r for r in self.rules if keep(r)),
+            self.known,
+            None if admits is None else (lambda rule: admits(rule) and keep(rule)),
+        )
 
     def named(self, *names: str) -> RuleSet:
         """The named rules, in the order given, knowing the same names (KeyError if one is not
         in the set)."""
         by_name = {r.name: r for r in self.rules}
         return RuleSet(tuple(by_name[name] for name in names), self.known)
+
+    def with_rules(self, extra: Iterable[Rule]) -> RuleSet:
+        """This selection and those of ``extra`` (a policy's custom rules) it admits, after
+        it; every name of ``extra`` becomes known."""
+        extra = tuple(extra)
+        admits = self.admits
+        added = tuple(r for r in extra if admits is not None and admits(r))
+        return RuleSet(self.rules + added, self.known | {r.name for r in extra}, self.admits)
+
+
+def _every_rule(_rule: Rule) -> bool:
+    return True

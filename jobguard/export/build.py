@@ -17,6 +17,7 @@ from jobguard.core.model import Action
 from jobguard.core.rule import Rule
 from jobguard.core.suppressions import SUPPRESS_PREFIX, may_suppress
 from jobguard.export.cel import bind, is_glob, lit, matches_any, present
+from jobguard.export.custom import validating_policy
 from jobguard.export.native import (
     TRANSLATIONS,
     Check,
@@ -27,6 +28,7 @@ from jobguard.export.native import (
 )
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
 from jobguard.rules import REGISTRY, fixing_rules, validating_rules
+from jobguard.rules.custom import CustomRule
 
 GROUP = "admissionregistration.k8s.io"
 VALIDATING_SINCE: Version = (1, 30)  # ValidatingAdmissionPolicy v1 (GA)
@@ -50,6 +52,7 @@ class RuleExport:
     translation: Translation
     validates: bool  # /validate runs it (the api-* checks the API server makes are not exported)
     mutates: bool  # MutatingAdmissionPolicy objects carry its safe fixes
+    custom: CustomRule | None = None  # a custom rule: its expressions go out unchanged
 
     @property
     def off(self) -> bool:
@@ -357,7 +360,37 @@ def translate(policy: Policy, version: Version) -> tuple[RuleExport, ...]:
             and mutating_api_version(version) is not None
         )
         out.append(RuleExport(rule, settings, translation, rule.name in validating, mutates))
+    by_name = {c.name: c for c in policy.custom}
+    for rule in policy.custom_rules:
+        settings = policy.settings(rule)
+        out.append(RuleExport(rule, settings, Translation(), True, False, by_name[rule.name]))
     return tuple(out)
+
+
+def custom_objects(policy: Policy, item: RuleExport, needs: str) -> list[dict[str, Any]]:
+    """A custom rule's policy and binding: matched where the webhook would run it."""
+    assert item.custom is not None
+    rule, action = item.rule.name, item.settings.action
+    match = admission_match(policy, item.rule, item.settings)
+    conditions = list(match.conditions)
+    if action is Action.DENY:
+        conditions.append(
+            {"name": "not-a-scheduled-run", "expression": not_a_scheduled_run(policy)}
+        )
+    name = f"jobguard-{rule}"
+    policy_object = validating_policy(
+        item.custom, action, name, conditions, _metadata(name, rule, action, (), needs)
+    )
+    binding_spec: dict[str, Any] = {"policyName": name, "validationActions": [ACTIONS[action]]}
+    if match.resources():
+        binding_spec["matchResources"] = match.resources()
+    binding = {
+        "apiVersion": f"{GROUP}/v1",
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": _metadata(name, rule, action, (), ""),
+        "spec": binding_spec,
+    }
+    return [policy_object, binding]
 
 
 ADMISSION_GAPS = (
@@ -381,6 +414,9 @@ def export_policy(policy: Policy, version: Version) -> Export:
     api_version = mutating_api_version(version)
     objects: list[dict[str, Any]] = []
     for item in rules:
+        if item.custom is not None and not item.off:
+            objects += custom_objects(policy, item, needs)
+            continue
         if item.off or not item.translation.checks:
             continue
         match = admission_match(policy, item.rule, item.settings)

@@ -65,6 +65,8 @@ def _count(n: int, noun: str) -> str:
 def _status(item: RuleExport) -> str:
     if item.off:
         return "off"
+    if item.custom is not None:
+        return "native"
     if not item.translation.checks:
         return "webhook"
     return "partly native" if item.translation.gaps else "native"
@@ -77,7 +79,9 @@ def explain(export: Export) -> str:
         t = item.translation
         status = _status(item)
         what = ""
-        if status != "off" and t.checks:
+        if status != "off" and item.custom is not None:
+            what = _count(len(item.custom.validations), "validation") + " (custom rule)"
+        elif status != "off" and t.checks:
             what = _count(len(t.checks), "validation")
             if item.mutates:
                 what += f", {_count(len(t.defaults), 'default')} (MutatingAdmissionPolicy)"

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
@@ -61,8 +63,11 @@ class FileFix:
         return self.fixed != self.original
 
     def _label(self, side: str) -> str:
-        # git's a/ b/ prefixes for relative paths, so `git apply` and `patch -p1` take the diff.
-        return self.file if self.file.startswith("/") else f"{side}/{self.file}"
+        # git's a/ b/ prefixes for relative paths, so `git apply` and `patch -p1` take the diff;
+        # git refuses a path with a "." component (a/./job.yaml), so the path is normalised.
+        if os.path.isabs(self.file):
+            return self.file
+        return f"{side}/{PurePosixPath(os.path.normpath(self.file)).as_posix()}"
 
     def diff(self) -> str:
         """The change as a unified diff (empty when nothing changes)."""

@@ -20,7 +20,14 @@ from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy.model import Policy
 from jobguard.rules import REGISTRY
-from jobguard.yamlsource import DEFAULT_MAX_BYTES, iter_objects, parse_stream
+from jobguard.rules.api_structure import misspelt_kind
+from jobguard.yamlsource import (
+    DEFAULT_MAX_BYTES,
+    SourceError,
+    SourceObject,
+    objects_of,
+    read_documents,
+)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -111,61 +118,85 @@ def lint_bytes(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FileResult:
     """Lint one file's content as the API server of ``version`` would take it. Never raises
-    on bad input."""
-    stream = parse_stream(raw, max_bytes=max_bytes)
-    problems = [InputProblem(file, e.message, e.line, e.column) for e in stream.errors]
+    on bad input.
+
+    Documents are read and judged one at a time and only their results kept, so memory stays
+    flat in the number of documents (a node tree weighs about thirty times its text).
+    """
+    problems: list[InputProblem] = []
     objects: list[ObjectResult] = []
     skipped = 0
     seen_any = False
-    for src in iter_objects(stream):
-        seen_any = True
-        if not isinstance(src.data, dict):
-            line, col = src.position(())
-            problems.append(
-                InputProblem(
-                    file,
-                    f"document {src.document.index + 1} is a {type(src.data).__name__}, not a Kubernetes object",
-                    line,
-                    col,
-                )
-            )
+    for document in read_documents(raw, max_bytes=max_bytes):
+        if isinstance(document, SourceError):
+            problems.append(InputProblem(file, document.message, document.line, document.column))
             continue
-        subject = Subject.manifest(src.data, version, duplicate_keys=src.duplicate_keys())
-        if subject is None:
-            skipped += 1
-            continue
-        view = subject.view
-        try:
-            report = evaluate(subject, policy, rules=REGISTRY, file=file)
-        except RecursionError:
-            line, col = src.position(())
-            problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))
-            continue
-        located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
-        exempted = sum(
-            1
-            for f in report.suppressed
-            if policy.exemption(f.rule, view.kind, view.namespace, view.name, file)
-        )
-        objects.append(
-            ObjectResult(
-                file=file,
-                document=src.document.index,
-                kind=view.kind,
-                name=_display_name(view),
-                namespace=view.namespace,
-                line=src.position(())[0],
-                findings=located,
-                suppressed=len(report.suppressed) - exempted,
-                exempted=exempted,
-                in_scope=report.in_scope,
-            )
-        )
-    if not seen_any and not stream.errors:
+        for src in objects_of(document):
+            seen_any = True
+            skipped += _judge(file, src, policy, version, objects, problems)
+    if not seen_any and not problems:
         problems.append(
             InputProblem(file, "empty file: no documents to lint", severity=Severity.WARNING)
         )
     return FileResult(file, tuple(objects), skipped, tuple(problems))
+
+
+def _judge(
+    file: str,
+    src: SourceObject,
+    policy: Policy,
+    version: Version,
+    objects: list[ObjectResult],
+    problems: list[InputProblem],
+) -> int:
+    """Judge one object of a file into ``objects`` (or ``problems``); 1 if it is not a Job or
+    CronJob (skipped), else 0."""
+    if not isinstance(src.data, dict):
+        line, col = src.position(())
+        problems.append(
+            InputProblem(
+                file,
+                f"document {src.document.index + 1} is a {type(src.data).__name__}, not a Kubernetes object",
+                line,
+                col,
+            )
+        )
+        return 0
+    subject = Subject.manifest(src.data, version, duplicate_keys=src.duplicate_keys())
+    if subject is None:
+        misspelt = misspelt_kind(src.data)
+        if misspelt is None:
+            return 1
+        problems.append(InputProblem(file, misspelt, *src.position(("kind",))))
+        return 0
+    try:
+        report = evaluate(subject, policy, rules=REGISTRY, file=file)
+    except RecursionError:
+        line, col = src.position(())
+        problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))
+        return 0
+    view = subject.view
+    located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
+    exempted = sum(
+        1
+        for f in report.suppressed
+        if policy.exemption(f.rule, view.kind, view.namespace, view.name, file)
+    )
+    objects.append(
+        ObjectResult(
+            file=file,
+            document=src.document.index,
+            kind=view.kind,
+            name=_display_name(view),
+            namespace=view.namespace,
+            line=src.position(())[0],
+            findings=located,
+            suppressed=len(report.suppressed) - exempted,
+            exempted=exempted,
+            in_scope=report.in_scope,
+        )
+    )
+    return 0
 
 
 def discover(paths: Sequence[str]) -> tuple[list[str], list[InputProblem]]:
@@ -201,6 +232,26 @@ def _read(file: str, max_bytes: int) -> bytes | InputProblem:
         return InputProblem(file, f"cannot read: {exc.strerror or exc}")
 
 
+#: How much of an oversized stdin is read (and dropped) to say how large it was.
+STDIN_COUNT_LIMIT = 1 << 30
+_CHUNK = 1 << 20
+
+
+def _stdin_size(already: int) -> str:
+    """The size of an oversized stdin of which ``already`` bytes were read: the rest is read
+    in chunks and dropped (a pipe cannot say its size), up to :data:`STDIN_COUNT_LIMIT`."""
+    size = already
+    try:
+        while size <= STDIN_COUNT_LIMIT:
+            chunk = sys.stdin.buffer.read(_CHUNK)
+            if not chunk:
+                return f"{size:,} bytes"
+            size += len(chunk)
+    except OSError:
+        return f"at least {size:,} bytes"
+    return f"more than {STDIN_COUNT_LIMIT:,} bytes"
+
+
 def lint_file(
     file: str,
     policy: Policy,
@@ -215,12 +266,12 @@ def lint_file(
     if isinstance(raw, InputProblem):
         return FileResult(shown, problems=(replace(raw, file=shown),))
     if len(raw) > max_bytes:
-        size = os.path.getsize(file) if file != STDIN else len(raw)
+        size = f"{os.path.getsize(file):,} bytes" if file != STDIN else _stdin_size(len(raw))
         return FileResult(
             shown,
             problems=(
                 InputProblem(
-                    shown, f"file is over the {max_bytes:,}-byte limit ({size:,} bytes); not parsed"
+                    shown, f"file is over the {max_bytes:,}-byte limit ({size}); not parsed"
                 ),
             ),
         )

@@ -2,7 +2,8 @@
 
 The policy decides what each rule does; selection only narrows what is shown and counted, so a
 rule the policy turns off stays off (``select_rules`` says which). Rules are named by name or
-code (``restart-policy`` or ``JG101``), comma-separated or repeated.
+code (``restart-policy`` or ``JG101``), comma-separated or repeated. A finding that stands for
+another rule's too (``Finding.merged``) answers to every one of its names.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import difflib
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 
-from jobguard.core.model import Action
+from jobguard.core.model import Action, Finding
 from jobguard.lint.linter import LintResult
 from jobguard.policy.model import Policy
-from jobguard.rules import ALL_RULES, find_rule
+from jobguard.rules import CATALOGUE, find_rule
 
 
 class SelectionError(ValueError):
@@ -30,7 +31,7 @@ def parse_rules(values: Iterable[str]) -> frozenset[str]:
                 continue
             rule = find_rule(item)
             if rule is None:
-                close = difflib.get_close_matches(item, [r.name for r in ALL_RULES], n=1)
+                close = difflib.get_close_matches(item, [r.name for r in CATALOGUE], n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise SelectionError(f"unknown rule {item!r}{hint} (`jobguard rules` lists them)")
             names.add(rule.name)
@@ -55,13 +56,19 @@ def narrow(
     if keep_all:
         return result
 
-    def kept(rule: str) -> bool:
+    def shown(rule: str) -> bool:
         return (select is None or rule in select) and rule not in ignore
+
+    def kept(finding: Finding) -> bool:
+        # A merged finding (restart-policy standing for api-restart-policy) answers to each of
+        # its names: selecting one shows it, and only ignoring all of them hides it, so that
+        # narrowing to the api rules never hides what the API server rejects.
+        return any(shown(rule) for rule in finding.rules)
 
     files = []
     for fr in result.files:
         objects = tuple(
-            replace(obj, findings=tuple(lf for lf in obj.findings if kept(lf.finding.rule)))
+            replace(obj, findings=tuple(lf for lf in obj.findings if kept(lf.finding)))
             for obj in fr.objects
         )
         files.append(replace(fr, objects=objects))

@@ -3,7 +3,8 @@
 Each Job linted is looked up among the old objects by (kind, namespace as written, name); when
 it is there, :func:`jobguard.core.kubernetes.updates.job_update_errors` says what the API
 server would reject when the existing object is updated (``kubectl apply`` of the new
-manifest), and each error becomes an ``api-job-update`` finding (error) at its field path.
+manifest), and each error becomes an ``api-job-update`` finding at its field path, with the
+action the policy gives that rule (``jobguard explain api-job-update``; deny by default).
 Objects named only by ``generateName`` are always created anew and are never compared.
 """
 
@@ -15,12 +16,15 @@ from typing import Any
 
 from jobguard.core.kubernetes.updates import job_update_errors
 from jobguard.core.kubernetes.versions import Version
-from jobguard.core.model import Action, Category, Finding, Severity
+from jobguard.core.model import Action, Finding
+from jobguard.core.rule import Rule
 from jobguard.lint.linter import FileResult, LintResult, LocatedFinding
+from jobguard.policy.model import Policy
+from jobguard.rules import RULES_BY_NAME
+from jobguard.rules.api_job_update import NAME
 from jobguard.yamlsource import iter_objects, parse_stream
 
-RULE = "api-job-update"
-CODE = "JG030"
+RULE: Rule = RULES_BY_NAME[NAME]
 
 Key = tuple[str, str | None, str]
 
@@ -47,20 +51,20 @@ def objects_by_key(contents: Iterable[bytes]) -> dict[Key, dict[str, Any]]:
     return out
 
 
-def _finding(path: Any, message: str) -> Finding:
+def _finding(path: Any, message: str, action: Action) -> Finding:
     return Finding(
-        rule=RULE,
-        code=CODE,
-        category=Category.API,
-        severity=Severity.ERROR,
-        action=Action.DENY,
+        rule=RULE.name,
+        code=RULE.code,
+        category=RULE.category,
+        severity=action.severity,
+        action=action,
         path=path,
         message=message,
     )
 
 
 def _with_update_findings(
-    fr: FileResult, old: dict[Key, dict[str, Any]], version: Version
+    fr: FileResult, old: dict[Key, dict[str, Any]], version: Version, action: Action
 ) -> FileResult:
     try:
         with open(fr.file, "rb") as fh:
@@ -77,18 +81,23 @@ def _with_update_findings(
         errors = job_update_errors(old[key], src.data, version)
         if errors:
             located = tuple(
-                LocatedFinding(_finding(e.path, e.message), *src.position(e.path)) for e in errors
+                LocatedFinding(_finding(e.path, e.message, action), *src.position(e.path))
+                for e in errors
             )
             objects[index] = replace(objects[index], findings=objects[index].findings + located)
     return replace(fr, objects=tuple(objects))
 
 
 def add_update_findings(
-    result: LintResult, old: dict[Key, dict[str, Any]], version: Version
+    result: LintResult, old: dict[Key, dict[str, Any]], version: Version, policy: Policy
 ) -> LintResult:
     """``result`` with the update errors of every object that exists in ``old``."""
-    if not old:
+    action = policy.settings(RULE).action
+    if not old or action is Action.OFF:
         return result
     return LintResult(
-        files=[_with_update_findings(fr, old, version) if fr.objects else fr for fr in result.files]
+        files=[
+            _with_update_findings(fr, old, version, action) if fr.objects else fr
+            for fr in result.files
+        ]
     )

@@ -126,8 +126,10 @@ def _folder_files(folder: str, respect_gitignore: bool) -> tuple[list[str], int]
         relative, ignored = from_git
     else:
         relative, ignored = _walk_files(folder), 0
+    # Below "." the paths are shown (and diffed) as git names them: "job.yaml", not "./job.yaml".
+    here = os.path.normpath(folder) == "."
     files = [
-        os.path.join(folder, r)
+        r if here else os.path.join(folder, r)
         for r in relative
         if _is_manifest(r) and os.path.isfile(os.path.join(folder, r))
     ]

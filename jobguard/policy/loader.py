@@ -54,7 +54,9 @@ from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
+from jobguard.policy.custom_rules import read_custom_rules
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
+from jobguard.rules.custom import CustomRule
 from jobguard.yamlsource import Document, parse_stream
 
 API_VERSION = "jobguard.dev/v1"
@@ -101,6 +103,7 @@ def _suggest(word: str, choices: Sequence[str]) -> str:
 class _Origin:
     file: str
     document: Document
+    text: str = ""  # the file's text: positions inside block scalars need its lines
 
 
 @dataclass
@@ -109,6 +112,17 @@ class _Reader:
 
     origin: _Origin
     problems: list[PolicyProblem]
+
+    @property
+    def document(self) -> Document:
+        return self.origin.document
+
+    @property
+    def lines(self) -> list[str]:
+        return self.origin.text.splitlines()
+
+    def problem_at(self, line: int, column: int, message: str) -> None:
+        self.problems.append(PolicyProblem(self.origin.file, line, column, message))
 
     def problem(self, path: FieldPath, message: str) -> None:
         line, col = self.origin.document.position(path)
@@ -225,6 +239,7 @@ _TOP_KEYS = (
     "on_rule_error",
     "restated_api_defaults",
     "trust",
+    "custom_rules",
 )
 _TRUST_KEYS = ("cronjob_controllers",)
 #: What a rule that crashes on an object does to it (``warn``: allowed with a warning).
@@ -254,6 +269,7 @@ class _Layer:
     )
     sources: list[str] = dataclasses.field(default_factory=list)
     exemptions: list[Exemption] = dataclasses.field(default_factory=list)
+    custom_rules: list[CustomRule] = dataclasses.field(default_factory=list)
 
 
 def _read_scope(reader: _Reader, value: Any, path: FieldPath) -> Scope:
@@ -409,7 +425,7 @@ def _read_file(
         )
     if repeated:
         return
-    reader = _Reader(_Origin(display, docs[0]), problems)
+    reader = _Reader(_Origin(display, docs[0], raw.decode("utf-8", "replace")), problems)
     body = reader.mapping(docs[0].data, (), _TOP_KEYS)
     if not isinstance(docs[0].data, dict):
         return
@@ -429,6 +445,19 @@ def _read_file(
             reader.problem(("extends", index), missing)
             continue
         _read_file(parent_path, layer, problems, rule_names, (*chain, key), read)
+
+    # Before everything that names rules: a file may configure, exempt or forbid suppressing
+    # its own custom rules.
+    custom = read_custom_rules(
+        reader,
+        body.get("custom_rules"),
+        rule_names,
+        [c.code for c in layer.custom_rules],
+        display,
+    )
+    layer.custom_rules.extend(custom)
+    if isinstance(rule_names, list):
+        rule_names.extend(c.name for c in custom)
 
     if "scope" in body:
         layer.scope = (_read_scope(reader, body["scope"], ("scope",)), reader.origin, ("scope",))
@@ -593,13 +622,14 @@ def load_policy(
     """
     from jobguard.rules import ALL_RULES
 
-    registry = list(ALL_RULES if rules is None else rules)
-    names = [r.name for r in registry]
+    registry: list[Any] = list(ALL_RULES if rules is None else rules)
+    names = [r.name for r in registry]  # custom rules' names join as the files declare them
     problems: list[PolicyProblem] = []
     layer = _Layer()
     for path in paths or (BUILTIN_PREFIX + "default",):
         _read_file(path, layer, problems, names, (), read)
     compiled = {}
+    registry.extend(c.rule() for c in layer.custom_rules)
     for rule in registry:
         if rule.name in layer.rules:
             compiled[rule.name] = _compile_rule(rule, layer.rules[rule.name], problems)
@@ -619,4 +649,5 @@ def load_policy(
         else frozenset(layer.cronjob_controllers),
         sources=tuple(layer.sources),
         exemptions=tuple(layer.exemptions),
+        custom=tuple(layer.custom_rules),
     )

@@ -11,12 +11,15 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.cached import cached_property
+from jobguard.core.engine import INTERNAL_ERROR_RULE
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 
 if TYPE_CHECKING:
+    from jobguard.core.rule import RuleSet
     from jobguard.rules.base import Rule
+    from jobguard.rules.custom import CustomRule
 
 
 #: Namespace verdicts a scope keeps; past this (a flood of made-up names) it computes each anew.
@@ -136,6 +139,34 @@ class Policy:
     # ``trust.cronjob_controllers``: the users the CronJob controller acts as. Only a Job one of
     # them creates, controlled by a CronJob, is a scheduled run (warned about, never denied).
     cronjob_controllers: frozenset[str] = CRONJOB_CONTROLLER_USERS
+    #: The policy's own rules (``custom_rules:``), in the order the files declare them.
+    custom: tuple[CustomRule, ...] = ()
+
+    @cached_property
+    def custom_rules(self) -> tuple[Rule, ...]:
+        return tuple(c.rule() for c in self.custom)
+
+    @cached_property
+    def custom_names(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.custom)
+
+    def extend(self, rules: RuleSet) -> RuleSet:
+        """``rules`` with the custom rules it admits (those judge what the selection judges:
+        every front end's selection of rules that report, none of the fixing ones).
+
+        Worked out once per selection: the webhook asks on every request.
+        """
+        if not self.custom:
+            return rules
+        cache: dict[int, tuple[RuleSet, RuleSet]] = self.__dict__.setdefault("_extended", {})
+        hit = cache.get(id(rules))
+        if hit is not None and hit[0] is rules:
+            return hit[1]
+        extended = rules.with_rules(self.custom_rules)
+        if len(cache) >= 64:
+            cache.clear()
+        cache[id(rules)] = (rules, extended)
+        return extended
 
     def exemption(
         self,
@@ -157,6 +188,10 @@ class Policy:
         return None
 
     def settings(self, rule: Rule) -> RuleSettings:
+        if rule.name == INTERNAL_ERROR_RULE:  # not configurable: on_rule_error decides
+            return RuleSettings(
+                Action.DENY if self.deny_on_rule_error else Action.WARN, rule.options()
+            )
         found = self.rules.get(rule.name)
         if found is not None:
             return found

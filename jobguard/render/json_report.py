@@ -30,6 +30,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from jobguard.core.model import Severity
 from jobguard.lint.linter import LintResult, LocatedFinding, ObjectResult
 
@@ -113,4 +115,30 @@ def render(
     configuration: str | None = None,
 ) -> str:
     doc = report_dict(result, baseline=baseline, fixed=fixed, configuration=configuration)
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps(doc) + "\n"
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """``json.dumps(doc, indent=2, ensure_ascii=False)``, byte for byte, about ten times faster.
+
+    orjson writes the same text for strings, integers, booleans, null, maps and lists at this
+    indent. It spells some floats differently (``1e16`` where Python writes ``1e+16``) and
+    refuses integers beyond 64 bits, lone surrogates and non-string keys: a report holding any
+    of those (only a fix's patch can carry a value from the manifest) goes through ``json``.
+    """
+    if not any(_has_float(f["fix"]["patch"]) for f in doc["findings"] if f["fix"] is not None):
+        try:
+            return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+        except (orjson.JSONEncodeError, UnicodeDecodeError):
+            pass
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False

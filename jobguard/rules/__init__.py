@@ -16,13 +16,20 @@ from jobguard.rules import (
     api_cronjob_job_template,
     api_cronjob_schedule,
     api_cronjob_time_zone,
+    api_duplicate_keys,
     api_feature_gates,
+    api_job_update,
     api_managed_by,
     api_non_negative,
     api_object_meta,
+    api_pod_annotations,
+    api_pod_env,
     api_pod_failure_policy,
+    api_pod_hostname,
+    api_pod_mounts,
     api_pod_probes,
     api_pod_replacement_policy,
+    api_pod_resources,
     api_pod_scheduling,
     api_pod_security,
     api_pod_spec,
@@ -32,6 +39,7 @@ from jobguard.rules import (
     api_selector,
     api_structure,
     api_success_policy,
+    api_timestamps,
     api_warnings,
     backoff_limit,
     completions_parallelism,
@@ -39,6 +47,7 @@ from jobguard.rules import (
     cronjob_history_limits,
     cronjob_schedule,
     cronjob_starting_deadline,
+    internal_error,
     manual_selector,
     resources,
     restart_policy,
@@ -63,16 +72,24 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         api_pod_replacement_policy,
         api_pod_template,
         api_pod_spec,
+        api_pod_env,
         api_pod_security,
         api_pod_probes,
         api_pod_scheduling,
         api_pod_volumes,
+        api_pod_mounts,
+        api_pod_resources,
+        api_pod_annotations,
+        api_pod_hostname,
+        api_timestamps,
         api_restart_policy,
         api_cronjob_schedule,
         api_cronjob_time_zone,
         api_cronjob_concurrency_policy,
         api_cronjob_job_template,
+        api_job_update,
         api_warnings,
+        api_duplicate_keys,
         # policy
         suppression,
         restart_policy,
@@ -89,8 +106,17 @@ ALL_RULES: tuple[Rule, ...] = tuple(
     )
 )
 
+#: Every code a finding can carry, sorted by code: the registered rules and the engine's own
+#: ``internal-error`` (JG000, made when a rule raises; not run, not configured under ``rules:``).
+#: ``jobguard rules``, ``explain``, ``--select``/``--ignore`` and SARIF's rule list read this.
+CATALOGUE: tuple[Rule, ...] = tuple(
+    sorted((*ALL_RULES, rule_from_module(internal_error)), key=lambda r: r.code)
+)
+
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in ALL_RULES}
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in ALL_RULES}
+_CATALOGUE_BY_NAME: dict[str, Rule] = {r.name: r for r in CATALOGUE}
+_CATALOGUE_BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOGUE}
 
 #: Every registered rule: what ``jobguard lint`` runs. Each selection below knows the same names
 #: (a suppression annotation may name any registered rule).
@@ -124,4 +150,5 @@ def validating_rules() -> RuleSet:
 
 
 def find_rule(name_or_code: str) -> Rule | None:
-    return RULES_BY_NAME.get(name_or_code) or RULES_BY_CODE.get(name_or_code.upper())
+    """The catalogue entry named ``name_or_code`` (a name, or a code in any case)."""
+    return _CATALOGUE_BY_NAME.get(name_or_code) or _CATALOGUE_BY_CODE.get(name_or_code.upper())

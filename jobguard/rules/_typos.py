@@ -13,15 +13,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from jobguard.core.kubernetes.schema import did_you_mean, load_schema
+from jobguard.core.kubernetes.schema import did_you_mean, load_schema, misplaced_field
+from jobguard.core.kubernetes.versions import Version
 from jobguard.core.paths import FieldPath
 from jobguard.core.view import JobView
 
 
 @functools.lru_cache(maxsize=4096)
-def known_fields(kind: str, mapping_path: FieldPath) -> dict[str, str] | None:
-    """(Remembered per path: every defaulting rule asks on every object.) The fields (newest schema, so fields of any version count as known) of the struct at
-    ``mapping_path`` in a ``kind`` object, or None where the schema has no struct there."""
+def struct_at(kind: str, mapping_path: FieldPath) -> str | None:
+    """(Remembered per path: every defaulting rule asks on every object.) The schema type of the
+    struct at ``mapping_path`` in a ``kind`` object, or None where the schema has no struct."""
     schema = load_schema()
     expr = schema.roots.get(kind)
     if expr is None:
@@ -36,15 +37,35 @@ def known_fields(kind: str, mapping_path: FieldPath) -> dict[str, str] | None:
             expr = found
         else:
             return None
-    return schema.types.get(expr)
+    return expr if expr in schema.types else None
 
 
-def suggestion(kind: str, mapping_path: FieldPath, key: str) -> str | None:
-    """The field an unknown ``key`` of the mapping at ``mapping_path`` most likely meant."""
-    fields = known_fields(kind, mapping_path)
-    if fields is None or key in fields:
+def known_fields(kind: str, mapping_path: FieldPath) -> dict[str, str] | None:
+    """The fields (newest schema, so fields of any version count as known) of the struct at
+    ``mapping_path`` in a ``kind`` object, or None where the schema has no struct there."""
+    type_name = struct_at(kind, mapping_path)
+    return None if type_name is None else load_schema().types[type_name]
+
+
+def suggestion(
+    kind: str,
+    mapping_path: FieldPath,
+    key: str,
+    value: Any = None,
+    version: Version | None = None,
+) -> str | None:
+    """The field an unknown ``key`` (holding ``value``) of the mapping at ``mapping_path`` most
+    likely meant: a field of the target ``version`` (None: of any version) that can hold the
+    value, as the unknown-field message says; None for a field of the other kind's spec
+    (:func:`misplaced_field`), which is no misspelling."""
+    type_name = struct_at(kind, mapping_path)
+    if type_name is None or key in load_schema().types[type_name]:
         return None
-    return did_you_mean(key, sorted(fields))
+    if misplaced_field(type_name, key) is not None:
+        return None
+    schema = load_schema()
+    fields = schema.types_at(version).get(type_name) if version else schema.types[type_name]
+    return did_you_mean(key, fields, value) if fields is not None else None
 
 
 def near_miss_key(view: JobView, path: FieldPath) -> str | None:
@@ -77,7 +98,7 @@ def near_miss_key(view: JobView, path: FieldPath) -> str | None:
             isinstance(key, str)
             and key not in fields
             and key != wanted
-            and suggestion(kind, path[:-1], key) == wanted
+            and suggestion(kind, path[:-1], key, mapping[key]) == wanted
         ):
             return key
     return None

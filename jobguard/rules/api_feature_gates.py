@@ -1,7 +1,7 @@
 """api-feature-gates: fields the target Kubernetes version accepts but silently drops.
 
 What: a field that the target version's schema has (so the strict decoder accepts it) but whose
-feature gate is off by default there (``--kubernetes-version``, default 1.36) is removed by the
+feature gate is off by default there (``--kubernetes-version``, default 1.37) is removed by the
 API server on create, without an error or a warning:
 
 * Job fields: ``podFailurePolicy`` in 1.25, ``backoffLimitPerIndex``/``maxFailedIndexes``,

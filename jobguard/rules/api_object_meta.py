@@ -12,11 +12,23 @@ limits that come from what the API server derives from the name:
 * an Indexed Job's pods are named ``<name>-<index>`` and that must be an RFC 1123 label: no dots,
   at most 63 characters (``metadata.name``);
 * a CronJob's name gets an 11-character suffix for its Jobs: at most 52 characters on create;
-* ``metadata.resourceVersion`` on create (an object exported with ``kubectl get -o yaml``): the
-  API server refuses to store it.
+* with ``generateName`` and no name, the API server validates the name it generates (at most
+  58 characters of the prefix plus 5 random ones): a CronJob prefix of 48 characters or more,
+  or an Indexed Job whose generated ``<name>-<index>`` exceeds 63 characters, is rejected
+  although no name is written;
+* ``metadata.ownerReferences`` (``ValidateOwnerReferences``): ``apiVersion`` with a version,
+  ``kind``, ``name`` and ``uid`` set, no ``v1`` ``Event`` owner, at most one
+  ``controller: true``;
+* ``metadata.finalizers``: qualified names (``ValidateFinalizers``), not both ``orphan`` and
+  ``foregroundDeletion``, and an unprefixed name only if standard (``kubernetes``,
+  ``orphan``, ``foregroundDeletion``: ``validateKubeFinalizerName``).
 
-Why: each is an HTTP 422 (or 409/500 for resourceVersion) from ``kubectl apply``; a copied
-manifest or a templated name that grew too long fails only at deploy time.
+Not an error: ``metadata.resourceVersion`` in a manifest (an object exported with ``kubectl get
+-o yaml``): ``kubectl create``, ``apply`` and ``apply --server-side`` all accept it (measured on
+a v1.36 API server, KUBECTL-YAML.md).
+
+Why: each is an HTTP 422 from ``kubectl apply``; a copied manifest or a templated name that grew
+too long fails only at deploy time.
 
 Example::
 
@@ -24,8 +36,7 @@ Example::
       name: nightly-billing-reconciliation-for-all-regions-and-all-tenants-v2   # 67 characters
     # spec.template.labels: Invalid value: "nightly-...-v2": must be no more than 63 characters
 
-Fix: none automatic; shorten or rename (lower case letters, digits, '-'), quote label values,
-and remove ``resourceVersion``, ``uid`` and ``status`` from exported manifests.
+Fix: none automatic; shorten or rename (lower case letters, digits, '-'), quote label values.
 """
 
 from __future__ import annotations
@@ -55,10 +66,14 @@ CHECKED_BY_APISERVER = True  # the validating webhook skips it
 SUMMARY = "Object and pod-template names, labels and annotations the API server rejects"
 REMEDIATION = (
     "Use a lowercase RFC 1123 name (Jobs: at most 63 characters, CronJobs: 52; Indexed Jobs: "
-    "no dots), valid label keys and values, and no resourceVersion in manifests to create."
+    "no dots), valid label keys and values."
 )
 
 CRONJOB_NAME_MAX = 52
+MAX_GENERATED_PREFIX = 58  # names.maxGeneratedNameLength: 63 - the random suffix
+GENERATED_SUFFIX = 5
+GENERATED_NOTE = "; the name is generated from generateName plus 5 random characters"
+STANDARD_FINALIZERS = frozenset({"kubernetes", "orphan", "foregroundDeletion"})
 
 
 def _joined(value: Any, errors: list[str]) -> str:
@@ -127,6 +142,79 @@ def mask_trailing_dash(prefix: str) -> str:
     return prefix
 
 
+def generated_name(prefix: str) -> str:
+    """What ``names.SimpleNameGenerator`` makes of ``generateName`` (at most 58 characters of
+    it, then 5 random ones): ``x`` stands for the random part, whose length is what matters."""
+    return prefix[:MAX_GENERATED_PREFIX] + "x" * GENERATED_SUFFIX
+
+
+def owner_reference_errors(references: Any) -> Iterator[Violation]:
+    """apimachinery's ``ValidateOwnerReferences`` (errors at ``metadata.ownerReferences``,
+    without the index, as the API server reports them)."""
+    at: FieldPath = ("metadata", "ownerReferences")
+    first_controller = ""
+    for reference in references if isinstance(references, list) else []:
+        if not isinstance(reference, dict):
+            continue
+        api_version = reference.get("apiVersion")
+        api_version = api_version if isinstance(api_version, str) else ""
+        kind = reference.get("kind") if isinstance(reference.get("kind"), str) else ""
+        # schema.FromAPIVersionAndKind: the version is what follows the group's slash
+        version = api_version.split("/", 1)[1] if "/" in api_version else api_version
+        if api_version.count("/") > 1:
+            version = ""
+        if not version:
+            yield Violation((*at, "apiVersion"), invalid(api_version, "version must not be empty"))
+        if not kind:
+            yield Violation((*at, "kind"), invalid(kind, "kind must not be empty"))
+        for key in ("name", "uid"):
+            if not reference.get(key):
+                yield Violation((*at, key), invalid("", f"{key} must not be empty"))
+        if api_version == "v1" and kind == "Event":
+            yield Violation(
+                at, invalid(reference, "/v1, Kind=Event is disallowed from being an owner")
+            )
+        if reference.get("controller") is True:
+            current = f"{kind}/{reference.get('name') or ''}"
+            if first_controller:
+                yield Violation(
+                    at,
+                    invalid(
+                        references,
+                        'Only one reference can have Controller set to true. Found "true" in '
+                        f"references for {first_controller} and {current}",
+                    ),
+                )
+            else:
+                first_controller = current
+
+
+def finalizer_errors(finalizers: Any) -> Iterator[Violation]:
+    """apimachinery's ``ValidateFinalizers`` (errors at ``metadata.finalizers``), then the core
+    API's ``validateKubeFinalizerName`` for each (at ``metadata.finalizers[i]``)."""
+    items = [f for f in finalizers if isinstance(f, str)] if isinstance(finalizers, list) else []
+    for finalizer in items:
+        for error in qualified_name_errors(finalizer):
+            yield Violation(("metadata", "finalizers"), invalid(finalizer, error))
+    if "orphan" in items and "foregroundDeletion" in items:
+        yield Violation(
+            ("metadata", "finalizers"),
+            invalid(items, "finalizer orphan and foregroundDeletion cannot be both set"),
+        )
+    for index, finalizer in enumerate(finalizers if isinstance(finalizers, list) else []):
+        if (
+            isinstance(finalizer, str)
+            and "/" not in finalizer
+            and finalizer not in STANDARD_FINALIZERS
+        ):
+            yield Violation(
+                ("metadata", "finalizers", index),
+                invalid(
+                    finalizer, "name is neither a standard finalizer name nor is it fully qualified"
+                ),
+            )
+
+
 def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     api = api_object(view, subject)
     metadata = api.obj.get("metadata")
@@ -149,6 +237,8 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
         if errors:
             yield Violation(("metadata", "namespace"), _joined(namespace, errors))
     yield from _meta_checks(metadata, ("metadata",), copied_labels=api.labels_copied)
+    yield from owner_reference_errors(metadata.get("ownerReferences"))
+    yield from finalizer_errors(metadata.get("finalizers"))
 
     sim = api.view
     template_meta = sim.template.get("metadata")
@@ -165,11 +255,16 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
             yield Violation(sim.at("template", "annotations"), "; ".join(annotations))
 
     creating = subject.api_operation == "CREATE"
+    # The name the API server validates: on create with generateName only, the generated one.
+    from_prefix = creating and not name and isinstance(generate_name, str) and generate_name
+    if from_prefix:
+        name = generated_name(str(generate_name))
+    note = GENERATED_NOTE if from_prefix else ""
     if view.is_cronjob and creating and isinstance(name, str) and len(name) > CRONJOB_NAME_MAX:
         yield Violation(
             ("metadata", "name"),
             invalid(name, f"must be no more than {CRONJOB_NAME_MAX} characters")
-            + f" (the CronJob's Jobs are named <name>-<11-digit timestamp>; this name has {len(name)})",
+            + f" (the CronJob's Jobs are named <name>-<11-digit timestamp>; this name has {len(name)}{note})",
         )
     if not view.is_cronjob and isinstance(name, str) and name:
         completions = sim.get("completions")
@@ -179,11 +274,5 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
                 yield Violation(
                     ("metadata", "name"),
                     invalid(name, f"will not able to create pod with invalid DNS label: {hostname}")
-                    + " (Indexed Job pods use <name>-<index> as hostname: at most 63 characters, no dots)",
+                    + f" (Indexed Job pods use <name>-<index> as hostname: at most 63 characters, no dots{note})",
                 )
-    if creating and metadata.get("resourceVersion"):
-        yield Violation(
-            ("metadata", "resourceVersion"),
-            "resourceVersion should not be set on objects to be created (remove it, with uid, "
-            "creationTimestamp and status: this looks like an object exported from a cluster)",
-        )

@@ -61,7 +61,8 @@ def _exit_codes(codes: dict[str, Any], at: FieldPath, names: set[str]) -> Iterat
     elif operator not in OPERATORS:
         yield Violation((*at, "operator"), unsupported(operator, OPERATORS))
     container = codes.get("containerName")
-    if isinstance(container, str) and container and container not in names:
+    # ``containerName != nil`` in validatePodFailurePolicyRuleOnExitCodes: "" names no container
+    if isinstance(container, str) and container not in names:
         yield Violation(
             (*at, "containerName"),
             invalid(

@@ -10,7 +10,9 @@ What, in a Job's pod template (CronJob: ``spec.jobTemplate.spec.template``):
 * ``topologySpreadConstraints``: ``maxSkew`` and ``minDomains`` positive, a ``topologyKey``,
   ``whenUnsatisfiable`` ``DoNotSchedule``/``ScheduleAnyway`` (``minDomains`` only with
   ``DoNotSchedule``), no two constraints with the same key and action, ``nodeAffinityPolicy``
-  and ``nodeTaintsPolicy`` ``Honor``/``Ignore``, ``matchLabelKeys`` and the ``labelSelector``;
+  and ``nodeTaintsPolicy`` ``Honor``/``Ignore``, ``matchLabelKeys`` and the ``labelSelector``
+  (before 1.33 a key may not be in both; from 1.33 the API server merges ``matchLabelKeys`` into
+  the selector itself, MatchLabelKeysInPodTopologySpreadSelectorMerge, and accepts it);
 * ``schedulingGates`` and ``readinessGates`` (qualified names, gates unique);
 * ``dnsConfig``: required with ``dnsPolicy: None`` (with a nameserver), at most 3 nameservers,
   each an IP address, at most 32 search domains and 2048 characters, option names;
@@ -48,6 +50,7 @@ from jobguard.core.kubernetes.names import (
     label_value_errors,
     qualified_name_errors,
 )
+from jobguard.core.kubernetes.versions import TOPOLOGY_SPREAD_KEYS_MERGED_SINCE, Version
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
 from jobguard.core.subject import Subject
@@ -266,7 +269,7 @@ def _affinity(at: FieldPath, affinity: Any) -> Iterator[Violation]:
             yield from _pod_affinity((*at, key), pod)
 
 
-def _topology_spread(at: FieldPath, items: Any) -> Iterator[Violation]:
+def _topology_spread(at: FieldPath, items: Any, version: Version) -> Iterator[Violation]:
     """``validateTopologySpreadConstraints``."""
     constraints = list(_dicts(items))
     for position, (index, constraint) in enumerate(constraints):
@@ -317,7 +320,11 @@ def _topology_spread(at: FieldPath, items: Any) -> Iterator[Violation]:
             selector_keys = _selector_keys(selector)
             for key_index, label_key in enumerate(keys):
                 yield from _label_name((*here, "matchLabelKeys", key_index), label_key)
-                if isinstance(label_key, str) and label_key in selector_keys:
+                if (
+                    isinstance(label_key, str)
+                    and label_key in selector_keys
+                    and version < TOPOLOGY_SPREAD_KEYS_MERGED_SINCE
+                ):
                     yield Violation(
                         (*here, "matchLabelKeys", key_index),
                         invalid(label_key, "exists in both matchLabelKeys and labelSelector"),
@@ -526,7 +533,9 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
         yield from _dns_config(at, pod)
         yield from _gates(at, pod)
         yield from _topology_spread(
-            (*at, "topologySpreadConstraints"), pod.get("topologySpreadConstraints")
+            (*at, "topologySpreadConstraints"),
+            pod.get("topologySpreadConstraints"),
+            subject.version,
         )
         yield from _names(at, pod)
         if subject.version >= RESOURCE_CLAIMS_SINCE:

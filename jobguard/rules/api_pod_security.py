@@ -56,6 +56,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobguard.core.kubernetes.names import dns1123_subdomain_errors
+from jobguard.core.kubernetes.versions import selinux_mount_enabled
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
 from jobguard.core.subject import Subject
@@ -152,6 +153,14 @@ def local_path_errors(value: str) -> list[str]:
         errors.append("must be a relative path")
     if ".." in value.split("/"):
         errors.append("must not contain '..'")
+    return errors
+
+
+def non_reserved_path_errors(value: str) -> list[str]:
+    """``ValidateLocalNonReservedPath``: also not starting with ``..``."""
+    errors = local_path_errors(value)
+    if value.startswith("..") and not value.startswith("../"):
+        errors.append("must not start with '..'")
     return errors
 
 
@@ -336,6 +345,8 @@ def _sysctls(at: FieldPath, items: Any, pod: dict[str, Any]) -> Iterator[Violati
             continue
         here = (*at, index, "name")
         name = sysctl.get("name")
+        if name is None:  # ``sysctls: [{}]``: the empty name is validated (Required)
+            name = ""
         if not isinstance(name, str):
             continue
         if not name:
@@ -360,9 +371,10 @@ def _sysctls(at: FieldPath, items: Any, pod: dict[str, Any]) -> Iterator[Violati
 
 
 def _pod_context(
-    at: FieldPath, context: dict[str, Any], pod: dict[str, Any]
+    at: FieldPath, context: dict[str, Any], pod: dict[str, Any], *, only_recursive: bool
 ) -> Iterator[Violation]:
-    """``validatePodSpecSecurityContext``."""
+    """``validatePodSpecSecurityContext``; ``only_recursive`` is the validation option
+    ``AllowOnlyRecursiveSELinuxChangePolicy`` (the SELinuxMount gate off, on create)."""
     for key in ("fsGroup", "runAsUser", "runAsGroup"):
         yield from _id_errors((*at, key), context.get(key))
     groups = context.get("supplementalGroups")
@@ -381,13 +393,15 @@ def _pod_context(
     yield from _seccomp((*at, "seccompProfile"), context.get("seccompProfile"))
     yield from _windows_options((*at, "windowsOptions"), context.get("windowsOptions"))
     yield from _apparmor((*at, "appArmorProfile"), context.get("appArmorProfile"))
-    for key, values in (
+    selinux: tuple[str, ...] = ("Recursive",) if only_recursive else SELINUX_CHANGE_POLICIES
+    policies: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("supplementalGroupsPolicy", SUPPLEMENTAL_GROUPS_POLICIES),
-        ("seLinuxChangePolicy", SELINUX_CHANGE_POLICIES),
-    ):
+        ("seLinuxChangePolicy", selinux),
+    )
+    for key, allowed in policies:
         value = context.get(key)
-        if isinstance(value, str) and value not in values:
-            yield Violation((*at, key), unsupported(value, values))
+        if isinstance(value, str) and value not in allowed:
+            yield Violation((*at, key), unsupported(value, allowed))
 
 
 def _host_process(
@@ -534,7 +548,8 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
             yield from _container_context(
                 (*path, "securityContext"), container.get("securityContext"), host_users, version
             )
-    yield from _pod_context((*at, "securityContext"), context, pod)
+    only_recursive = subject.api_operation == "CREATE" and not selinux_mount_enabled(version)
+    yield from _pod_context((*at, "securityContext"), context, pod, only_recursive=only_recursive)
     if with_context or context.get("windowsOptions") is not None:
         yield from _host_process(at, pod, containers)
     yield from _host_users(at, pod)

@@ -326,11 +326,17 @@ def _env_from(
 
 
 def _tolerations(sim: JobView) -> Iterator[Violation]:
-    items = sim.pod_spec.get("tolerations")
+    yield from toleration_errors(
+        sim.at("template", "spec", "tolerations"), sim.pod_spec.get("tolerations")
+    )
+
+
+def toleration_errors(path: FieldPath, items: Any) -> Iterator[Violation]:
+    """``ValidateTolerations`` of the list at ``path`` (also the tolerations annotation's)."""
     for index, toleration in enumerate(items if isinstance(items, list) else []):
         if not isinstance(toleration, dict):
             continue
-        at = sim.at("template", "spec", "tolerations", index)
+        at = (*path, index)
         key = toleration.get("key") or ""
         operator = toleration.get("operator") or ""
         value = toleration.get("value") or ""

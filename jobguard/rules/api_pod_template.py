@@ -4,7 +4,13 @@ What: the pod template of a Job (CronJob: ``spec.jobTemplate.spec.template``) mu
 one container (also when ``spec``, the job template or the template is missing or null: the API
 server validates an empty one); every container and init container needs a name that is an RFC 1123 label
 (lower case, digits, '-', at most 63 characters), unique across containers and init containers,
-and an ``image``; ``ephemeralContainers`` are not allowed in a template; an init container's
+and an ``image``; ``ephemeralContainers`` are not allowed in a template. A container's own
+``restartPolicy`` and ``restartPolicyRules`` follow ``validateContainerRestartPolicy``
+(``pkg/apis/core/validation``) from Kubernetes 1.35, where ContainerRestartRules is on by
+default: any container may set ``restartPolicy`` ``Always``, ``Never`` or ``OnFailure``; rules
+need a ``restartPolicy``, at most 20 of them, each with ``action: Restart`` and ``exitCodes``
+(operator ``In`` or ``NotIn``, at most 255 values), and errors name the rule's own path
+(``restartPolicyRules[0].exitCodes.operator``). Before 1.35 an init container's
 ``restartPolicy`` may only be ``Always`` (a native sidecar) and a regular container may not set
 one. Volumes need unique RFC 1123 label names and exactly one volume type; every volume mount
 names a volume of the template and has a ``mountPath``; resource names are ``cpu``, ``memory``,
@@ -34,11 +40,13 @@ from typing import Any
 
 from jobguard.core.kubernetes.names import dns1123_label_errors, qualified_name_errors
 from jobguard.core.kubernetes.quantity import parse_quantity
+from jobguard.core.kubernetes.versions import Version, pod_gate_on
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
+from jobguard.rules.api_pod_resources import overcommit_allowed
 from jobguard.rules.base import NoOptions
 
 CODE = "JG005"
@@ -54,7 +62,9 @@ REMEDIATION = (
 )
 
 
-def _containers(sim: JobView, key: str, seen: set[str], *, init: bool) -> Iterator[Violation]:
+def _containers(
+    sim: JobView, key: str, seen: set[str], *, init: bool, version: Version
+) -> Iterator[Violation]:
     items = sim.pod_spec.get(key)
     if not isinstance(items, list):
         return
@@ -83,14 +93,74 @@ def _containers(sim: JobView, key: str, seen: set[str], *, init: bool) -> Iterat
             yield Violation((*at, "image"), "Required value (the container has no image)")
         yield from _mounts(at, container, volumes)
         yield from _resources(at, container)
-        policy = container.get("restartPolicy")
-        if isinstance(policy, str):
-            if init and policy != "Always":
-                yield Violation((*at, "restartPolicy"), unsupported(policy, ("Always",)))
-            elif not init:
-                yield Violation(
-                    (*at, "restartPolicy"),
-                    "Forbidden: may not be set for non-init containers",
+        for relative, message in container_restart_errors(container, init=init, version=version):
+            yield Violation((*at, *relative), message)
+
+
+#: ``validateContainerRestartPolicy``'s value sets, sorted as ``sets.List`` prints them.
+CONTAINER_RESTART_POLICIES = ("Always", "Never", "OnFailure")
+RESTART_RULE_ACTIONS = ("Restart",)
+RESTART_RULE_OPERATORS = ("In", "NotIn")
+MAX_RESTART_RULES = 20
+MAX_RESTART_RULE_EXIT_CODES = 255
+
+
+def container_restart_errors(
+    container: dict[str, Any], *, init: bool, version: Version
+) -> Iterator[tuple[FieldPath, str]]:
+    """A container's ``restartPolicy``/``restartPolicyRules`` errors, paths relative to it.
+
+    From the version where ContainerRestartRules is on by default this follows
+    ``validateContainerRestartPolicy`` (``pkg/apis/core/validation``), which ``validateContainers``
+    and ``validateInitContainers`` call for a container that sets either field. Before it,
+    ``validateContainers`` forbids a regular container's ``restartPolicy`` and
+    ``validateInitContainers`` accepts only ``Always`` (the rules field does not exist yet, or is
+    dropped with its gate: ``api-feature-gates`` reports it).
+    """
+    policy = container.get("restartPolicy")
+    if not pod_gate_on("ContainerRestartRules", version):
+        if isinstance(policy, str) and not init:
+            yield ("restartPolicy",), "Forbidden: may not be set for non-init containers"
+        elif isinstance(policy, str) and policy != "Always":
+            yield ("restartPolicy",), unsupported(policy, ("Always",))
+        return
+    found = container.get("restartPolicyRules")
+    rules = found if isinstance(found, list) else []
+    if policy is None:
+        if rules:
+            yield (
+                ("restartPolicy",),
+                "Required value: must specify restartPolicy when restart rules are used",
+            )
+    elif isinstance(policy, str) and policy not in CONTAINER_RESTART_POLICIES:
+        yield ("restartPolicy",), unsupported(policy, CONTAINER_RESTART_POLICIES)
+    if len(rules) > MAX_RESTART_RULES:
+        yield (
+            ("restartPolicyRules",),
+            f"Too many: {len(rules)}: must have at most {MAX_RESTART_RULES} items",
+        )
+    for index, item in enumerate(rules):
+        rule = item if isinstance(item, dict) else {}  # a null item is validated as empty
+        here: FieldPath = ("restartPolicyRules", index)
+        action = rule.get("action") or ""
+        if isinstance(action, str) and action not in RESTART_RULE_ACTIONS:
+            yield (*here, "action"), unsupported(action, RESTART_RULE_ACTIONS)
+        exit_codes = rule.get("exitCodes")
+        if exit_codes is None:
+            yield (*here, "exitCodes"), "Required value: must be specified"
+        elif isinstance(exit_codes, dict):
+            operator = exit_codes.get("operator") or ""
+            if isinstance(operator, str) and operator not in RESTART_RULE_OPERATORS:
+                yield (
+                    (*here, "exitCodes", "operator"),
+                    unsupported(operator, RESTART_RULE_OPERATORS),
+                )
+            values = exit_codes.get("values")
+            if isinstance(values, list) and len(values) > MAX_RESTART_RULE_EXIT_CODES:
+                yield (
+                    (*here, "exitCodes", "values"),
+                    f"Too many: {len(values)}: must have at most "
+                    f"{MAX_RESTART_RULE_EXIT_CODES} items",
                 )
 
 
@@ -212,6 +282,8 @@ def _resources(at: FieldPath, container: dict[str, Any]) -> Iterator[Violation]:
                     invalid(str(raw), "must be greater than or equal to 0"),
                 )
     for name, raw in requests.items():
+        if not overcommit_allowed(str(name)):
+            continue  # must equal its limit: api-pod-resources
         request, limit = parse_quantity(raw), parse_quantity(limits.get(name))
         if request is not None and limit is not None and request > limit:
             yield Violation(
@@ -253,9 +325,10 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
             "Required value (a pod needs at least one container)",
         )
     yield from _volumes(sim)
+    version = subject.version
     seen: set[str] = set()
-    yield from _containers(sim, "containers", seen, init=False)
-    yield from _containers(sim, "initContainers", seen, init=True)
+    yield from _containers(sim, "containers", seen, init=False, version=version)
+    yield from _containers(sim, "initContainers", seen, init=True, version=version)
     ephemeral = sim.pod_spec.get("ephemeralContainers")
     if isinstance(ephemeral, list) and ephemeral:
         yield Violation(

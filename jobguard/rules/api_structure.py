@@ -7,7 +7,10 @@ checked against the batch/v1 schema generated from the Kubernetes OpenAPI docume
 ``restartpolicy``, a field indented one level too deep or too shallow), and a field newer than
 the target Kubernetes version (``--kubernetes-version``). Unknown fields get a did-you-mean
 suggestion. Also: ``apiVersion`` must be ``batch/v1`` (``batch/v1beta1`` CronJobs are not served
-since Kubernetes 1.25).
+since Kubernetes 1.25), and a ``batch`` document whose ``kind`` is ``Job`` or ``CronJob`` but for
+case (``kind: job``) is an error with a did-you-mean (:func:`misspelt_kind`, reported by ``jobguard
+lint`` as an input problem: no rule can judge an object of an unknown kind), not a document
+skipped as "not a Job".
 
 Why: the API server refuses the whole object (``Job in version "v1" cannot be handled as a Job:
 strict decoding error: unknown field "spec.template.spec.restartpolicy"``), or, with lax field
@@ -25,15 +28,15 @@ the field was ignored so far, renaming it changes what the object does); otherwi
 field or write the value with the right type (quote label values such as ``"1"`` or ``"true"``).
 The defaulting rules write no default beside such a misspelling.
 
-Not checked: duplicate keys in one mapping (the YAML loader keeps the last one; the API server's
-strict decoder rejects them).
+Not checked here: duplicate keys in one mapping (kubectl keeps the last value and the API
+server never sees them: ``api-duplicate-keys`` warns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.kubernetes.schema import structure_errors, typed_path
+from jobguard.core.kubernetes.schema import structure_errors
 from jobguard.core.model import Category, Fix, RemoveValue, SetValue, Violation
 from jobguard.core.paths import FieldPath, lookup
 from jobguard.core.subject import Subject
@@ -54,6 +57,30 @@ REMEDIATION = (
 
 SERVED_API_VERSION = "batch/v1"
 CRONJOB_V1BETA1_REMOVED = (1, 25)
+_KINDS_BY_FOLDED_NAME = {"job": "Job", "cronjob": "CronJob"}
+
+
+def misspelt_kind(obj: object) -> str | None:
+    """The error for a ``batch`` Job or CronJob whose ``kind`` differs only in case, else None.
+
+    kubectl looks the kind up in the API server's discovery, which is case-sensitive:
+    ``no matches for kind "job" in version "batch/v1"`` (a v1.36 server rejects it).
+    """
+    if not isinstance(obj, dict):
+        return None
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if not isinstance(kind, str):
+        return None
+    meant = _KINDS_BY_FOLDED_NAME.get(kind.lower())
+    in_batch = api_version is None or (
+        isinstance(api_version, str) and api_version.startswith("batch/")
+    )
+    if meant is None or meant == kind or not in_batch:
+        return None
+    return (
+        f'kind: no matches for kind "{kind}" in version "{api_version or SERVED_API_VERSION}"; '
+        f'did you mean "{meant}"? (kinds are case-sensitive)'
+    )
 
 
 def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
@@ -71,27 +98,21 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
                 f"{view.kind} is served as batch/v1"
             )
         yield Violation(("apiVersion",), message)
-    for raw in view.duplicate_keys:
-        path = typed_path(view.kind, raw)
-        name = raw[-1]
-        yield Violation(
-            path,
-            f'duplicate field "{name}" (yaml: unmarshal errors: key "{name}" already set in '
-            "map: kubectl and the API server's strict decoding reject the document; the YAML "
-            "loader here kept the last value)",
-        )
     for error in structure_errors(view.obj, subject.version):
-        yield Violation(error.path, error.message, _rename(view, error.path))
+        yield Violation(error.path, error.message, _rename(view, error.path, subject))
 
 
-def _rename(view: JobView, path: FieldPath) -> Fix | None:
-    """Renaming an unknown field to its did-you-mean, when that field is not set already."""
+def _rename(view: JobView, path: FieldPath, subject: Subject) -> Fix | None:
+    """Renaming an unknown field to its did-you-mean (the message's), when that field is not
+    set already."""
     name, parent = path[-1] if path else None, path[:-1]
     if not isinstance(name, str) or any(not isinstance(s, (str, int)) for s in parent):
         return None
-    guess = suggestion(view.kind, parent, name)
     mapping = lookup(view.obj, parent)
-    if guess is None or not isinstance(mapping, dict) or guess in mapping or name not in mapping:
+    if not isinstance(mapping, dict) or name not in mapping:
+        return None
+    guess = suggestion(view.kind, parent, name, mapping[name], subject.version)
+    if guess is None or guess in mapping:
         return None
     return Fix(
         f'rename "{name}" to "{guess}"',

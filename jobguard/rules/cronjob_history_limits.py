@@ -41,6 +41,7 @@ from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._typos import near_miss_key
 
 CODE = "JG115"
 NAME = "cronjob-history-limits"
@@ -92,6 +93,10 @@ def _limit(view: JobView, field: str) -> Limit | None:
     return Limit(value, f"{field} is {value}", True)
 
 
+def _beside_typo(view: JobView, field: str) -> bool:
+    return near_miss_key(view, ("spec", field)) is not None
+
+
 def _set(field: str, value: int, *, safe: bool) -> Fix:
     return Fix(f"set {field}: {value}", (SetValue(("spec", field), value),), safe=safe)
 
@@ -123,8 +128,11 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
         yield Violation(
             ("spec", field),
             f"{limit.shown}, below the policy's minimum {options.min_failed}; {effect}",
-            # A limit the user wrote is their choice: raising it is only suggested.
-            _set(field, options.min_failed, safe=not limit.user_set),
+            # A limit the user wrote is their choice: raising it is only suggested; so is a
+            # default beside a misspelling of the field (it would replace the value meant).
+            _set(
+                field, options.min_failed, safe=not limit.user_set and not _beside_typo(view, field)
+            ),
         )
     elif options.max_failed is not None and limit.kept > options.max_failed:
         yield Violation(

@@ -18,7 +18,8 @@ Example::
           containers: [...]        # no restartPolicy: rejected by the API server
 
 Fix: set the policy's ``default`` (a safe fix: the webhook applies it on CREATE, rescuing the
-Job, and ``lint --fix`` writes it). A value the API accepts but the policy does not allow gets an
+Job, and ``lint --fix`` writes it). Not beside a misspelt key (``restartpolicy: Never``): the
+rename api-structure suggests is the fix there. A value the API accepts but the policy does not allow gets an
 unsafe fix only, because changing it changes how failures are retried.
 
 Admission: the mutating webhook sees ``Always`` where the manifest omitted the field; both are
@@ -39,6 +40,7 @@ from jobguard.core.model import Category, Fix, SetValue, Violation
 from jobguard.core.paths import MISSING
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._typos import near_miss_key
 
 CODE = "JG101"
 NAME = "restart-policy"
@@ -77,9 +79,18 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
     target = "Never" if needs_never and "Never" in options.allowed else options.default
     fix = Fix(f"set restartPolicy: {target}", (SetValue(path, target),), safe=True)
     if not view.user_set("template", "spec", "restartPolicy") or value in ("Always", ""):
-        shown = (
-            "not set" if not view.user_set("template", "spec", "restartPolicy") else f"{value!r}"
-        )
+        user_set = view.user_set("template", "spec", "restartPolicy")
+        shown = f"{value!r}" if user_set else "not set"
+        typo = None if user_set else near_miss_key(view, path)
+        if typo is not None:
+            # Written beside the misspelling, the default would leave both keys in the file and
+            # win over the value the user meant: the rename (api-structure) is the fix.
+            yield Violation(
+                path,
+                f"restartPolicy is not set; {typo!r} beside it looks like a misspelling of it "
+                "(see the rename suggested for it)",
+            )
+            return
         yield Violation(
             path, f"restartPolicy is {shown}; Jobs must use {' or '.join(options.allowed)}", fix
         )

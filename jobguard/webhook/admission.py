@@ -41,6 +41,8 @@ from jobguard.core.subject import DEFAULT_KUBERNETES_VERSION, Requester, Subject
 from jobguard.core.view import JOB_KINDS
 from jobguard.policy import Policy
 from jobguard.rules import fixing_rules, validating_rules
+from jobguard.rules.custom import denial_message as custom_denial
+from jobguard.rules.custom import warning_message as custom_warning
 from jobguard.webhook import responses
 from jobguard.webhook.responses import Answer
 from jobguard.webhook.review import Review
@@ -165,9 +167,23 @@ def finding_warning(finding: Finding, *, preexisting: bool = False, scheduled: b
     return responses.short(f"jobguard {finding.rule}{note}: {finding.field}: {finding.message}")
 
 
-def denial_message(findings: tuple[Finding, ...]) -> str:
-    parts = [f"[{f.rule}] {f.field or '(object)'}: {f.message}" for f in findings]
-    return "jobguard policy: " + "; ".join(parts)
+def denial_message(findings: tuple[Finding, ...], custom: frozenset[str] = frozenset()) -> str:
+    """The denial: built-in rules' findings in jobguard's words, then the custom rules' as the
+    API server words a ValidatingAdmissionPolicy's denial (each is one, once exported)."""
+    parts = [
+        f"[{f.rule}] {f.field or '(object)'}: {f.message}" for f in findings if f.rule not in custom
+    ]
+    vap = [custom_denial(f.rule, f.message) for f in findings if f.rule in custom]
+    return "; ".join((["jobguard policy: " + "; ".join(parts)] if parts else []) + vap)
+
+
+def warning_text(finding: Finding, custom: frozenset[str]) -> str:
+    """A warning: a custom rule's as the API server words a warning ValidatingAdmissionPolicy's."""
+    if finding.rule in custom:
+        # Cut like every webhook warning (responses.MAX_WARNING_CHARS): the API server's own
+        # prefix leaves little of the rule's message.
+        return responses.short(custom_warning(finding.rule, finding.message))
+    return finding_warning(finding)
 
 
 # -- the webhooks -----------------------------------------------------------------------------
@@ -228,10 +244,17 @@ def validate(
     report = evaluate(subject, policy, rules=rules, patches=False)
     before: set[tuple[str, FieldPath]] = set()
     # The old object only matters when the new one has something to deny.
+    custom = policy.custom_names
     if subject.is_update and report.errors:
         old = subject.old()
         if old is not None:
-            before = {_key(f) for f in evaluate(old, policy, rules=rules, patches=False).findings}
+            # A violation the old object already had does not block, except a custom rule's: a
+            # ValidatingAdmissionPolicy judges the new object alone.
+            before = {
+                _key(f)
+                for f in evaluate(old, policy, rules=rules, patches=False).findings
+                if f.rule not in custom
+            }
     if subject.scheduled_run:
         # Denying it would only drop this run: the template was judged when the CronJob was
         # created or changed, and that is where a violation can be fixed.
@@ -243,8 +266,8 @@ def validate(
     blocking = tuple(f for f in report.errors if _key(f) not in forgiven)
     warnings = [
         finding_warning(f, preexisting=True) for f in report.errors if _key(f) in forgiven
-    ] + [finding_warning(f) for f in report.findings if f.severity is Severity.WARNING]
+    ] + [warning_text(f, custom) for f in report.findings if f.severity is Severity.WARNING]
     if blocking:
-        answer = responses.deny(review.uid, denial_message(blocking), warnings)
+        answer = responses.deny(review.uid, denial_message(blocking, custom), warnings)
         return Outcome(answer, DENIED, "", report.findings, blocking)
     return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)

@@ -1,4 +1,5 @@
-"""The Flask application: HTTP guards, the two webhooks, health, readiness and metrics.
+"""The Flask application: HTTP guards, the two webhooks, health and readiness; and the metrics
+application, served on a port of its own (:func:`metrics_app`).
 
 HTTP-level guards run in a fixed order before any JSON is parsed: method (routing, 405),
 content type (415), declared size (413, before reading anything), size actually read (413, the
@@ -236,6 +237,30 @@ def readiness(state: PolicyState) -> dict[str, Any]:
     }
 
 
+def metrics_app(metrics: Metrics) -> Callable[[dict[str, Any], Any], list[bytes]]:
+    """The WSGI application of the metrics port: ``GET /metrics`` and nothing else.
+
+    A scrape only reads: it does not check the policy files or touch the admission state (the
+    policy gauges show what the worker last saw on a review or a readiness probe).
+    """
+
+    def serve(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        if path != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found: the metrics port serves GET /metrics only\n"]
+        if method not in ("GET", "HEAD"):
+            start_response(
+                "405 Method Not Allowed", [("Content-Type", "text/plain"), ("Allow", "GET")]
+            )
+            return [b"method not allowed: GET /metrics\n"]
+        payload, content_type = metrics.exposition()
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [payload if method == "GET" else b""]
+
+    return serve
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """The webhook application. Raises PolicyError if the policy does not load."""
     settings = settings or Settings()
@@ -269,12 +294,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     def readyz() -> dict[str, Any]:
         holder.current()  # a readiness probe also notices a changed policy file
         return readiness(holder.state)
-
-    @app.get("/metrics")
-    def prometheus() -> Response:
-        holder.current()  # so that a scrape reaching an idle worker shows the files' state
-        payload, content_type = metrics.exposition()
-        return Response(payload, content_type=content_type)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

@@ -21,6 +21,7 @@ from typing import Any
 from gunicorn.workers import gthread as _gthread  # type: ignore[import-untyped]
 
 from jobguard.webhook.metrics import mark_worker_dead
+from jobguard.webhook.settings import DEFAULT_KEEPALIVE, DEFAULT_THREADS, DEFAULT_WORKERS
 from jobguard.webhook.tls import STALL_TIMEOUT, gunicorn_ssl_context, warm_up
 
 # A gthread worker gives each new connection a thread that waits this long for its first bytes
@@ -45,10 +46,11 @@ def _close_with_short_linger(sock: Any, timeout: float = 2.0, max_drain: int = 6
 
 _gthread.util.close_graceful = _close_with_short_linger
 
-worker_class = "gthread"
-workers = 2
-threads = 32
-keepalive = 120
+# gthread, with the plain-HTTP metrics listener (jobguard.webhook.worker)
+worker_class = "jobguard.webhook.worker.WebhookWorker"
+workers = DEFAULT_WORKERS
+threads = DEFAULT_THREADS
+keepalive = DEFAULT_KEEPALIVE
 # A request takes about a millisecond; a worker silent for this long is stuck and is replaced.
 timeout = 30
 graceful_timeout = 20

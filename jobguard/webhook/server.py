@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import socket
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from jobguard.webhook import gunicorn_config
+from jobguard.webhook.listeners import by_port
 from jobguard.webhook.settings import Settings
 
 
@@ -41,11 +43,19 @@ def close_refused_connections(app: Any) -> Any:
 
 class WebhookServer(BaseApplication):  # type: ignore[misc]
     """gunicorn with jobguard's config module, command-line overrides (None: keep the config
-    module's value) and app factory."""
+    module's value) and app factory, serving on ``listeners``: sockets ``jobguard serve`` bound
+    itself (so that a port in use is its own clear error, not gunicorn's five retries)."""
 
-    def __init__(self, settings: Settings, overrides: Mapping[str, Any]):
+    def __init__(
+        self,
+        settings: Settings,
+        overrides: Mapping[str, Any],
+        listeners: Sequence[socket.socket] = (),
+    ):
         self.settings = settings
         self.overrides = {k: v for k, v in overrides.items() if v is not None}
+        if listeners:
+            self.overrides["bind"] = [f"fd://{sock.fileno()}" for sock in listeners]
         super().__init__()
 
     def load_config(self) -> None:
@@ -57,6 +67,8 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         # Runs in each worker after the fork (no preload): every worker has its own policy holder,
         # metrics files and TLS context.
-        from jobguard.webhook.app import create_app
+        from jobguard.webhook.app import create_app, metrics_app
 
-        return close_refused_connections(create_app(self.settings))
+        app = create_app(self.settings)
+        metrics = metrics_app(app.extensions["jobguard"].metrics)
+        return by_port(close_refused_connections(app), metrics, self.settings.metrics_port)

@@ -39,7 +39,7 @@ def test_no_version_falls_back_to_the_default_and_says_why(server: StandIn, audi
     assert line.startswith(
         "warning: cannot learn the cluster's Kubernetes version: GET /version: HTTP 404"
     )
-    assert line.endswith("version-dependent rules target the default, Kubernetes 1.36")
+    assert line.endswith("version-dependent rules target the default, Kubernetes 1.37")
 
 
 def test_a_given_version_is_used_without_asking(server: StandIn, audit: Audit) -> None:

@@ -23,7 +23,7 @@ from jobguard.certs import (
 from jobguard.certs.files import CertPaths
 from jobguard.certs.pki import certificate_names, generate_ca, load_certificate
 
-NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 NAMES = parse_subject_names(service_dns_names("jobguard", "jobguard"))
 
 

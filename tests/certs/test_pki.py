@@ -24,7 +24,7 @@ from jobguard.certs import (
     service_dns_names,
 )
 
-NOW = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
 
 def test_service_dns_names_cover_what_the_api_server_and_pods_resolve() -> None:

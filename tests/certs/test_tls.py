@@ -213,6 +213,7 @@ def real_server(tmp_path: Path) -> Iterator[tuple[int, Path, str]]:
             f"--cert={directory / 'tls.crt'}",
             f"--key={directory / 'tls.key'}",
             f"--bind=127.0.0.1:{port}",
+            "--metrics-port=0",
             "--workers=1",
             "--threads=4",
         ],

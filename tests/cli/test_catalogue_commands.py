@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jobguard.rules import ALL_RULES
+from jobguard.rules import CATALOGUE
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -28,7 +28,7 @@ def test_rules_json_lists_every_rule_with_its_default_and_in_force_action() -> N
     listed = json.loads(result.stdout)
     assert listed["version"] == 1
     by_name = {r["name"]: r for r in listed["rules"]}
-    assert set(by_name) == {rule.name for rule in ALL_RULES}
+    assert set(by_name) == {rule.name for rule in CATALOGUE}
     restart = by_name["restart-policy"]
     assert restart["code"] == "JG101"
     assert restart["category"] == "policy"

@@ -174,10 +174,10 @@ def test_exclude_globs_match_a_component_or_a_path(repo: Path) -> None:
         cwd=repo,
     )
     files = {f["file"] for f in json.loads(component.stdout)["findings"]}
-    assert files == {"./team/jobs/job.yaml"}
+    assert files == {"team/jobs/job.yaml"}
     path = run("lint", "--no-config", "--exclude", "team/jobs", "--format", "json", ".", cwd=repo)
     files = {f["file"] for f in json.loads(path.stdout)["findings"]}
-    assert files == {"./team/out.rendered.yaml", "./vendor/job.yaml"}
+    assert files == {"team/out.rendered.yaml", "vendor/job.yaml"}
 
 
 def test_stdin_filename_names_the_findings_and_matches_file_exemptions(tmp_path: Path) -> None:

@@ -55,8 +55,9 @@ def test_kubernetes_1_35_gets_v1beta1_mutating_policies_and_1_33_none() -> None:
 
 
 def test_the_same_policy_exports_byte_identical_yaml() -> None:
-    first = render_yaml(export_policy(load_policy(bundled("strict.yaml")), (1, 36)))
-    again = render_yaml(export_policy(load_policy(bundled("strict.yaml")), (1, 36)))
+    # the CLI's default version, 1.37
+    first = render_yaml(export_policy(load_policy(bundled("strict.yaml")), (1, 37)))
+    again = render_yaml(export_policy(load_policy(bundled("strict.yaml")), (1, 37)))
     assert first == again
     runner = CliRunner()
     out = runner.invoke(main, ["export", "--policy", bundled("strict.yaml")[0]])
@@ -177,7 +178,7 @@ def test_cli_explain_lists_native_and_webhook_rules(tmp_path: Path) -> None:
     out = runner.invoke(main, ["export", "--explain", "--policy", bundled("strict.yaml")[0]])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
-    assert lines[0] == "jobguard export for Kubernetes 1.36"
+    assert lines[0] == "jobguard export for Kubernetes 1.37"  # the default version
     row = next(line for line in lines if line.startswith("backoff-limit "))
     assert row.split() == [
         "backoff-limit",
@@ -206,7 +207,7 @@ def test_cli_writes_the_file_and_refuses_old_versions(tmp_path: Path) -> None:
     target = tmp_path / "native.yaml"
     out = runner.invoke(main, ["export", "-o", str(target)])
     assert out.exit_code == 0 and out.output == ""
-    assert target.read_text() == render_yaml(export_policy(load_policy([]), (1, 36)))
+    assert target.read_text() == render_yaml(export_policy(load_policy([]), (1, 37)))
     old = runner.invoke(main, ["export", "--kubernetes-version", "1.29"])
     assert old.exit_code == 2
     assert "ValidatingAdmissionPolicy v1 needs Kubernetes 1.30 or later" in old.output

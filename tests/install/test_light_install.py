@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
+import tomllib
 import venv
 from pathlib import Path
 
 import pytest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the base install brings tomli on 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_MODULES = ("flask", "gunicorn", "prometheus_client", "cryptography", "kubernetes")

@@ -135,10 +135,13 @@ def test_a_field_newer_than_the_target_version_is_unknown_there() -> None:
 
 
 def test_did_you_mean_prefers_case_then_spelling() -> None:
-    known = ["restartPolicy", "resources", "ttlSecondsAfterFinished"]
+    known = {"restartPolicy": "string", "resources": "x", "ttlSecondsAfterFinished": "int32"}
     assert did_you_mean("RestartPolicy", known) == "restartPolicy"
     assert did_you_mean("ttlSecondAfterFinished", known) == "ttlSecondsAfterFinished"
     assert did_you_mean("image", known) is None
+    # only a field that can hold the value: a string is no misspelt integer field
+    assert did_you_mean("ttlSecondAfterFinished", known, "1h") is None
+    assert did_you_mean("ttlSecondAfterFinished", known, 3600) == "ttlSecondsAfterFinished"
 
 
 @pytest.mark.parametrize(
@@ -273,8 +276,9 @@ def test_api_messages_carry_the_api_servers_text() -> None:
 
 
 def test_every_api_rule_is_category_api_and_denies_by_default() -> None:
-    # api-warnings and api-feature-gates report what the API server accepts: warnings.
-    accepted = {"api-warnings", "api-feature-gates"}
+    # api-warnings, api-feature-gates and api-duplicate-keys report what the API server
+    # accepts (a repeated YAML key never reaches it: kubectl keeps the last value): warnings.
+    accepted = {"api-warnings", "api-feature-gates", "api-duplicate-keys"}
     assert len(API_RULES) >= 16
     for rule in API_RULES:
         assert rule.code.startswith("JG0")
@@ -306,7 +310,6 @@ def test_update_skips_create_only_checks() -> None:
     created = evaluate_obj(cron, operation="CREATE")
     assert [(f.rule, f.field) for f in created.findings if f.category is Category.API] == [
         ("api-object-meta", "metadata.name"),
-        ("api-object-meta", "metadata.resourceVersion"),
         ("api-cronjob-schedule", "spec.schedule"),
     ]
     updated = evaluate_obj(cron, operation="UPDATE", old_object=old)

@@ -267,7 +267,7 @@ def test_the_api_rules_of_one_evaluation_share_one_simulation(
     assert view is not None
     report = evaluate(Subject.of(view), builtin_defaults(), rules=rules)
     assert {f.rule for f in report.findings} == {"api-selector", "api-restart-policy"}
-    assert calls == [("CREATE", (1, 36))]
+    assert calls == [("CREATE", (1, 37))]  # the default version
     # Another operation or version is another simulation; another view starts afresh.
     evaluate(Subject.of(view), builtin_defaults(), rules=rules)  # the same: no new one
     older = JobView.of(bad, kubernetes_version=(1, 29))
@@ -278,8 +278,8 @@ def test_the_api_rules_of_one_evaluation_share_one_simulation(
     assert other is not None
     evaluate(Subject.of(other), builtin_defaults(), rules=rules)
     assert calls == [
-        ("CREATE", (1, 36)),
+        ("CREATE", (1, 37)),
         ("CREATE", (1, 29)),
-        ("UPDATE", (1, 36)),
-        ("CREATE", (1, 36)),
+        ("UPDATE", (1, 37)),
+        ("CREATE", (1, 37)),
     ]

@@ -60,10 +60,10 @@ def test_major_minor_is_parsed(text: str, version: tuple[int, int]) -> None:
         ("2.0", "Kubernetes 2.0 is not supported: jobguard knows the API of 1.25 to 1.37"),
         ("1.24", "Kubernetes 1.24 is not supported: jobguard knows the API of 1.25 to 1.37"),
         ("1.38", "Kubernetes 1.38 is not supported: jobguard knows the API of 1.25 to 1.37"),
-        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.36)"),
-        ("1", "'1' is not MAJOR.MINOR (e.g. 1.36)"),
-        ("1.036", "'1.036' is not MAJOR.MINOR (e.g. 1.36)"),
-        ("", "'' is not MAJOR.MINOR (e.g. 1.36)"),
+        ("latest", "'latest' is not MAJOR.MINOR (e.g. 1.37)"),
+        ("1", "'1' is not MAJOR.MINOR (e.g. 1.37)"),
+        ("1.036", "'1.036' is not MAJOR.MINOR (e.g. 1.37)"),
+        ("", "'' is not MAJOR.MINOR (e.g. 1.37)"),
     ],
 )
 def test_anything_else_is_refused_with_the_reason(text: str, message: str) -> None:

@@ -141,10 +141,19 @@ class SessionCA:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different ports free right now (held open together while they are picked)."""
+    held = [socket.socket() for _ in range(count)]
+    try:
+        for s in held:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in held]
+    finally:
+        for s in held:
+            s.close()
 
 
 # -- the server -------------------------------------------------------------------------------
@@ -160,6 +169,7 @@ class Server:
     log_path: Path
     cert_path: Path
     key_path: Path
+    metrics_port: int = 0
     session: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -212,8 +222,17 @@ class Server:
         from jobguard.webhook.metrics import COUNT_FLUSH_INTERVAL
 
         time.sleep(3 * COUNT_FLUSH_INTERVAL)
-        text = self.get("/metrics", fresh=True).text
-        return metric_value(text, name, **labels)
+        return metric_value(self.scrape().text, name, **labels)
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def scrape(self) -> requests.Response:
+        """GET /metrics on the metrics port (plain HTTP), as Prometheus does."""
+        response = requests.get(self.metrics_url, timeout=10)
+        assert response.status_code == 200, response.text
+        return response
 
 
 def metric_value(text: str, name: str, **labels: str) -> float:
@@ -245,10 +264,15 @@ def wait_ready(server: Server, timeout: float = 30.0) -> None:
 
 
 def serve_command(
-    port: int, cert: Path, key: Path, policies: Sequence[str], extra: Sequence[str] = ()
+    port: int,
+    cert: Path,
+    key: Path,
+    policies: Sequence[str],
+    extra: Sequence[str] = (),
+    metrics_port: int = 0,
 ) -> list[str]:
     cmd = [sys.executable, "-m", "jobguard", "serve", "--cert", str(cert), "--key", str(key)]
-    cmd += ["--bind", f"127.0.0.1:{port}"]
+    cmd += ["--bind", f"127.0.0.1:{port}", "--metrics-port", str(metrics_port)]
     for p in policies:
         cmd += ["--policy", p]
     return [*cmd, *extra]
@@ -267,19 +291,19 @@ def running_server(
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = directory / "tls.crt", directory / "tls.key"
     ca.issue(cert, key)
-    port = free_port()
+    port, metrics_port = free_ports(2)
     log_path = directory / "server.log"
     server_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     server_env.update(env or {})
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            serve_command(port, cert, key, policies, extra),
+            serve_command(port, cert, key, policies, extra, metrics_port),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=directory,
             env=server_env,
         )
-    server = Server(process, port, ca.ca_path, log_path, cert, key)
+    server = Server(process, port, ca.ca_path, log_path, cert, key, metrics_port)
     try:
         wait_ready(server)
         yield server

@@ -216,10 +216,10 @@ def test_auto_uses_and_logs_the_cluster_version(tmp_path: Path) -> None:
 def test_auto_falls_back_to_the_default_with_a_warning(tmp_path: Path) -> None:
     with version_server(tmp_path, Answer(body=b"garbage")) as (env, account):
         version, lines = _target(lambda: _ask(env, account))
-    assert version == (1, 36)
+    assert version == (1, 37)
     assert lines == [
         "warning: cannot learn the cluster's Kubernetes version: GET /version answered something "
-        "that is not JSON: b'garbage'; version-dependent rules target the default, Kubernetes 1.36"
+        "that is not JSON: b'garbage'; version-dependent rules target the default, Kubernetes 1.37"
     ]
 
 

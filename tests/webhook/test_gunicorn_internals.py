@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import inspect
 import re
+import tomllib
 from pathlib import Path
 
 import gunicorn  # type: ignore[import-untyped]
-import tomllib
 from gunicorn import config as gunicorn_config_settings
 from gunicorn import util
 from gunicorn.workers import gthread  # type: ignore[import-untyped]

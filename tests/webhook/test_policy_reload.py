@@ -120,10 +120,16 @@ def test_policy_changes_are_picked_up_and_broken_ones_rejected(
         assert server.metric("jobguard_policy_reloads_total", result="reloaded") >= 1
 
         volume.publish(BROKEN)
-        # Each worker checks the files on its own, about once a second: wait until both have
-        # refused the new one (a fixed sleep was too short on a loaded machine), so that any
-        # worker answers the questions below.
-        eventually(lambda: server.metric("jobguard_policy_reloads_total", result="rejected") >= 2)
+        # Each worker checks the files on its own, at most once a second, on a review (a scrape
+        # does not check them): send reviews until both have refused the new one (a fixed
+        # sleep was too short on a loaded machine), so that any worker answers the questions
+        # below.
+        eventually(
+            lambda: (
+                decisions(server) == {True}
+                and server.metric("jobguard_policy_reloads_total", result="rejected") >= 2
+            )
+        )
         ready = server.get("/readyz", fresh=True)
         assert ready.status_code == 200  # still serving the last good policy
         assert ready.json()["policy"]["stale"] is True

@@ -49,15 +49,17 @@ def crashing_backoff_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 def validate(tmp_path: Path, mode: str, metrics: list[str] | None = None) -> dict[str, Any]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY.format(mode=mode))
-    client = create_app(Settings(policy_paths=(str(policy),))).test_client()
+    app = create_app(Settings(policy_paths=(str(policy),)))
+    client = app.test_client()
+    scrape = app.extensions["jobguard"].metrics.exposition  # what the metrics port serves
     if metrics is not None:
-        metrics.append(client.get("/metrics").get_data(as_text=True))
+        metrics.append(scrape()[0].decode())
     obj = fixture_object("005-validate-Job-CREATE-primes-xrmf7.json")
     review = review_for(obj)
     r = client.post("/validate", data=json.dumps(review), content_type="application/json")
     assert r.status_code == 200
     if metrics is not None:
-        metrics.append(client.get("/metrics").get_data(as_text=True))
+        metrics.append(scrape()[0].decode())
     response: dict[str, Any] = r.get_json()["response"]
     assert response.pop("uid") == review["request"]["uid"]
     return response

@@ -6,11 +6,13 @@ is fine because the strategy generates one; a ``controller-uid`` label copied fr
 cluster is wrong because the new Job gets a fresh uid. :func:`simulate` reproduces those steps
 (KUBERNETES-JOB-API sections 1 and 2) on a copy of the object, for one target Kubernetes version:
 
+0. decoding: a ``null`` item of a list of objects (``containers: [null]``, ``env: [null]``)
+   decodes as an empty object, which validation then judges (:func:`fill_null_items`);
 1. defaulting: the table of "set when absent" defaults
    (:data:`jobguard.core.kubernetes.defaults.DEFAULTS`: ``SetDefaults_Job``,
    ``SetDefaults_CronJob``, pod template ``restartPolicy: Always``) and, as code here, what is
-   not a plain default: podFailurePolicy ``onPodConditions[].status: True`` and the copy of
-   template labels to a Job without labels. The CronJob defaulter does not default its job
+   not a plain default: podFailurePolicy ``onPodConditions[].status: True``, a volume with no
+   source becoming ``emptyDir: {}`` and the copy of template labels to a Job without labels. The CronJob defaulter does not default its job
    template's Job fields, only the pod template;
 2. fields of feature gates that are off in the target version are dropped (the API server
    drops them silently, see :data:`FEATURES`);
@@ -44,6 +46,7 @@ from jobguard.core.kubernetes.defaults import (
     Scope,
     apply_defaults,
 )
+from jobguard.core.kubernetes.schema import fill_null_items
 from jobguard.core.kubernetes.versions import (  # the gates' defaults per version live there
     CRONJOB_FEATURES,
     FEATURES,
@@ -118,7 +121,23 @@ def default_job_spec(spec: dict[str, Any], version: tuple[int, int]) -> None:
     default_pod_failure_policy(spec)
     template = spec.get("template")
     if isinstance(template, dict):
-        apply_defaults(template, Scope.POD, version)
+        default_pod_template(template, version)
+
+
+def default_pod_template(template: dict[str, Any], version: tuple[int, int]) -> None:
+    """The pod defaults the API rules depend on (in place): the table's, and the volumes'."""
+    apply_defaults(template, Scope.POD, version)
+    default_volume_sources(_map(template.get("spec")).get("volumes"))
+
+
+def default_volume_sources(volumes: Any) -> None:
+    """``SetDefaults_Volume``: a volume with no source (every source field absent or null) is
+    an ``emptyDir: {}`` (in place). A manifest may list a scratch volume by name alone."""
+    for volume in volumes if isinstance(volumes, list) else ():
+        if isinstance(volume, dict) and all(
+            value is None for key, value in volume.items() if key != "name"
+        ):
+            volume["emptyDir"] = {}
 
 
 def default_pod_failure_policy(spec: dict[str, Any]) -> None:
@@ -164,7 +183,7 @@ def default_cronjob(obj: dict[str, Any], version: tuple[int, int]) -> None:
         default_pod_failure_policy(job_spec)
     template = job_spec.get("template")
     if isinstance(template, dict):
-        apply_defaults(template, Scope.POD, version)
+        default_pod_template(template, version)
 
 
 # -- strategy ---------------------------------------------------------------------------------
@@ -313,6 +332,8 @@ def _copy_for_defaulting(obj: dict[str, Any]) -> dict[str, Any]:
 def _simulate(obj: dict[str, Any], operation: str, version: tuple[int, int]) -> ApiObject:
     out = _copy_for_defaulting(obj)
     kind = out.get("kind")
+    if isinstance(out.get("spec"), dict) and isinstance(kind, str):
+        fill_null_items(out, kind, version)
     uid = own_uid(obj, operation)
     mine = uid is not None
     uid = uid or _placeholder(obj)

@@ -19,8 +19,15 @@ class IndexListError(ValueError):
 
 
 def _parse_index(text: str) -> int:
-    # strconv.ParseInt(text, 10, 32): optional sign, decimal digits, int32 range.
-    if not _GO_INT.fullmatch(text) or not -(2**31) <= int(text) <= INT32_MAX:
+    # strconv.ParseInt(text, 10, 32): optional sign, decimal digits, int32 range. More than 10
+    # significant digits is out of range; checked first, as Python refuses to convert a
+    # string of over 4300 digits (a 64 KiB succeededIndexes of one number).
+    significant = text.lstrip("+-").lstrip("0")
+    if (
+        not _GO_INT.fullmatch(text)
+        or len(significant) > 10
+        or not -(2**31) <= int(text) <= INT32_MAX
+    ):
         raise IndexListError(f'cannot convert string to integer for index: "{text}"')
     return int(text)
 

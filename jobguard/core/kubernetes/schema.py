@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,13 +198,36 @@ def _go_field(path: FieldPath, struct: str) -> str:
     return f"{short_type(struct)}.{dotted}"
 
 
-def did_you_mean(name: str, known: list[str]) -> str | None:
-    """The known field a misspelt one most likely meant (case first, then spelling)."""
+def did_you_mean(name: str, fields: Mapping[str, str], value: Any = None) -> str | None:
+    """The known field a misspelt one most likely meant (case first, then spelling), among the
+    ``fields`` (name -> type) that can hold ``value`` (None: any): a rename must give the value
+    a field that takes it (``schedule: "0 3 * * *"`` is no misspelt ``scheduling``, an object)."""
+    known = sorted(k for k, expr in fields.items() if value is None or _fits(expr, value))
     lowered = {k.lower(): k for k in known}
     if name.lower() in lowered:
         return lowered[name.lower()]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+JOB_SPEC = "io.k8s.api.batch.v1.JobSpec"
+CRONJOB_SPEC = "io.k8s.api.batch.v1.CronJobSpec"
+
+
+def misplaced_field(type_name: str, name: str) -> str | None:
+    """Why ``name`` is unknown in a Job spec or a CronJob's own spec when it is a field of the
+    other one (a Job with a ``schedule``, a CronJob with ``template`` beside its schedule): a
+    different mistake from a misspelling, with its own hint and no rename."""
+    types = load_schema().types
+    job, cronjob = types[JOB_SPEC], types[CRONJOB_SPEC]
+    if type_name == JOB_SPEC and name in cronjob and name not in job:
+        return (
+            f"{name} is a CronJob field: a Job runs once, when it is created; to run it on a "
+            "schedule, write a kind: CronJob with this Job spec under spec.jobTemplate.spec"
+        )
+    if type_name == CRONJOB_SPEC and name in job and name not in cronjob:
+        return f"{name} is a Job field: in a CronJob it goes under spec.jobTemplate.spec"
+    return None
 
 
 def _version(v: tuple[int, int]) -> str:
@@ -272,13 +295,18 @@ class _Walker:
                 since = self.schema.since.get(f"{type_name}.{name}")
                 newer = since if since is not None and since > self.version else None
                 self.errors.append(
-                    StructureError((*path, name), self._unknown(name, path, fields, newer))
+                    StructureError((*path, name), self._unknown(name, item, path, type_name, newer))
                 )
                 continue
             self.value(item, expr, (*path, name), type_name)
 
     def _unknown(
-        self, name: str, path: FieldPath, fields: dict[str, str], since: tuple[int, int] | None
+        self,
+        name: str,
+        value: Any,
+        path: FieldPath,
+        type_name: str,
+        since: tuple[int, int] | None,
     ) -> str:
         shown = field_path((*path, name))
         message = f'strict decoding error: unknown field "{shown}"'
@@ -287,7 +315,10 @@ class _Walker:
                 f"{message} (the field was added in Kubernetes {_version(since)}; the target "
                 f"version is {_version(self.version)}, see --kubernetes-version)"
             )
-        guess = did_you_mean(name, sorted(fields))
+        misplaced = misplaced_field(type_name, name)
+        if misplaced is not None:
+            return f"{message} ({misplaced})"
+        guess = did_you_mean(name, self.types[type_name], value)
         return f'{message}; did you mean "{guess}"?' if guess else message
 
 
@@ -482,3 +513,43 @@ class _Compiled:
 @functools.lru_cache(maxsize=8)
 def _compiled(version: tuple[int, int]) -> _Compiled:
     return _Compiled(load_schema(), version)
+
+
+def fill_null_items(obj: dict[str, Any], kind: str, version: tuple[int, int]) -> None:
+    """Replace each ``null`` item of a list of objects under ``obj["spec"]`` by ``{}`` (in place).
+
+    What the API server's JSON decoder does: a ``null`` element of a Go slice of structs
+    (``containers: [null]``, ``env: [null]``, ``tolerations: [null]``) decodes as the zero
+    struct, and validation then judges an empty container, env var or toleration. Lists of
+    scalars keep their ``null`` items (their zero value is no object). Only ``spec`` is
+    changed: the simulation deep-copies nothing else.
+    """
+    schema = load_schema()
+    root = schema.roots.get(kind)
+    spec = obj.get("spec")
+    if root is None or not isinstance(spec, dict):
+        return
+    types = schema.types_at(version)
+    spec_expr = types.get(root, {}).get("spec")
+    if spec_expr is not None:
+        _fill(spec, spec_expr, types)
+
+
+def _fill(value: Any, expr: str, types: Types) -> None:
+    if isinstance(value, list) and expr.startswith("["):
+        item_expr = expr[1:-1]
+        for index, item in enumerate(value):
+            if item is None and item_expr in types:
+                value[index] = {}
+            else:
+                _fill(item, item_expr, types)
+    elif isinstance(value, dict):
+        if expr.startswith("{"):
+            for item in value.values():
+                _fill(item, expr[1:-1], types)
+        elif expr in types:
+            fields = types[expr]
+            for key, item in value.items():
+                sub = fields.get(str(key))
+                if sub is not None and isinstance(item, (list, dict)):
+                    _fill(item, sub, types)

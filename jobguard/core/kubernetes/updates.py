@@ -16,9 +16,20 @@ each reported as ``Invalid value: ...: field is immutable``:
 
 Mutable: parallelism, activeDeadlineSeconds, ttlSecondsAfterFinished, backoffLimit,
 maxFailedIndexes, suspend, podReplacementPolicy, metadata labels and annotations. A suspended
-Job (``old`` has ``spec.suspend: true``) may change the template's scheduling directives: node
-affinity, nodeSelector, tolerations, labels, annotations and schedulingGates (the API server
-also requires that it never ran before 1.36; a manifest cannot tell, so that is assumed).
+Job (``old`` has ``spec.suspend: true``) may change parts of its template
+(``validatePodTemplateUpdate`` in ``pkg/apis/batch/validation``, with the options
+``validationOptionsForJob`` of ``pkg/registry/batch/job`` sets):
+
+* its scheduling directives: node affinity, nodeSelector, tolerations, labels, annotations and
+  schedulingGates (every supported version);
+* from 1.36 (``MutablePodResourcesForSuspendedJobs``, KEP-5440: alpha in 1.35, beta and on by
+  default in 1.36 and 1.37) each container's and init container's ``resources`` (requests,
+  limits and claims); not the pod-level ``spec.resources``.
+
+Only while the old Job is safely suspended (:func:`template_may_change`): before 1.36 it never
+ran (no ``status.startTime``); from 1.36 it has no active pods and either never ran or carries
+the ``Suspended`` condition (KEP-5440). A stored object (audit, admission) carries its status
+and is judged by it; a manifest has none, so it counts as never run.
 A CronJob has no immutable spec fields: its Jobs are created anew from the template.
 
 Pure: no I/O, the inputs are never modified.
@@ -32,7 +43,12 @@ from typing import Any
 
 from jobguard.core.jsoncopy import copy_json
 from jobguard.core.kubernetes.apiserver import simulate
-from jobguard.core.kubernetes.versions import ELASTIC_INDEXED_JOB_SINCE, Version
+from jobguard.core.kubernetes.versions import (
+    ELASTIC_INDEXED_JOB_SINCE,
+    RESOURCES_OF_SUSPENDED_JOB_SINCE,
+    SCHEDULING_DIRECTIVES_OF_ANY_SUSPENDED_JOB_SINCE,
+    Version,
+)
 from jobguard.core.paths import FieldPath, field_path
 
 IMMUTABLE = (
@@ -44,6 +60,8 @@ IMMUTABLE = (
     "successPolicy",
 )
 SCHEDULING_DIRECTIVES = ("nodeSelector", "tolerations", "schedulingGates")
+#: The container lists whose items' ``resources`` a suspended Job may change (1.36+).
+RESOURCE_CONTAINER_LISTS = ("containers", "initContainers")
 #: Job spec fields an UPDATE may set, change or remove (KUBERNETES-JOB-API section 5.1).
 JOB_MUTABLE_SPEC = frozenset(
     {
@@ -132,6 +150,45 @@ def _without_scheduling_directives(template: Any, new_template: Any) -> Any:
     return out
 
 
+def template_may_change(old: dict[str, Any], version: Version) -> bool:
+    """Whether a suspended Job's template may change by its status (``validationOptionsForJob``
+    of ``pkg/registry/batch/job``): never started before 1.36; from 1.36 no active pods, and
+    never started or marked with the ``Suspended`` condition (KEP-5440)."""
+    found = old.get("status")
+    status: dict[str, Any] = found if isinstance(found, dict) else {}
+    started = status.get("startTime") is not None
+    if version < SCHEDULING_DIRECTIVES_OF_ANY_SUSPENDED_JOB_SINCE:
+        return not started
+    conditions = status.get("conditions")
+    suspended = any(
+        isinstance(c, dict) and c.get("type") == "Suspended" and c.get("status") == "True"
+        for c in (conditions if isinstance(conditions, list) else [])
+    )
+    return not status.get("active") and (not started or suspended)
+
+
+def _with_new_container_resources(template: Any, new_template: Any) -> Any:
+    """``template`` with each container's ``resources`` taken from the new template's container
+    at the same index (``MutablePodResourcesForSuspendedJobs``); containers added or removed
+    still differ."""
+    if not isinstance(template, dict) or not isinstance(new_template, dict):
+        return template
+    spec, new_spec = template.get("spec"), new_template.get("spec")
+    if not isinstance(spec, dict) or not isinstance(new_spec, dict):
+        return template
+    out = copy_json(template)
+    for key in RESOURCE_CONTAINER_LISTS:
+        old_items, new_items = out["spec"].get(key), new_spec.get(key)
+        if not isinstance(old_items, list) or not isinstance(new_items, list):
+            continue
+        for old_item, new_item in zip(old_items, new_items, strict=False):
+            if isinstance(old_item, dict) and isinstance(new_item, dict):
+                old_item.pop("resources", None)
+                if "resources" in new_item:
+                    old_item["resources"] = new_item["resources"]
+    return out
+
+
 def _immutable(path: FieldPath, new: Any, old: Any, what: str) -> UpdateError:
     changes = [field_path((*path, *p)) for p in changed_paths(old, new)] or [field_path(path)]
     listed = ", ".join(changes[:MAX_CHANGES_SHOWN])
@@ -211,8 +268,10 @@ def job_update_errors(
             )
         )
     old_template, new_template = old_spec.get("template"), new_spec.get("template")
-    if old_spec.get("suspend") is True:
+    if old_spec.get("suspend") is True and template_may_change(old, version):
         old_template = _without_scheduling_directives(old_template, new_template)
+        if version >= RESOURCES_OF_SUSPENDED_JOB_SINCE:
+            old_template = _with_new_container_resources(old_template, new_template)
     if new_template != old_template:
         errors.append(_immutable(("spec", "template"), new_template, old_template, what))
     for key in IMMUTABLE[1:]:

@@ -24,9 +24,10 @@ Version = tuple[int, int]
 
 OLDEST: Version = (1, 25)
 NEWEST: Version = (1, 37)
-#: The version the API rules emulate unless told otherwise: the current release, verified
-#: against a real v1.36 API server (docs/api-checks.md, "Versions").
-DEFAULT_KUBERNETES_VERSION: Version = (1, 36)
+#: The version the API rules emulate unless told otherwise: the newest stable release (1.37).
+#: Its differences from 1.36 come from the 1.37 release notes (docs/api-checks.md, "Kubernetes
+#: 1.37"); the verdicts of 1.36 were verified against a real v1.36 API server.
+DEFAULT_KUBERNETES_VERSION: Version = (1, 37)
 AUTO = "auto"
 
 _MAJOR_MINOR = re.compile(r"(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
@@ -117,6 +118,27 @@ ELASTIC_INDEXED_JOB_SINCE: Version = (1, 27)
 #: ``MutableSchedulingDirectivesForSuspendedJobs``: alpha in 1.35, on by default from 1.36 (the
 #: template's scheduling directives of a suspended Job may change even after it once ran).
 SCHEDULING_DIRECTIVES_OF_ANY_SUSPENDED_JOB_SINCE: Version = (1, 36)
+#: ``MutablePodResourcesForSuspendedJobs`` (KEP-5440): alpha in 1.35, beta and on by default
+#: from 1.36 (still beta in 1.37, GA planned for 1.38). A suspended Job's template may change
+#: its containers' and init containers' ``resources`` (requests, limits, claims).
+RESOURCES_OF_SUSPENDED_JOB_SINCE: Version = (1, 36)
+#: ``MatchLabelKeysInPodTopologySpreadSelectorMerge`` (Kubernetes PR 129874, beta and on by
+#: default from 1.33): the API server merges a topology spread constraint's ``matchLabelKeys``
+#: into its ``labelSelector`` itself, so a key may then be in both (a v1.36 server accepts it).
+TOPOLOGY_SPREAD_KEYS_MERGED_SINCE: Version = (1, 33)
+#: Kubernetes PR 135989 (1.37): an image volume's ``image.reference`` is required in pod
+#: templates too (before, only a Pod's own was checked).
+IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE: Version = (1, 37)
+
+
+#: ``SELinuxMount``: alpha in 1.30, beta but off by default from 1.33 and still off in 1.36.
+#: While it is off, validation (``AllowOnlyRecursiveSELinuxChangePolicy``) accepts only
+#: ``seLinuxChangePolicy: Recursive`` on create. None: not on by default in any known release.
+SELINUX_MOUNT_ENABLED_SINCE: Version | None = None
+
+
+def selinux_mount_enabled(version: Version) -> bool:
+    return SELINUX_MOUNT_ENABLED_SINCE is not None and version >= SELINUX_MOUNT_ENABLED_SINCE
 
 
 def feature_enabled(gate: str, version: Version) -> bool:
@@ -210,6 +232,14 @@ POD_FIELD_GATES: tuple[FieldGate, ...] = (
     FieldGate("PodCertificateRequest", (1, 34), None, (_CORE + "VolumeProjection.podCertificate",)),
     FieldGate("GenericWorkload", (1, 35), None, (_CORE + "PodSpec.workloadRef",)),
 )
+
+
+def pod_gate_on(gate: str, version: Version) -> bool:
+    """Whether pod field gate ``gate`` is on by default in ``version``."""
+    for found in POD_FIELD_GATES:
+        if found.gate == gate:
+            return found.enabled is not None and version >= found.enabled
+    raise KeyError(gate)
 
 
 def pod_fields_off(version: Version) -> dict[str, FieldGate]:

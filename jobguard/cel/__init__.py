@@ -1,0 +1,1 @@
+"""CEL for custom rules: ValidatingAdmissionPolicy's expression language on the C++ evaluator."""

@@ -1,0 +1,194 @@
+"""Custom rules: a policy file's own checks, written as ValidatingAdmissionPolicy validations.
+
+A custom rule is judged exactly as the API server judges a ValidatingAdmissionPolicy with the
+same ``matchConditions``, ``variables`` and ``validations``:
+
+1. every match condition must be true, else the rule does not apply to the object;
+2. the variables are evaluated in order (each may read the ones before it), after the
+   predefined ``variables.job``;
+3. each validation that is false is one finding, at the validation's ``path``, with its
+   ``message`` (or what its ``messageExpression`` gives; without either, ``failed expression:
+   <expression>``, the API server's wording).
+
+An expression that fails on an object (a missing field, a value of the wrong type, the
+evaluator's iteration budget) makes the rule fail on it, reported as any rule that crashes
+(the policy's ``on_rule_error``), as a ValidatingAdmissionPolicy's ``failurePolicy`` decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from jobguard.cel.inputs import cel_inputs, job_spec
+from jobguard.cel.program import CelEvaluationError, Program, activation
+from jobguard.core.model import Action, Category, Violation
+from jobguard.core.paths import FieldPath, Key
+from jobguard.core.rule import NoOptions, Rule
+from jobguard.core.subject import Subject
+from jobguard.core.view import JobView
+
+__all__ = [
+    "CustomRule",
+    "CustomRuleError",
+    "Validation",
+    "denial_message",
+    "parse_path",
+    "warning_message",
+]
+
+
+class CustomRuleError(CelEvaluationError):
+    """A custom rule's expression failed on an object."""
+
+
+@dataclass(frozen=True)
+class Validation:
+    expression: Program
+    message: str | None = None
+    message_expression: Program | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class CustomRule:
+    """A custom rule as the policy file declares it (compiled)."""
+
+    name: str
+    code: str
+    action: Action
+    kinds: tuple[str, ...]
+    match_conditions: tuple[tuple[str, Program], ...]
+    variables: tuple[tuple[str, Program], ...]
+    validations: tuple[Validation, ...]
+    description: str = ""
+    source: str = ""  # file:line where the policy declares it
+
+    def rule(self) -> Rule:
+        """The rule the engine runs."""
+        summary = self.description.strip().splitlines()[0] if self.description.strip() else ""
+        doc = "\n".join(
+            part
+            for part in (
+                self.description.strip(),
+                f"A custom rule declared in {self.source}." if self.source else "",
+                "Validations:",
+                *(f"  {v.expression.source}" for v in self.validations),
+            )
+            if part
+        )
+        return Rule(
+            code=self.code,
+            name=self.name,
+            category=Category.POLICY,
+            summary=summary or f"custom rule ({len(self.validations)} CEL validations)",
+            remediation="",
+            doc=doc,
+            check=self.check,
+            options=NoOptions,
+            default_action=self.action,
+            kinds=frozenset(self.kinds),
+            fixes=False,
+        )
+
+    def check(self, view: JobView, _options: Any, subject: Subject) -> Iterable[Violation]:
+        values = cel_inputs(view, subject)
+        variables: dict[str, Any] = {}
+        spec = job_spec(view.obj)
+        if spec is not None:
+            variables["job"] = spec
+        values["variables"] = variables
+        inputs = activation(values)
+        # As the API server: a false condition skips the rule even when another one fails.
+        failure: CustomRuleError | None = None
+        for name, condition in self.match_conditions:
+            try:
+                if _truth(condition, inputs, f"match condition {name!r}") is False:
+                    return []
+            except CustomRuleError as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        for name, program in self.variables:
+            try:
+                variables[name] = program.evaluate(inputs)
+            except CelEvaluationError:
+                # As in the API server, a variable is only an error where it is read: left out
+                # here, reading it fails with "no such key".
+                continue
+            inputs = activation(values)
+        found = []
+        for validation in self.validations:
+            if _truth(validation.expression, inputs, "validation") is False:
+                found.append(Violation(_path(view, validation.path), _message(validation, inputs)))
+        return found
+
+
+def _truth(program: Program, inputs: Any, what: str) -> bool:
+    try:
+        value = program.evaluate(inputs)
+    except CelEvaluationError as exc:
+        raise CustomRuleError(f"{what} {program.source!r}: {exc}") from None
+    if not isinstance(value, bool):
+        raise CustomRuleError(
+            f"{what} {program.source!r} must evaluate to a bool, not {type(value).__name__}"
+        )
+    return value
+
+
+def _message(validation: Validation, inputs: Any) -> str:
+    """The API server's choice: the messageExpression's string when it gives a non-empty one
+    (any failure falls back), else ``message``, else the failed expression."""
+    if validation.message_expression is not None:
+        try:
+            value = validation.message_expression.evaluate(inputs)
+        except CelEvaluationError:
+            value = None
+        if isinstance(value, str) and value.strip():
+            return value
+    if validation.message:
+        return validation.message
+    return f"failed expression: {validation.expression.source}"
+
+
+def parse_path(text: str) -> FieldPath:
+    """``metadata.labels`` / ``spec.template.spec.containers[0].image`` /
+    ``metadata.labels[team]`` as a field path; ValueError if malformed."""
+    out: list[str | int | Key] = []
+    for part in text.split(".") if text else []:
+        name, _, rest = part.partition("[")
+        if not name and not (rest and out):
+            raise ValueError(f"empty segment in path {text!r}")
+        if name:
+            out.append(name)
+        while rest:
+            inner, sep, rest = rest.partition("]")
+            if not sep or not inner or (rest and not rest.startswith("[")):
+                raise ValueError(f"malformed index in path {text!r}")
+            rest = rest[1:]
+            out.append(int(inner) if inner.isdigit() else Key(inner))
+    return tuple(out)
+
+
+def _path(view: JobView, path: str) -> FieldPath:
+    """Paths are the object's; one starting with ``job`` is the Job spec's (``spec`` of a Job,
+    ``spec.jobTemplate.spec`` of a CronJob), like ``variables.job``."""
+    parsed = parse_path(path)
+    if parsed[:1] == ("job",):
+        return view.at(*parsed[1:])
+    return parsed
+
+
+def denial_message(rule: str, message: str) -> str:
+    """The API server's words for a ValidatingAdmissionPolicy that denies (its exported name)."""
+    name = f"jobguard-{rule}"
+    return f"ValidatingAdmissionPolicy '{name}' with binding '{name}' denied request: {message}"
+
+
+def warning_message(rule: str, message: str) -> str:
+    """The API server's words for a ValidatingAdmissionPolicy whose binding warns."""
+    name = f"jobguard-{rule}"
+    return (
+        f"Validation failed for ValidatingAdmissionPolicy '{name}' with binding '{name}': {message}"
+    )
