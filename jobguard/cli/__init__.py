@@ -13,6 +13,7 @@ from jobguard.cli.lint import lint
 from jobguard.cli.rules import explain, rules
 from jobguard.cli.schema import schema
 from jobguard.cli.serve import serve
+from jobguard.cli.test import test
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,3 +30,4 @@ main.add_command(serve)
 main.add_command(audit)
 main.add_command(export)
 main.add_command(schema)
+main.add_command(test)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from jobguard.audit.cluster import Cluster
@@ -17,6 +19,22 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FORMATS = ["text", "json", "sarif", "junit"]
+
+
+def _missing_kubeconfig(given: str | None, env: Mapping[str, str]) -> str | None:
+    """Which kubeconfig file is missing, named as the user gave it, or None when one exists
+    (the kubernetes client only says "Invalid kube-config file. No configuration found.")."""
+    if given is not None:
+        return None if os.path.isfile(given) else f"--kubeconfig {given}: no such file"
+    from_env = [p for p in env.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if from_env:
+        if any(os.path.isfile(p) for p in from_env):
+            return None
+        return f"KUBECONFIG={env['KUBECONFIG']}: no such file (give --kubeconfig or --in-cluster)"
+    default = os.path.expanduser("~/.kube/config")
+    if os.path.isfile(default):
+        return None
+    return f"no kubeconfig: {default} does not exist (give --kubeconfig or --in-cluster)"
 
 
 @click.command(short_help="Judge the Jobs and CronJobs a cluster stores, as the webhook would.")
@@ -122,6 +140,10 @@ def audit(
     # None (the default, or "auto"): ask the cluster.
     setting = None if kubernetes_version is None else kubernetes_version_setting(kubernetes_version)
     policy = load_policy_or_exit(policies, "nothing was audited")
+    missing = None if in_cluster else _missing_kubeconfig(kubeconfig, os.environ)
+    if missing is not None:
+        click.echo(f"error: {missing}; nothing was audited", err=True)
+        sys.exit(EXIT_USAGE)
     try:
         cluster = Cluster.connect(
             kubeconfig=kubeconfig, context=kube_context, in_cluster=in_cluster
@@ -216,7 +238,9 @@ def _render(result: Audit, fmt: str, policy: Any, fail_on: str, extra: dict[str,
         from jobguard.render import sarif
         from jobguard.rules import CATALOGUE
 
-        return sarif.render(lint_result, policy, CATALOGUE, base=Path.cwd())
+        return sarif.render(
+            lint_result, policy, (*CATALOGUE, *policy.custom_rules), base=Path.cwd()
+        )
     from jobguard.core.model import Severity
     from jobguard.render import junit
 

@@ -12,14 +12,20 @@ import click
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from jobguard.core.kubernetes.versions import Version
+    from jobguard.core.model import Severity
     from jobguard.lint.baseline import Outcome
     from jobguard.lint.config import Config
     from jobguard.lint.fix import FileFix
     from jobguard.lint.linter import LintResult
+    from jobguard.lint.walk import Exclude, Walked
     from jobguard.policy.model import Policy
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 ENV_POLICY = "JOBGUARD_POLICY"
+#: stdin as a path, and the name it is reported as unless --stdin-filename (as jobguard.lint.linter
+#: spells them; not imported from there, which would load every rule before option parsing)
+STDIN, STDIN_DEFAULT_NAME = "-", "<stdin>"
 FORMATS = ["text", "json", "sarif", "junit", "github"]
 
 
@@ -177,153 +183,229 @@ def _fail(message: str) -> NoReturn:
     help="Write the report to FILE instead of stdout.",
 )
 @click.option(
+    "--min-severity",
+    type=click.Choice(["error", "warning", "info"]),
+    default=None,
+    help="Lowest severity the text report lists (default: warning; never above --fail-on); "
+    "the summary counts the rest.",
+)
+@click.option(
+    "--show-infos",
+    is_flag=True,
+    help="List info findings too (same as --min-severity info): mostly values the API server "
+    "fills in anyway.",
+)
+@click.option(
     "--statistics",
     is_flag=True,
     help="Print how many findings each rule has instead of the findings (text format).",
 )
-def lint(
-    paths: tuple[str, ...],
-    policies: tuple[str, ...],
-    fmt: str,
-    fail_on: str,
-    fix: bool,
-    show_diff: bool,
-    baseline_file: str | None,
-    write_baseline: str | None,
-    changed_since: str | None,
-    kubernetes_version: str | None,
-    old_file: str | None,
-    max_file_size: int,
-    jobs: int | None,
-    color: bool | None,
-    config_file: str | None,
-    no_config: bool,
-    excludes: tuple[str, ...],
-    respect_gitignore: bool,
-    stdin_filename: str | None,
-    selected: tuple[str, ...],
-    ignored: tuple[str, ...],
-    exit_zero: bool,
-    quiet: bool,
-    output_file: str | None,
-    statistics: bool,
-) -> None:
-    """Lint Job and CronJob manifests in PATHS (files, folders, or - for stdin).
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply --exclude and .gitignore to paths named on the command line too (by default a "
+    "path given by name is always linted).",
+)
+@click.option(
+    "--fail-on-empty",
+    is_flag=True,
+    help="Exit 2 when no manifest file was found to lint (by default a note on stderr).",
+)
+def lint(**given: Any) -> None:
+    """Lint Job and CronJob manifests in PATHS (files, folders, or - for stdin; default: the
+    current folder).
 
     Exit codes: 0 no findings at or above --fail-on, 1 such findings, 2 usage, policy, baseline
     or input errors (every other file is still linted). See docs/ci.md for CI, pre-commit and
     the configuration file.
     """
-    from jobguard.cli.policy_files import kubernetes_version_option, load_policy_or_exit
-    from jobguard.lint.linter import STDIN_NAME, lint_paths
-    from jobguard.lint.selection import SelectionError, narrow, off_in_policy, parse_rules
-    from jobguard.lint.walk import Exclude, collect
+    options = resolve(click.get_current_context(), given)
+    sys.exit(run(options))
 
-    config = _load_config(config_file, no_config)
-    given = _from_config(click.get_current_context(), config.options)
-    fmt = given.get("fmt", fmt)
-    fail_on = given.get("fail_on", fail_on)
-    baseline_file = given.get("baseline_file", baseline_file)
-    kubernetes_version = given.get("kubernetes_version", kubernetes_version)
-    max_file_size = given.get("max_file_size", max_file_size)
-    respect_gitignore = given.get("respect_gitignore", respect_gitignore)
-    selected = (*config.options.get("select", ()), *selected)
-    ignored = (*config.options.get("ignore", ()), *ignored)
-    policies, policy_origin = _policy_files(policies, config)
-    if statistics and fmt != "text":
+
+# -- the options in force ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """Everything one run does, resolved once from the command line, the discovered
+    configuration and the defaults (a command-line value wins, then the configuration's)."""
+
+    paths: tuple[str, ...]
+    policy: Policy
+    config: Config
+    #: how the note on stderr names where the policy came from
+    policy_origin: str
+    fmt: str
+    fail_on: Severity
+    fix: bool
+    diff: bool
+    baseline_file: str | None
+    write_baseline: str | None
+    changed_since: str | None
+    version: Version
+    old_file: str | None
+    max_file_size: int
+    jobs: int | None
+    excludes: tuple[Exclude, ...]
+    respect_gitignore: bool
+    force_exclude: bool
+    stdin_name: str
+    select: frozenset[str] | None
+    ignore: frozenset[str]
+    exit_zero: bool
+    fail_on_empty: bool
+    output_file: str | None
+    text: TextOptions
+
+    @property
+    def fixes_stdin(self) -> bool:
+        return (self.fix or self.diff) and self.paths == (STDIN,)
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    colour: bool
+    quiet: bool
+    statistics: bool
+    min_severity: Severity
+
+
+def resolve(ctx: click.Context, given: Mapping[str, Any]) -> LintOptions:
+    """The options of a run; usage errors exit 2 before anything is read."""
+    from jobguard.cli.policy_files import kubernetes_version_option, load_policy_or_exit
+    from jobguard.core.model import Severity
+    from jobguard.lint.walk import Exclude
+
+    config = _load_config(given["config_file"], given["no_config"])
+    value = {**given, **_from_config(ctx, config.options)}
+    if value["statistics"] and value["fmt"] != "text":
         raise click.UsageError("--statistics is a text report; drop --format or --statistics")
+    paths: tuple[str, ...] = value["paths"]
+    if not paths and value["changed_since"] is None:
+        paths = (".",)  # as ruff and kubeconform do: the current folder
+    fix, diff = value["fix"], value["show_diff"]
+    if fix and diff:
+        raise click.UsageError("--fix and --diff are alternatives: --diff shows what --fix writes")
+    if (fix or diff) and STDIN in paths and paths != (STDIN,):
+        raise click.UsageError("--fix - and --diff - read stdin alone; give files separately")
+    if (fix or diff) and paths == (STDIN,) and value["write_baseline"]:
+        raise click.UsageError("--fix - prints the fixed document; --write-baseline needs files")
+    policies, policy_origin = _policy_files(value["policies"], config)
+    version = kubernetes_version_option(value["kubernetes_version"])
+    policy = load_policy_or_exit(policies, "nothing was linted")
+    select, ignore = _selection(
+        (*config.options.get("select", ()), *value["selected"]),
+        (*config.options.get("ignore", ()), *value["ignored"]),
+        policy,
+    )
+    fail_on = Severity(value["fail_on"])
+    return LintOptions(
+        paths=paths,
+        policy=policy,
+        config=config,
+        policy_origin=policy_origin,
+        fmt=value["fmt"],
+        fail_on=fail_on,
+        fix=fix,
+        diff=diff,
+        baseline_file=value["baseline_file"],
+        write_baseline=value["write_baseline"],
+        changed_since=value["changed_since"],
+        version=version,
+        old_file=value["old_file"],
+        max_file_size=value["max_file_size"],
+        jobs=value["jobs"],
+        excludes=(*config.exclude, *(Exclude(g) for g in value["excludes"])),
+        respect_gitignore=value["respect_gitignore"],
+        force_exclude=value["force_exclude"],
+        stdin_name=value["stdin_filename"] or STDIN_DEFAULT_NAME,
+        select=select,
+        ignore=ignore,
+        exit_zero=value["exit_zero"],
+        fail_on_empty=value["fail_on_empty"],
+        output_file=value["output_file"],
+        text=TextOptions(
+            colour=_colour(value["color"], value["output_file"]),
+            quiet=value["quiet"],
+            statistics=value["statistics"],
+            min_severity=_min_severity(value["min_severity"], value["show_infos"], fail_on),
+        ),
+    )
+
+
+def _selection(
+    selected: tuple[str, ...], ignored: tuple[str, ...], policy: Policy
+) -> tuple[frozenset[str] | None, frozenset[str]]:
+    """``--select``/``--ignore`` as rule names: the catalogue's and the policy's own rules."""
+    from jobguard.lint.selection import SelectionError, parse_rules
+
     try:
-        select = parse_rules(selected) if selected else None
-        ignore = parse_rules(ignored)
+        select = parse_rules(selected, policy.custom_rules) if selected else None
+        ignore = parse_rules(ignored, policy.custom_rules)
     except SelectionError as exc:
         raise click.BadParameter(str(exc), param_hint="--select/--ignore") from None
-    if config.file is not None and not quiet:
-        click.echo(f"jobguard: configuration {config.file}{policy_origin}", err=True)
+    return select, ignore
 
-    if not paths and changed_since is None:
-        raise click.UsageError("give PATHS to lint, or --changed-since REF")
-    if fix and show_diff:
-        raise click.UsageError("--fix and --diff are alternatives: --diff shows what --fix writes")
-    if (fix or show_diff) and "-" in paths:
-        raise click.UsageError("stdin cannot be fixed in place; give the files")
-    version = kubernetes_version_option(kubernetes_version)
-    policy = load_policy_or_exit(policies, "nothing was linted")
-    if select is not None and not quiet:
-        for name in off_in_policy(select, policy):
-            click.echo(f"warning: --select {name}: the policy turns this rule off", err=True)
 
-    baseline_entries = None
-    if baseline_file is not None:
-        from jobguard.lint.baseline import BaselineError, load
+# -- the run ------------------------------------------------------------------------------------
 
-        if _first_refresh(baseline_file, write_baseline):
-            baseline_entries = []  # --baseline F --write-baseline F creates F on the first run
-        else:
-            try:
-                baseline_entries = load(baseline_file)
-            except BaselineError as exc:
-                _fail(f"{exc}; nothing was linted")
 
-    targets: list[str] = list(paths)
-    old_contents: list[bytes] = []
-    if changed_since is not None:
-        from jobguard.lint.changed import ChangedFilesError, changed_files, manifests_at, within
+def run(options: LintOptions) -> int:
+    """Lint, fix or diff as ``options`` say; the exit code."""
+    from jobguard.lint.selection import off_in_policy
 
-        try:
-            changed = changed_files(changed_since)
-            old_contents = manifests_at(changed_since)
-        except ChangedFilesError as exc:
-            _fail(str(exc))
-        targets = within(changed, paths) if paths else changed
-    if old_file is not None:
-        try:
-            with open(old_file, "rb") as fh:
-                old_contents.append(fh.read())
-        except OSError as exc:
-            _fail(f"--old: cannot read {old_file}: {exc.strerror or exc}")
-
-    stdin_name = stdin_filename or STDIN_NAME
-    all_excludes = (*config.exclude, *(Exclude(g) for g in excludes))
-    if "-" in targets and any(e.matches(stdin_name) for e in all_excludes if stdin_filename):
-        targets = [t for t in targets if t != "-"]
-    walked = collect(targets, all_excludes, respect_gitignore=respect_gitignore)
-
-    def run() -> LintResult:
-        linted = lint_paths(
-            walked.files, policy, version, max_bytes=max_file_size, jobs=jobs, stdin_name=stdin_name
+    quiet = options.text.quiet
+    if options.config.file is not None and not quiet:
+        click.echo(
+            f"jobguard: configuration {options.config.file}{options.policy_origin}", err=True
         )
-        if old_contents:
-            from jobguard.lint.updates import add_update_findings, objects_by_key
+    if options.select is not None and not quiet:
+        for name in off_in_policy(options.select, options.policy):
+            click.echo(f"warning: --select {name}: the policy turns this rule off", err=True)
+    baseline_entries = _baseline_entries(options)
+    if options.fixes_stdin:
+        return _fix_stdin(options)
+    targets, old_contents = _targets(options)
+    walked = _walk(targets, options)
+    if not walked.files:
+        code = _nothing_found(walked, options)
+        if code is not None:
+            return code
 
-            linted = add_update_findings(linted, objects_by_key(old_contents), version, policy)
-        linted.ignored, linted.excluded = walked.ignored, walked.excluded
-        return narrow(linted, select, ignore)
+    def lint_all() -> LintResult:
+        return _lint(walked, old_contents, options)
 
-    out = _Output(output_file)
-    result = run()
+    out = _Output(options.output_file)
+    result = lint_all()
     fixes: list[FileFix] = []
-    if fix or show_diff:
+    if options.fix or options.diff:
         fixes = _plan_fixes(result)
-        if show_diff:
+        if options.diff:
             code = _show_diff(result, fixes, out, quiet)
             out.close()
-            sys.exit(EXIT_OK if exit_zero and code == EXIT_FINDINGS else code)
-        fixes, result = _write_fixes(fixes, run, quiet)
+            return EXIT_OK if options.exit_zero and code == EXIT_FINDINGS else code
+        fixes, result = _write_fixes(fixes, lint_all, quiet)
 
-    if write_baseline is not None:
+    if options.write_baseline is not None:
         from jobguard.lint import baseline
         from jobguard.render.text import plural
 
-        recorded = baseline.write(result, write_baseline)
+        recorded = baseline.write(result, options.write_baseline)
+        files = len({o.file for o, _ in result.findings})
+        # The baseline is the output: a summary line, not the report it records.
         click.echo(
-            f"jobguard: recorded {plural(recorded, 'finding')} in {write_baseline}", err=True
+            f"jobguard: recorded {plural(recorded, 'finding')} "
+            f"({plural(files, 'file')}) in {options.write_baseline}",
+            err=True,
         )
+        return EXIT_USAGE if _input_errors(result) else EXIT_OK
 
     outcome: Outcome | None = None
-    if baseline_entries is not None and baseline_file is not None:
+    if baseline_entries is not None and options.baseline_file is not None:
         from jobguard.lint import baseline
 
-        outcome = baseline.apply(result, baseline_entries, baseline_file)
+        outcome = baseline.apply(result, baseline_entries, options.baseline_file)
         result = outcome.result
         for entry in outcome.stale:
             e = entry.as_dict()
@@ -334,10 +416,145 @@ def lint(
                 err=True,
             )
 
-    options = _TextOptions(_colour(color, output_file), quiet, statistics)
-    out.write(_render(result, fmt, policy, fail_on, options, outcome, baseline_file, fixes, config))
+    out.write(_render(result, options, outcome, fixes))
     out.close()
-    sys.exit(_exit_code(result, fail_on, accept_all=write_baseline is not None or exit_zero))
+    return _exit_code(result, options.fail_on, accept_all=options.exit_zero)
+
+
+def _baseline_entries(options: LintOptions) -> list[Any] | None:
+    if options.baseline_file is None:
+        return None
+    from jobguard.lint.baseline import BaselineError, load
+
+    if _first_refresh(options.baseline_file, options.write_baseline):
+        return []  # --baseline F --write-baseline F creates F on the first run
+    try:
+        return load(options.baseline_file)
+    except BaselineError as exc:
+        _fail(f"{exc}; nothing was linted")
+
+
+def _targets(options: LintOptions) -> tuple[list[str], list[bytes]]:
+    """The paths to lint and the old objects' files (``--changed-since``, ``--old``)."""
+    targets: list[str] = list(options.paths)
+    old_contents: list[bytes] = []
+    if options.changed_since is not None:
+        from jobguard.lint.changed import ChangedFilesError, changed_files, manifests_at, within
+
+        try:
+            changed = changed_files(options.changed_since)
+            old_contents = manifests_at(options.changed_since)
+        except ChangedFilesError as exc:
+            _fail(str(exc))
+        targets = within(changed, options.paths) if options.paths else changed
+    if options.old_file is not None:
+        try:
+            with open(options.old_file, "rb") as fh:
+                old_contents.append(fh.read())
+        except OSError as exc:
+            _fail(f"--old: cannot read {options.old_file}: {exc.strerror or exc}")
+    return targets, old_contents
+
+
+def _walk(targets: list[str], options: LintOptions) -> Walked:
+    from jobguard.lint.walk import collect
+
+    if (
+        STDIN in targets
+        and options.force_exclude
+        and options.stdin_name != STDIN_DEFAULT_NAME
+        and any(e.matches(options.stdin_name) for e in options.excludes)
+    ):
+        targets = [t for t in targets if t != STDIN]
+    return collect(
+        targets,
+        options.excludes,
+        respect_gitignore=options.respect_gitignore,
+        force_exclude=options.force_exclude,
+    )
+
+
+def _nothing_found(walked: Walked, options: LintOptions) -> int | None:
+    """Say that no manifest file was found (and why, when files were left out); the exit code
+    when that ends the run (``--fail-on-empty``)."""
+    from jobguard.render.text import plural
+
+    left_out = [
+        f"{plural(walked.ignored, 'file')} ignored by git" if walked.ignored else "",
+        f"{plural(walked.excluded, 'file')} excluded" if walked.excluded else "",
+    ]
+    why = " and ".join(x for x in left_out if x)
+    where = (
+        " ".join(options.paths) if options.paths else f"the changes since {options.changed_since}"
+    )
+    note = f"no manifest file (.yaml, .yml, .json) to lint in {where}"
+    note += f" ({why})" if why else ""
+    if options.fail_on_empty:
+        click.echo(f"error: {note}", err=True)
+        return EXIT_USAGE
+    click.echo(f"jobguard: {note}", err=True)
+    return None
+
+
+def _lint(walked: Walked, old_contents: list[bytes], options: LintOptions) -> LintResult:
+    from jobguard.lint.linter import lint_paths
+    from jobguard.lint.selection import narrow
+
+    linted = lint_paths(
+        walked.files,
+        options.policy,
+        options.version,
+        max_bytes=options.max_file_size,
+        jobs=options.jobs,
+        stdin_name=options.stdin_name,
+    )
+    if old_contents:
+        from jobguard.lint.updates import add_update_findings, objects_by_key
+
+        linted = add_update_findings(
+            linted, objects_by_key(old_contents), options.version, options.policy
+        )
+    linted.ignored, linted.excluded = walked.ignored, walked.excluded
+    return narrow(linted, options.select, options.ignore)
+
+
+def _fix_stdin(options: LintOptions) -> int:
+    """``--fix -``: the fixed document on stdout (the input as it was when nothing is to be
+    fixed or it cannot be fixed safely), the report of what remains on stderr. ``--diff -``:
+    the diff on stdout."""
+    from jobguard.lint.fix import plan_fix
+    from jobguard.lint.linter import LintResult, lint_bytes
+    from jobguard.lint.selection import narrow
+
+    raw = sys.stdin.buffer.read(options.max_file_size + 1)
+    name = options.stdin_name
+    if len(raw) > options.max_file_size:
+        _fail(f"{name}: more than {options.max_file_size:,} bytes (--max-file-size); not fixed")
+
+    def lint_stdin(content: bytes) -> LintResult:
+        linted = lint_bytes(
+            name, content, options.policy, options.version, max_bytes=options.max_file_size
+        )
+        return narrow(LintResult([linted]), options.select, options.ignore)
+
+    result = lint_stdin(raw)
+    planned = plan_fix(result.files[0], raw)
+    if planned.refused:
+        click.echo(f"warning: {name}: not fixed: {planned.refused}", err=True)
+    if options.diff:
+        out = _Output(options.output_file)
+        out.write(planned.diff())
+        out.close()
+        if _input_errors(result):
+            return EXIT_USAGE
+        return EXIT_FINDINGS if planned.changed and not options.exit_zero else EXIT_OK
+    fixed = planned.fixed if planned.changed else raw.decode("utf-8", "surrogateescape")
+    sys.stdout.write(fixed)
+    sys.stdout.flush()
+    remaining = lint_stdin(fixed.encode("utf-8", "surrogateescape"))
+    report = _render(remaining, options, None, [])
+    click.echo(report, nl=False, err=True, color=options.text.colour)
+    return _exit_code(remaining, options.fail_on, accept_all=options.exit_zero)
 
 
 class _Output:
@@ -533,34 +750,26 @@ def _atomic_write(path: str, text: str) -> None:
 
 
 def _render(
-    result: LintResult,
-    fmt: str,
-    policy: Policy,
-    fail_on: str,
-    options: _TextOptions,
-    outcome: Outcome | None,
-    baseline_file: str | None,
-    fixes: list[FileFix],
-    config: Config,
+    result: LintResult, options: LintOptions, outcome: Outcome | None, fixes: list[FileFix]
 ) -> str:
     from pathlib import Path
 
-    from jobguard.core.model import Severity
-
+    fmt, policy = options.fmt, options.policy
     if fmt == "json":
         from jobguard.render import json_report
 
         baseline = None
         if outcome is not None:
             baseline = {
-                "file": baseline_file,
+                "file": options.baseline_file,
                 "accepted": len(outcome.accepted),
                 "stale": [e.as_dict() for e in outcome.stale],
             }
         fixed = None
         if fixes:
             fixed = [{"file": f.file, "findings": f.applied} for f in fixes if f.changed]
-        configuration = str(config.file) if config.file is not None else None
+        config_file = options.config.file
+        configuration = str(config_file) if config_file is not None else None
         return json_report.render(
             result, baseline=baseline, fixed=fixed, configuration=configuration
         )
@@ -568,49 +777,64 @@ def _render(
         from jobguard.render import sarif
         from jobguard.rules import CATALOGUE
 
-        return sarif.render(result, policy, CATALOGUE, base=Path.cwd())
+        return sarif.render(result, policy, (*CATALOGUE, *policy.custom_rules), base=Path.cwd())
     if fmt == "junit":
         from jobguard.render import junit
 
-        return junit.render(result, failing=_failing(Severity(fail_on)))
+        return junit.render(result, failing=_failing(options.fail_on))
     if fmt == "github":
         from jobguard.render import github
 
         return github.render(result)
     from jobguard.render import text
 
+    shown = options.text
     report = text.render(
-        result, colour=options.colour, quiet=options.quiet, statistics=options.statistics
+        result,
+        colour=shown.colour,
+        quiet=shown.quiet,
+        statistics=shown.statistics,
+        min_severity=shown.min_severity,
     )
-    if outcome is not None and outcome.accepted and not options.quiet:
+    if outcome is not None and outcome.accepted and not shown.quiet:
         report += (
             f"{text.plural(len(outcome.accepted), 'finding')} accepted by the baseline "
-            f"{baseline_file} (not shown)\n"
+            f"{options.baseline_file} (not shown)\n"
         )
     return report
 
 
-@dataclass(frozen=True)
-class _TextOptions:
-    colour: bool
-    quiet: bool
-    statistics: bool
+def _min_severity(given: str | None, show_infos: bool, fail_on: Severity) -> Severity:
+    """What the text report lists: errors and warnings unless asked, and never less than what
+    fails the run (a finding that sets the exit code is always shown)."""
+    from jobguard.core.model import Severity
+    from jobguard.render.text import SEVERITY_ORDER
+
+    if show_infos:
+        if given not in (None, "info"):
+            raise click.UsageError("--show-infos is --min-severity info; give one of them")
+        given = "info"
+    wanted = Severity(given) if given is not None else Severity.WARNING
+    return max(wanted, fail_on, key=SEVERITY_ORDER.index)
 
 
-def _failing(fail_on: Any) -> list[Any]:
+def _failing(fail_on: Severity) -> list[Severity]:
+    from jobguard.render.text import shown_severities
+
+    return list(shown_severities(fail_on))
+
+
+def _input_errors(result: LintResult) -> bool:
     from jobguard.core.model import Severity
 
-    order = [Severity.ERROR, Severity.WARNING, Severity.INFO]
-    return order[: order.index(fail_on) + 1]
+    return any(p.severity is Severity.ERROR for p in result.problems)
 
 
-def _exit_code(result: LintResult, fail_on: str, *, accept_all: bool) -> int:
-    from jobguard.core.model import Severity
-
-    if any(p.severity is Severity.ERROR for p in result.problems):
+def _exit_code(result: LintResult, fail_on: Severity, *, accept_all: bool) -> int:
+    if _input_errors(result):
         return EXIT_USAGE
     if accept_all:
         return EXIT_OK
-    if any(result.count(s) for s in _failing(Severity(fail_on))):
+    if any(result.count(s) for s in _failing(fail_on)):
         return EXIT_FINDINGS
     return EXIT_OK

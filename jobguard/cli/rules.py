@@ -56,7 +56,9 @@ def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
     from jobguard.rules import CATALOGUE
 
     policy = load_policy_or_exit(policies)
-    shown = [r for r in CATALOGUE if category is None or r.category.value == category]
+    sources = {c.name: c.source for c in policy.custom}  # the policy's custom rules follow
+    catalogue = [*CATALOGUE, *policy.custom_rules]
+    shown = [r for r in catalogue if category is None or r.category.value == category]
     if fmt == "json":
         entries = []
         for r in shown:
@@ -72,6 +74,7 @@ def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
                     "default_options": _options(r.options()),
                     "action": settings.action.value,
                     "options": _options(settings.options),
+                    **({"source": sources[r.name]} if r.name in sources else {}),
                 }
             )
         click.echo(json.dumps({"version": 1, "rules": entries}, indent=2, ensure_ascii=False))
@@ -80,8 +83,10 @@ def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
     for r in shown:
         settings = policy.settings(r)
         action = settings.action if policies else r.default_action
+        source = f" (custom rule, {sources[r.name]})" if r.name in sources else ""
         click.echo(
             f"{r.code}  {r.name:<{width}}  {r.category.value:<6}  {action.value:<5}  {r.summary}"
+            + source
         )
         if policies:
             changed = {
@@ -95,16 +100,30 @@ def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
 
 @click.command()
 @click.argument("rule")
-def explain(rule: str) -> None:
-    """Print a rule's documentation (by name or code)."""
+@click.option(
+    "--policy",
+    "policies",
+    multiple=True,
+    metavar="FILE",
+    help="A policy whose custom rules to explain too; repeat to layer.",
+)
+def explain(rule: str, policies: tuple[str, ...]) -> None:
+    """Print a rule's documentation (by name or code).
+
+    With --policy, the policy's custom rules can be explained too.
+    """
     import difflib
 
+    from jobguard.cli.policy_files import load_policy_or_exit
     from jobguard.render.doc import plain_text
     from jobguard.rules import CATALOGUE, find_rule
 
-    found = find_rule(rule)
+    custom = load_policy_or_exit(policies).custom_rules if policies else ()
+    found = find_rule(rule) or next(
+        (r for r in custom if rule in (r.name, r.code) or rule.upper() == r.code), None
+    )
     if found is None:
-        close = difflib.get_close_matches(rule, [r.name for r in CATALOGUE], n=1)
+        close = difflib.get_close_matches(rule, [r.name for r in (*CATALOGUE, *custom)], n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise click.UsageError(f"unknown rule {rule!r}.{hint} `jobguard rules` lists them.")
     click.echo(
@@ -114,4 +133,5 @@ def explain(rule: str) -> None:
     defaults = {f.name: f.default for f in dataclasses.fields(found.options)}
     if defaults:
         click.echo("\nDefaults: " + ", ".join(f"{k}={v!r}" for k, v in defaults.items()))
-    click.echo(f"\nRemediation: {found.remediation}")
+    if found.remediation:
+        click.echo(f"\nRemediation: {found.remediation}")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jobguard.cel.custom_rule import CustomRule
 from jobguard.core.kubernetes.versions import Version, show
 from jobguard.core.model import Action
 from jobguard.core.rule import Rule
@@ -28,7 +29,6 @@ from jobguard.export.native import (
 )
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
 from jobguard.rules import REGISTRY, fixing_rules, validating_rules
-from jobguard.rules.custom import CustomRule
 
 GROUP = "admissionregistration.k8s.io"
 VALIDATING_SINCE: Version = (1, 30)  # ValidatingAdmissionPolicy v1 (GA)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jobguard.cel.custom_rule import CustomRule
 from jobguard.cel.inputs import RESOURCES
 from jobguard.core.model import Action
-from jobguard.rules.custom import CustomRule
 
 __all__ = ["JOB_VARIABLE", "validating_policy"]
 

@@ -1,8 +1,10 @@
 """Writing safe fixes back into manifest files (``jobguard lint --fix`` and ``--diff``).
 
-The edits written are exactly the ones the mutating webhook applies to the same object on
-CREATE: the plan of :func:`jobguard.core.fixplan.plan_fixes` (safe fixes of deny- and warn-level
-findings, in report order; audit-level findings are never fixed). How each is spelt in the file is
+The edits written are the ones the mutating webhook applies to the same object on CREATE: the
+plan of :func:`jobguard.core.fixplan.plan_fixes` (safe fixes of deny- and warn-level findings, in
+report order; audit-level findings are never fixed), less the fixes that only restate what the
+API server fills in anyway (:func:`restates_a_default`; ``restated_api_defaults: action`` writes
+them too): the Job that runs is the same, and the file keeps what its author wrote. How each is spelt in the file is
 :func:`jobguard.lint.text_edits.write_edits`: minimal text edits, so the diff of ``--fix``
 touches only the lines a fix inserts or changes, in the style of the text around them, and
 every other byte stays as it was (comments, quoting, flow lists, trailing spaces, markers).
@@ -28,7 +30,7 @@ import yaml
 
 from jobguard.core.engine import Report
 from jobguard.core.fixplan import FixPlan, applies, plan_fixes
-from jobguard.core.model import Edit, Finding
+from jobguard.core.model import Edit, Finding, Severity
 from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
 from jobguard.lint.linter import FileResult
@@ -87,12 +89,25 @@ class _Refused(Exception):
     """This file cannot be fixed safely; the message says why."""
 
 
+def restates_a_default(finding: Finding) -> bool:
+    """A finding lowered to info because its fix only writes what the API server fills in
+    anyway (``restated_api_defaults: info``, the default): the Job that runs is the same with
+    or without it, so ``--fix`` leaves the file alone (the webhook may still write it: the
+    object it admits and the file's, once defaulted, are the same)."""
+    return finding.severity is Severity.INFO and finding.action.severity is not Severity.INFO
+
+
 def findings_to_fix(result: FileResult) -> dict[int, tuple[Finding, ...]]:
     """document index -> the findings of its object whose fix jobguard applies
-    (:func:`jobguard.core.fixplan.applies`), in report order."""
+    (:func:`jobguard.core.fixplan.applies`) and that change the Job that runs, in report
+    order."""
     out: dict[int, tuple[Finding, ...]] = {}
     for obj in result.objects:
-        fixable = tuple(lf.finding for lf in obj.findings if applies(lf.finding))
+        fixable = tuple(
+            lf.finding
+            for lf in obj.findings
+            if applies(lf.finding) and not restates_a_default(lf.finding)
+        )
         if fixable:
             out[obj.document] = out.get(obj.document, ()) + fixable
     return out

@@ -9,10 +9,11 @@ another rule's too (``Finding.merged``) answers to every one of its names.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 
 from jobguard.core.model import Action, Finding
+from jobguard.core.rule import Rule
 from jobguard.lint.linter import LintResult
 from jobguard.policy.model import Policy
 from jobguard.rules import CATALOGUE, find_rule
@@ -22,16 +23,19 @@ class SelectionError(ValueError):
     """A rule name that no rule has."""
 
 
-def parse_rules(values: Iterable[str]) -> frozenset[str]:
-    """Rule names for ``values`` (names or codes, comma-separated). Raises SelectionError."""
+def parse_rules(values: Iterable[str], custom: Sequence[Rule] = ()) -> frozenset[str]:
+    """Rule names for ``values`` (names or codes, comma-separated): the catalogue's, and the
+    ``custom`` rules of the policy in force. Raises SelectionError."""
     names: set[str] = set()
+    own = {r.name: r for r in custom} | {r.code.upper(): r for r in custom}
     for value in values:
         for item in (v.strip() for v in value.split(",")):
             if not item:
                 continue
-            rule = find_rule(item)
+            rule = find_rule(item) or own.get(item) or own.get(item.upper())
             if rule is None:
-                close = difflib.get_close_matches(item, [r.name for r in CATALOGUE], n=1)
+                known = [r.name for r in (*CATALOGUE, *custom)]
+                close = difflib.get_close_matches(item, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise SelectionError(f"unknown rule {item!r}{hint} (`jobguard rules` lists them)")
             names.add(rule.name)

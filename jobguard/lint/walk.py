@@ -7,7 +7,8 @@ Inside a git work tree the list comes from git itself (``git ls-files --cached -
 dependency in the light install, and one call lists a whole tree without walking ignored
 folders such as ``node_modules/``. Tracked files are linted even when a .gitignore pattern
 matches them, as git treats them. Outside a work tree there is nothing to respect and the folder
-is walked. Paths named on the command line are always linted unless ``--exclude`` matches them.
+is walked. A path named on the command line is linted even when ``--exclude`` or git's ignore
+rules would leave it out of a folder (as ruff does), unless ``force_exclude`` (``--force-exclude``).
 """
 
 from __future__ import annotations
@@ -109,6 +110,26 @@ def _git_files(folder: str) -> tuple[list[str], int] | None:
     return sorted(set(visible)), sum(1 for p in ignored if _is_manifest(p))
 
 
+def _git_ignored(paths: Sequence[str]) -> set[str]:
+    """Those of ``paths`` that git's ignore rules leave out, asked in one call from the working
+    directory (none outside a work tree, or when git cannot answer)."""
+    if not paths:
+        return set()
+    try:
+        run = subprocess.run(
+            ["git", "check-ignore", "-z", "--stdin"],
+            input=b"\0".join(os.fsencode(p) for p in paths) + b"\0",
+            capture_output=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if run.returncode not in (0, 1):  # 1: none is ignored; 128: not a work tree
+        return set()
+    return {os.fsdecode(p) for p in run.stdout.split(b"\0") if p}
+
+
 def _walk_files(folder: str) -> list[str]:
     found: list[str] = []
     for root, dirs, names in os.walk(folder):
@@ -141,22 +162,30 @@ def collect(
     excludes: Iterable[Exclude] = (),
     *,
     respect_gitignore: bool = True,
+    force_exclude: bool = False,
 ) -> Walked:
     """Expand folders to their manifest files; everything else passes through in place (the
     linter reports a missing path)."""
     excludes = tuple(excludes)
     walked = Walked()
+    asked = [p for p in paths if p != STDIN and (force_exclude or os.path.isdir(p))]
+    git_ignored = _git_ignored(asked) if respect_gitignore else set()
     for given in paths:
         if given == STDIN:
             walked.files.append(given)
             continue
-        if any(e.matches(given) for e in excludes):
+        if force_exclude and given in git_ignored:
+            walked.ignored += 1
+            continue
+        if force_exclude and any(e.matches(given) for e in excludes):
             walked.excluded += 1
             continue
         if not os.path.isdir(given):
             walked.files.append(given)
             continue
-        files, ignored = _folder_files(given, respect_gitignore)
+        # A folder named by name that git ignores is walked whole (git would list nothing).
+        use_git = respect_gitignore and given not in git_ignored
+        files, ignored = _folder_files(given, use_git)
         walked.ignored += ignored
         for f in files:
             if any(e.matches(f) for e in excludes):

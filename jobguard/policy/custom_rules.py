@@ -1,4 +1,4 @@
-"""Reading a policy file's ``custom_rules:`` (see :mod:`jobguard.rules.custom`)::
+"""Reading a policy file's ``custom_rules:`` (see :mod:`jobguard.cel.custom_rule`)::
 
     custom_rules:
       - name: team-label                # kebab-case, unique beside every other rule name
@@ -27,12 +27,12 @@ from typing import Any, Protocol
 
 import yaml
 
+from jobguard.cel.custom_rule import CustomRule, Validation, parse_path
 from jobguard.cel.program import CelCompileError, Program, compile_expression
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath
-from jobguard.rules.custom import CustomRule, Validation, parse_path
 
-__all__ = ["RULE_KEYS", "read_custom_rules"]
+__all__ = ["RULE_KEYS", "custom_rules_schema", "read_custom_rules"]
 
 RULE_KEYS = (
     "name",
@@ -293,3 +293,72 @@ def read_custom_rules(
 
 def _count(reader: Reader) -> int:
     return len(getattr(reader, "problems", ()))
+
+
+def custom_rules_schema() -> dict[str, Any]:
+    """The JSON Schema of ``custom_rules:`` (the shape; the loader compiles the expressions)."""
+    expression = {"type": "string", "pattern": r"\S", "description": "A CEL expression."}
+
+    def named(pattern: re.Pattern[str]) -> dict[str, Any]:
+        return {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "expression"],
+                "properties": {
+                    "name": {"type": "string", "pattern": pattern.pattern},
+                    "expression": expression,
+                },
+            },
+        }
+
+    validation = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["expression"],
+        "properties": {
+            "expression": {**expression, "description": "True when the object is valid."},
+            "message": {"type": "string"},
+            "messageExpression": {
+                **expression,
+                "description": "A CEL expression giving the message.",
+            },
+            "path": {
+                "type": "string",
+                "description": "Where the finding points: the object's field path, or job.* "
+                "for the Job spec of a Job or CronJob.",
+            },
+        },
+    }
+    properties: dict[str, Any] = {
+        "name": {"type": "string", "pattern": _NAME.pattern},
+        "code": {"type": "string", "pattern": _CODE.pattern},
+        "description": {"type": "string"},
+        "action": {
+            "anyOf": [{"enum": [a.value for a in Action]}, {"const": False}],
+            "default": Action.DENY.value,
+        },
+        "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(KINDS)}},
+        "match_conditions": named(_QUALIFIED),
+        "variables": named(_IDENTIFIER),
+        "validations": {"type": "array", "minItems": 1, "items": validation},
+    }
+    missing = [k for k in RULE_KEYS if k not in properties]
+    assert not missing, f"custom_rules_schema does not describe {missing}"
+    return {
+        "description": "Your own rules in CEL, as ValidatingAdmissionPolicy validations "
+        "(docs/custom-rules.md).",
+        "anyOf": [
+            {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name", "validations"],
+                    "properties": properties,
+                },
+            },
+            {"type": "null"},
+        ],
+    }

@@ -50,13 +50,13 @@ from typing import Any, Literal
 
 import yaml
 
+from jobguard.cel.custom_rule import CustomRule
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
 from jobguard.policy.custom_rules import read_custom_rules
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
-from jobguard.rules.custom import CustomRule
 from jobguard.yamlsource import Document, parse_stream
 
 API_VERSION = "jobguard.dev/v1"

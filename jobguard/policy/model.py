@@ -17,9 +17,9 @@ from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 
 if TYPE_CHECKING:
+    from jobguard.cel.custom_rule import CustomRule
     from jobguard.core.rule import RuleSet
     from jobguard.rules.base import Rule
-    from jobguard.rules.custom import CustomRule
 
 
 #: Namespace verdicts a scope keeps; past this (a flood of made-up names) it computes each anew.

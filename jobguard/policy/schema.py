@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.model import Action
+from jobguard.policy.custom_rules import custom_rules_schema
 from jobguard.policy.loader import (
     _EXEMPTION_KEYS,
     _EXEMPTION_SELECTORS,
@@ -240,6 +241,7 @@ def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
                 },
             }
         ),
+        "custom_rules": custom_rules_schema,
     }
 
 

@@ -55,15 +55,27 @@ def problem_lines(result: LintResult, colour: bool) -> list[str]:
     return lines
 
 
-def findings_lines(result: LintResult, colour: bool) -> list[str]:
+#: Most to least severe: ``--min-severity`` shows a prefix of it.
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+
+
+def shown_severities(min_severity: Severity) -> tuple[Severity, ...]:
+    return SEVERITY_ORDER[: SEVERITY_ORDER.index(min_severity) + 1]
+
+
+def findings_lines(
+    result: LintResult, colour: bool, min_severity: Severity = Severity.INFO
+) -> list[str]:
     lines = problem_lines(result, colour)
+    shown = shown_severities(min_severity)
     for obj in result.objects:
-        if not obj.findings:
+        listed = [lf for lf in obj.findings if lf.finding.severity in shown]
+        if not listed:
             continue
         lines.append(_paint(_object_title(obj), "1", colour))
         # In the file's order, as a compiler lists its errors and an editor walks them; the
         # findings at one position keep the rules' order.
-        for lf in sorted(obj.findings, key=lambda lf: (lf.line, lf.column)):
+        for lf in sorted(listed, key=lambda lf: (lf.line, lf.column)):
             f = lf.finding
             sev = _paint(f.severity.value, _COLOURS[f.severity], colour)
             lines.append(
@@ -76,10 +88,13 @@ def findings_lines(result: LintResult, colour: bool) -> list[str]:
     return lines
 
 
-def statistics_lines(result: LintResult) -> list[str]:
+def statistics_lines(result: LintResult, min_severity: Severity = Severity.INFO) -> list[str]:
     """One line per rule with findings: count, code, name, severity; most frequent first."""
+    shown = shown_severities(min_severity)
     counts: Counter[tuple[str, str, str]] = Counter(
-        (lf.finding.code, lf.finding.rule, lf.finding.severity.value) for _, lf in result.findings
+        (lf.finding.code, lf.finding.rule, lf.finding.severity.value)
+        for _, lf in result.findings
+        if lf.finding.severity in shown
     )
     if not counts:
         return []
@@ -90,13 +105,21 @@ def statistics_lines(result: LintResult) -> list[str]:
     ]
 
 
-def summary_line(result: LintResult) -> str:
+def _hidden(count: int, severity: Severity, min_severity: Severity) -> str:
+    if not count or severity in shown_severities(min_severity):
+        return ""
+    return " (not shown: --show-infos)" if severity is Severity.INFO else " (not shown)"
+
+
+def summary_line(result: LintResult, min_severity: Severity = Severity.INFO) -> str:
+    """Counts of everything found, shown or not (``min_severity`` only says which are not)."""
     s = summary(result)
     line = (
         f"{plural(s['files'], 'file')}, {plural(s['objects'], 'Job/CronJob', 'Jobs/CronJobs')}, "
         f"{plural(s['skipped'], 'other object')} skipped: "
-        f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}, "
-        f"{plural(s['infos'], 'info')}"
+        f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')}"
+        f"{_hidden(s['warnings'], Severity.WARNING, min_severity)}, "
+        f"{plural(s['infos'], 'info')}{_hidden(s['infos'], Severity.INFO, min_severity)}"
     )
     extras = [
         plural(s["problems"], "input problem") if s["problems"] else "",
@@ -118,18 +141,24 @@ def summary_line(result: LintResult) -> str:
 
 
 def render(
-    result: LintResult, *, colour: bool = False, quiet: bool = False, statistics: bool = False
+    result: LintResult,
+    *,
+    colour: bool = False,
+    quiet: bool = False,
+    statistics: bool = False,
+    min_severity: Severity = Severity.INFO,
 ) -> str:
     """The report; ``quiet`` leaves out the summary, ``statistics`` replaces the findings with
-    a count per rule (input problems are still listed)."""
+    a count per rule (input problems are still listed); findings below ``min_severity`` are
+    only counted in the summary."""
     if statistics:
-        lines = problem_lines(result, colour) + statistics_lines(result)
+        lines = problem_lines(result, colour) + statistics_lines(result, min_severity)
         if lines:
             lines.append("")
     else:
-        lines = findings_lines(result, colour)
+        lines = findings_lines(result, colour, min_severity)
     if not quiet:
-        lines.append(summary_line(result))
+        lines.append(summary_line(result, min_severity))
     elif lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n" if lines else ""

@@ -211,7 +211,8 @@ def finalizer_errors(finalizers: Any) -> Iterator[Violation]:
                 ("metadata", "finalizers", index),
                 invalid(
                     finalizer, "name is neither a standard finalizer name nor is it fully qualified"
-                ),
+                )
+                + f" (prefix it with a domain you own, e.g. example.com/{finalizer})",
             )
 
 

@@ -171,7 +171,11 @@ def _annotation_errors(
             continue
         container = key[len(APPARMOR_CONTAINER) :]
         if container not in names:
-            yield Violation((*at, Key(key)), invalid(container, "container not found"))
+            yield Violation(
+                (*at, Key(key)),
+                invalid(container, "container not found")
+                + f" (the pod's containers: {', '.join(sorted(names)) or 'none'})",
+            )
         if value not in APPARMOR_PROFILES and not value.startswith(LOCALHOST):
             yield Violation(
                 (*at, Key(key)),

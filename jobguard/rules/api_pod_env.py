@@ -105,8 +105,13 @@ def field_selector_errors(at: FieldPath, field_ref: dict[str, Any]) -> Iterator[
         return
     split = split_subscripted(path)
     if split is None:
+        hint = ""
+        bare = path.split("[", 1)
+        if bare[0] in ("metadata.labels", "metadata.annotations") and path.endswith("]"):
+            hint = f" (quote the key: {bare[0]}['{bare[1][:-1].strip(chr(39))}'])"
         yield Violation(
-            here, invalid(path, f"error converting fieldPath: field label not supported: {path}")
+            here,
+            invalid(path, f"error converting fieldPath: field label not supported: {path}") + hint,
         )
         return
     base, subscript = split

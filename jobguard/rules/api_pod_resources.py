@@ -19,7 +19,8 @@ What, in a Job's pod template (CronJob: ``spec.jobTemplate.spec.template``), fol
   at pod level (``cpu``, ``memory``, ``hugepages-<size>``); no negative quantities; requests
   at most limits; each pod-level request at least the containers' aggregate request
   (``resourcehelper.AggregateContainerRequests``: the sum of the containers and sidecars, or
-  the largest init container if more) and each container's limit at most the pod-level limit.
+  the largest init container if more), a pod-level hugepages limit at least their aggregate
+  limit, and each container's limit at most the pod-level limit; none at all in a Windows pod.
 
 Names that are not resource names at all, negative container quantities and a container
 request above an overcommittable limit are ``api-pod-template``'s.
@@ -146,9 +147,10 @@ def _quantity_errors(name: str, raw: Any) -> list[str]:
     """The parts of ``ValidateResourceQuantityValue`` and the hugepage check not reported by
     ``api-pod-template`` (negative quantities are)."""
     errors = []
-    amount = parse_quantity(raw)
-    if amount is not None and amount >= 0 and is_extended(name) and amount % 1 != 0:
-        errors.append(invalid(_text(raw), "must be an integer"))
+    if is_extended(name):  # names first: most are cpu and memory, whose values need no parse
+        amount = parse_quantity(raw)
+        if amount is not None and amount >= 0 and amount % 1 != 0:
+            errors.append(invalid(_text(raw), "must be an integer"))
     if is_hugepages(name):
         error = hugepage_error(name, raw)
         if error:
@@ -179,12 +181,14 @@ def _container_requirements(
                         (*at, "requests"),
                         invalid(
                             _text(raw), f"must be equal to {name} limit of {_text(limits[name])}"
-                        ),
+                        )
+                        + " (extended resources and hugepages are not overcommitted)",
                     )
             else:
                 yield Violation(
                     (*at, "limits"),
-                    "Required value: Limit must be set for non overcommitable resources",
+                    "Required value: Limit must be set for non overcommitable resources"
+                    f" ({name} is not overcommitted: set limits[{name}] equal to the request)",
                 )
         page_error = hugepage_error(name, raw) if is_hugepages(name) else None
         if page_error:
@@ -250,22 +254,25 @@ def pod_resource_name_errors(name: str) -> list[str]:
     qualified = qualified_name_errors(name)
     if qualified:
         return [invalid(name, e) for e in qualified]
-    if "/" not in name and name not in STANDARD_RESOURCES and not is_hugepages(name):
+    quota_hugepages = name.startswith((HUGEPAGES_PREFIX, "requests." + HUGEPAGES_PREFIX))
+    if "/" not in name and name not in STANDARD_RESOURCES and not quota_hugepages:
         return [invalid(name, "must be a standard resource type or fully qualified")]
     if name not in ("cpu", "memory") and not is_hugepages(name):
         return [unsupported(name, POD_LEVEL_SUPPORTED)]
     return []
 
 
-def _aggregate_requests(pod: dict[str, Any]) -> dict[str, Decimal]:
-    """``resourcehelper.AggregateContainerRequests`` (sidecars run beside the containers)."""
+def _aggregate(pod: dict[str, Any], kind: str) -> dict[str, Decimal]:
+    """``resourcehelper.AggregateContainerRequests`` (``kind`` requests) or
+    ``AggregateContainerLimits`` (limits): the containers' sum, sidecars included, or the
+    largest init container step if more."""
     total: dict[str, Decimal] = {}
     for container in _containers(pod, "containers"):
-        _add(total, _requests(container))
+        _add(total, _quantities(container, kind))
     sidecars: dict[str, Decimal] = {}
     init_max: dict[str, Decimal] = {}
     for container in _containers(pod, "initContainers"):
-        own = _requests(container)
+        own = _quantities(container, kind)
         if container.get("restartPolicy") == "Always":
             _add(total, own)
             _add(sidecars, own)
@@ -287,10 +294,10 @@ def _containers(pod: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [c for c in (items if isinstance(items, list) else []) if isinstance(c, dict)]
 
 
-def _requests(container: dict[str, Any]) -> dict[str, Decimal]:
-    requests = _mapping(_mapping(container.get("resources")).get("requests"))
+def _quantities(container: dict[str, Any], kind: str) -> dict[str, Decimal]:
+    values = _mapping(_mapping(container.get("resources")).get(kind))
     out = {}
-    for name, raw in requests.items():
+    for name, raw in values.items():
         amount = parse_quantity(raw)
         if amount is not None:
             out[str(name)] = amount
@@ -306,6 +313,9 @@ def _pod_resources(at: FieldPath, pod: dict[str, Any]) -> Iterator[Violation]:
     """``validatePodResources``."""
     resources = pod.get("resources")
     if not isinstance(resources, dict):
+        return
+    if _mapping(pod.get("os")).get("name") == "windows":
+        yield Violation(at, "Forbidden: may not be set for a windows pod")
         return
     if resources.get("claims") is not None:
         yield Violation(
@@ -333,7 +343,7 @@ def _pod_resources(at: FieldPath, pod: dict[str, Any]) -> Iterator[Violation]:
                         ),
                     )
     yield from _hugepages_need_cpu_or_memory(at, limits, requests)
-    aggregate = _aggregate_requests(pod)
+    aggregate = _aggregate(pod, "requests")
     for name, raw in requests.items():
         pod_request = parse_quantity(raw)
         need = aggregate.get(str(name))
@@ -343,6 +353,22 @@ def _pod_resources(at: FieldPath, pod: dict[str, Any]) -> Iterator[Violation]:
                 invalid(
                     _text(raw),
                     f"must be greater than or equal to aggregate container requests of {_number(need)}",
+                ),
+            )
+    aggregate_limits = _aggregate(pod, "limits")
+    for name, raw in limits.items():
+        pod_limit, need = parse_quantity(raw), aggregate_limits.get(str(name))
+        if (
+            is_hugepages(str(name))
+            and pod_limit is not None
+            and need is not None
+            and need > pod_limit
+        ):
+            yield Violation(
+                (*at, "limits", Key(str(name))),
+                invalid(
+                    _text(raw),
+                    f"must be greater than or equal to aggregate container limits of {_number(need)}",
                 ),
             )
     for index, container in enumerate(pod.get("containers") or []):

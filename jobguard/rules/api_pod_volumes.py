@@ -16,7 +16,10 @@ the fields of the common volume types (names and the single volume type are
   ``serviceAccountToken`` (a ``path``, ``expirationSeconds`` between 10 minutes and 2^32 s);
 * ``ephemeral``: a ``volumeClaimTemplate`` whose spec has supported ``accessModes``
   (``ReadWriteOncePod`` alone), a positive ``resources.requests.storage``, a valid
-  ``storageClassName`` and ``volumeMode``, and metadata with nothing but labels and annotations;
+  ``storageClassName``, ``volumeMode``, ``selector``, ``volumeAttributesClassName`` (1.34+)
+  and ``dataSource``/``dataSourceRef`` (name, kind, a ``PersistentVolumeClaim`` unless an
+  ``apiGroup`` is given, the two agreeing), and metadata with nothing but labels and
+  annotations (``ValidatePersistentVolumeClaimTemplate``);
 * ``projected``: no two sources projecting the same path (``conflicting duplicate paths``);
 * ``csi.driver``: at most 63 characters, an RFC 1123 subdomain (``ValidateCSIDriverName``);
 * ``image``: a ``reference`` (from 1.37; 1.36 and older accept none in a pod template) and a
@@ -66,7 +69,7 @@ from jobguard.core.kubernetes.names import (
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.kubernetes.versions import IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE, Version
 from jobguard.core.model import Category, Violation
-from jobguard.core.paths import FieldPath, Key
+from jobguard.core.paths import FieldPath, Key, field_path
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, unsupported
@@ -77,6 +80,7 @@ from jobguard.rules.api_pod_env import (
 )
 from jobguard.rules.api_pod_security import local_path_errors, non_reserved_path_errors
 from jobguard.rules.api_pod_spec import DOWNWARD_API_LABELS, ENV_RESOURCE_PATHS
+from jobguard.rules.api_selector import selector_syntax_errors
 from jobguard.rules.base import NoOptions
 
 CODE = "JG022"
@@ -109,6 +113,10 @@ MIN_TOKEN_SECONDS = 600
 MAX_TOKEN_SECONDS = 2**32
 
 
+ATTRIBUTES_CLASS_SINCE = (
+    1,
+    34,
+)  # VolumeAttributesClass on by default (EnableVolumeAttributesClass)
 ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
 VOLUME_MODES = ("Block", "Filesystem")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -288,7 +296,7 @@ def _projected(at: FieldPath, projected: dict[str, Any]) -> Iterator[Violation]:
             yield Violation(here, "Forbidden: may not specify more than 1 volume type per source")
 
 
-def _ephemeral(at: FieldPath, ephemeral: dict[str, Any]) -> Iterator[Violation]:
+def _ephemeral(at: FieldPath, ephemeral: dict[str, Any], version: Version) -> Iterator[Violation]:
     template = ephemeral.get("volumeClaimTemplate")
     if not isinstance(template, dict):
         yield Violation((*at, "volumeClaimTemplate"), "Required value")
@@ -300,8 +308,10 @@ def _ephemeral(at: FieldPath, ephemeral: dict[str, Any]) -> Iterator[Violation]:
     meta = meta if isinstance(meta, dict) else {}
     for key, value in meta.items():
         if key not in ("labels", "annotations") and value not in (None, "", [], {}):
+            # validateFieldAllowList names the Go field with its first letter lowered: UID -> uID
+            name = "uID" if key == "uid" else key
             yield Violation(
-                (*at, "volumeClaimTemplate", "metadata", key), "Forbidden: cannot be set"
+                (*at, "volumeClaimTemplate", "metadata", name), "Forbidden: cannot be set"
             )
     modes = spec.get("accessModes")
     if not modes:
@@ -340,6 +350,62 @@ def _ephemeral(at: FieldPath, ephemeral: dict[str, Any]) -> Iterator[Violation]:
     volume_mode = spec.get("volumeMode")
     if isinstance(volume_mode, str) and volume_mode not in VOLUME_MODES:
         yield Violation((*here, "volumeMode"), unsupported(volume_mode, VOLUME_MODES))
+    yield from _data_sources(here, spec)
+    attributes_class = spec.get("volumeAttributesClassName")
+    if isinstance(attributes_class, str) and attributes_class and version >= ATTRIBUTES_CLASS_SINCE:
+        for error in dns1123_subdomain_errors(attributes_class):
+            yield Violation((*here, "volumeAttributesClassName"), invalid(attributes_class, error))
+
+
+def _data_source(at: FieldPath, source: dict[str, Any]) -> Iterator[Violation]:
+    """``validateDataSource`` / ``validateDataSourceRef``."""
+    yield from _required(at, source, "name")
+    yield from _required(at, source, "kind")
+    group = source.get("apiGroup") or ""
+    kind = source.get("kind")
+    if not group and kind != "PersistentVolumeClaim":
+        yield Violation(
+            at,
+            invalid(
+                kind if isinstance(kind, str) else "",
+                "must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+            ),
+        )
+    if isinstance(group, str) and group:
+        for error in dns1123_subdomain_errors(group):
+            yield Violation((*at, "apiGroup"), invalid(group, error))
+    namespace = source.get("namespace")
+    if isinstance(namespace, str) and namespace:
+        for error in dns1123_label_errors(namespace):
+            yield Violation((*at, "namespace"), invalid(namespace, error))
+
+
+def _data_sources(at: FieldPath, spec: dict[str, Any]) -> Iterator[Violation]:
+    """The claim spec's ``selector``, ``dataSource`` and ``dataSourceRef`` checks of
+    ``ValidatePersistentVolumeClaimSpec``."""
+    if spec.get("selector") is not None:
+        yield from selector_syntax_errors(spec["selector"], (*at, "selector"))
+    source, ref = spec.get("dataSource"), spec.get("dataSourceRef")
+    if isinstance(source, dict):
+        yield from _data_source((*at, "dataSource"), source)
+    if isinstance(ref, dict):
+        yield from _data_source((*at, "dataSourceRef"), ref)
+        if ref.get("namespace"):
+            if source is not None:
+                yield Violation(
+                    at,
+                    invalid(
+                        field_path((*at, "dataSource")),
+                        "may not be specified when dataSourceRef.namespace is specified",
+                    ),
+                )
+        elif isinstance(source, dict) and (
+            (source.get("apiGroup"), source.get("kind"), source.get("name"))
+            != (ref.get("apiGroup"), ref.get("kind"), ref.get("name"))
+        ):
+            yield Violation(
+                at, invalid(field_path((*at, "dataSource")), "must match dataSourceRef")
+            )
 
 
 def _volume(at: FieldPath, volume: dict[str, Any], version: Version) -> Iterator[Violation]:
@@ -400,7 +466,7 @@ def _volume(at: FieldPath, volume: dict[str, Any], version: Version) -> Iterator
         yield from _csi((*at, "csi"), csi)
     ephemeral = volume.get("ephemeral")
     if isinstance(ephemeral, dict):
-        yield from _ephemeral((*at, "ephemeral"), ephemeral)
+        yield from _ephemeral((*at, "ephemeral"), ephemeral, version)
     image = volume.get("image")
     if isinstance(image, dict):
         yield from _image((*at, "image"), image, version)

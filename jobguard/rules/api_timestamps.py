@@ -2,12 +2,13 @@
 
 What: every time field of a Job or CronJob that a manifest may carry, mostly because it was
 exported from a cluster: ``metadata.creationTimestamp`` and ``deletionTimestamp`` (of the
-object, its job template and its pod template), ``managedFields[].time``, a Job's
+object, its job template, its pod template and its ephemeral volume claim templates),
+``managedFields[].time``, a Job's
 ``status.startTime``, ``completionTime`` and ``conditions[].lastProbeTime`` /
 ``lastTransitionTime``, a CronJob's ``status.lastScheduleTime`` and ``lastSuccessfulTime``.
 Each must be an RFC 3339 date and time as Go's ``time.Parse(time.RFC3339, ...)`` reads it
 (``metav1.Time.UnmarshalJSON``): ``2024-05-01T12:00:00Z`` or with an offset
-(``+02:00``) and optional fractional seconds; upper-case ``T`` and ``Z``; no date alone, no
+(``+02:00``) and optional fractional seconds (after ``.`` or ``,``); upper-case ``T`` and ``Z``; no date alone, no
 space instead of ``T``. ``null`` is fine (the zero time), an empty string is not.
 
 Why: the API server decodes the whole object before anything else and refuses it (HTTP 400,
@@ -28,10 +29,10 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterator
+from typing import Any
 
-from jobguard.core.kubernetes.schema import fields_present
 from jobguard.core.model import Category, Violation
-from jobguard.core.paths import lookup
+from jobguard.core.paths import FieldPath
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import shown
@@ -46,22 +47,14 @@ SUMMARY = "Timestamps (creationTimestamp, status times) that are not RFC 3339 an
 REMEDIATION = "Remove exported timestamps and status, or write them as 2024-05-01T12:00:00Z."
 
 RFC3339_LAYOUT = "2006-01-02T15:04:05Z07:00"
-_META = "io.k8s.apimachinery.pkg.apis.meta.v1."
-TIME_FIELDS = frozenset(
-    {
-        _META + "ObjectMeta.creationTimestamp",
-        _META + "ObjectMeta.deletionTimestamp",
-        _META + "ManagedFieldsEntry.time",
-        "io.k8s.api.batch.v1.JobStatus.startTime",
-        "io.k8s.api.batch.v1.JobStatus.completionTime",
-        "io.k8s.api.batch.v1.JobCondition.lastProbeTime",
-        "io.k8s.api.batch.v1.JobCondition.lastTransitionTime",
-        "io.k8s.api.batch.v1.CronJobStatus.lastScheduleTime",
-        "io.k8s.api.batch.v1.CronJobStatus.lastSuccessfulTime",
-    }
-)
+META_TIMES = ("creationTimestamp", "deletionTimestamp")
+STATUS_TIMES = {
+    "Job": ("startTime", "completionTime"),
+    "CronJob": ("lastScheduleTime", "lastSuccessfulTime"),
+}
+CONDITION_TIMES = ("lastProbeTime", "lastTransitionTime")
 _RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))", re.ASCII
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})([.,]\d+)?(Z|[+-](\d{2}):(\d{2}))", re.ASCII
 )
 
 
@@ -80,12 +73,63 @@ def rfc3339_valid(value: str) -> bool:
     return True
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _meta_times(at: FieldPath, metadata: Any) -> Iterator[tuple[FieldPath, Any]]:
+    """The ``metav1.Time`` fields of an ObjectMeta (``managedFields[].time`` included)."""
+    metadata = _mapping(metadata)
+    for key in META_TIMES:
+        if key in metadata:
+            yield (*at, key), metadata[key]
+    managed = metadata.get("managedFields")
+    for index, entry in enumerate(managed if isinstance(managed, list) else []):
+        if isinstance(entry, dict) and "time" in entry:
+            yield (*at, "managedFields", index, "time"), entry["time"]
+
+
+def _template_times(at: FieldPath, template: Any) -> Iterator[tuple[FieldPath, Any]]:
+    """A pod template's metadata and its ephemeral volume claim templates' metadata."""
+    template = _mapping(template)
+    yield from _meta_times((*at, "metadata"), template.get("metadata"))
+    volumes = _mapping(template.get("spec")).get("volumes")
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else []):
+        claim = _mapping(_mapping(_mapping(volume).get("ephemeral")).get("volumeClaimTemplate"))
+        if claim:
+            here = (*at, "spec", "volumes", index, "ephemeral", "volumeClaimTemplate", "metadata")
+            yield from _meta_times(here, claim.get("metadata"))
+
+
+def time_fields(obj: dict[str, Any], kind: str) -> Iterator[tuple[FieldPath, Any]]:
+    """Every ``metav1.Time`` field of a Job or CronJob that is present: (path, value)."""
+    yield from _meta_times(("metadata",), obj.get("metadata"))
+    spec = _mapping(obj.get("spec"))
+    if kind == "CronJob":
+        job_template = _mapping(spec.get("jobTemplate"))
+        yield from _meta_times(("spec", "jobTemplate", "metadata"), job_template.get("metadata"))
+        job_spec = _mapping(job_template.get("spec"))
+        yield from _template_times(
+            ("spec", "jobTemplate", "spec", "template"), job_spec.get("template")
+        )
+    else:
+        yield from _template_times(("spec", "template"), spec.get("template"))
+    status = _mapping(obj.get("status"))
+    for key in STATUS_TIMES.get(kind, ()):
+        if key in status:
+            yield ("status", key), status[key]
+    conditions = status.get("conditions") if kind == "Job" else None
+    for index, condition in enumerate(conditions if isinstance(conditions, list) else []):
+        for key in CONDITION_TIMES:
+            if isinstance(condition, dict) and key in condition:
+                yield ("status", "conditions", index, key), condition[key]
+
+
 def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
-    for path, _field in fields_present(view.obj, subject.version, TIME_FIELDS):
-        node = lookup(view.obj, path)
-        if isinstance(node, str) and not rfc3339_valid(node):
+    for path, value in time_fields(view.obj, view.kind):
+        if isinstance(value, str) and not rfc3339_valid(value):
             yield Violation(
                 path,
-                f"parsing time {shown(node)} as {shown(RFC3339_LAYOUT)}: not an RFC 3339 time "
+                f"parsing time {shown(value)} as {shown(RFC3339_LAYOUT)}: not an RFC 3339 time "
                 f"(the API server cannot decode the {view.kind}; write e.g. 2024-05-01T12:00:00Z)",
             )

@@ -33,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobguard.cel.custom_rule import denial_message as custom_denial
+from jobguard.cel.custom_rule import warning_message as custom_warning
 from jobguard.core.engine import evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
 from jobguard.core.model import Finding, SetValue, Severity
@@ -41,8 +43,6 @@ from jobguard.core.subject import DEFAULT_KUBERNETES_VERSION, Requester, Subject
 from jobguard.core.view import JOB_KINDS
 from jobguard.policy import Policy
 from jobguard.rules import fixing_rules, validating_rules
-from jobguard.rules.custom import denial_message as custom_denial
-from jobguard.rules.custom import warning_message as custom_warning
 from jobguard.webhook import responses
 from jobguard.webhook.responses import Answer
 from jobguard.webhook.review import Review

@@ -17,12 +17,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from jobguard.cel.custom_rule import warning_message
 from jobguard.cli import main
 from jobguard.export import export_policy, render_yaml
 from jobguard.lint.linter import lint_bytes
 from jobguard.policy import load_policy
 from jobguard.policy.model import Policy
-from jobguard.rules.custom import warning_message
 from jobguard.webhook.responses import short
 from tests.audit.standin import running as standin_running
 from tests.cel import vap

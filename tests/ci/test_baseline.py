@@ -71,10 +71,12 @@ def test_round_trip_new_findings_fail_and_fixed_ones_are_stale(repo: Path) -> No
         ("k8s/a.yaml", "a", "restart-policy"),
         ("k8s/twice.yaml", "t", "restart-policy"),
     ]
-    code, _, err = lint_json(repo, "--write-baseline", ".jobguard-baseline.json")
+    code, written, err = lint_json(repo, "--write-baseline", ".jobguard-baseline.json")
     assert code == 0
-    assert (
-        err == f"jobguard: recorded {len(before['findings'])} findings in .jobguard-baseline.json\n"
+    assert written == {}  # the baseline and a one-line summary, not the report it records
+    assert err == (
+        f"jobguard: recorded {len(before['findings'])} findings (2 files) in "
+        ".jobguard-baseline.json\n"
     )
     stored = json.loads((repo / ".jobguard-baseline.json").read_text())
     assert stored["version"] == 1

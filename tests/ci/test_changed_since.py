@@ -132,7 +132,9 @@ def test_unknown_ref_and_no_repository_are_clear_errors(
         changed_files("--output=/tmp/x", str(repo))
 
 
-def test_paths_or_changed_since_are_required(repo: Path) -> None:
-    run = run_jobguard("lint", cwd=repo)
-    assert run.returncode == 2
-    assert "give PATHS to lint, or --changed-since REF" in run.stderr
+def test_without_paths_or_changed_since_the_current_folder_is_linted(repo: Path) -> None:
+    run = run_jobguard("lint", "--format", "json", cwd=repo)
+    named = run_jobguard("lint", "--format", "json", ".", cwd=repo)
+    assert run.returncode == named.returncode
+    assert json.loads(run.stdout)["findings"] == json.loads(named.stdout)["findings"]
+    assert json.loads(run.stdout)["summary"]["files"] > 0

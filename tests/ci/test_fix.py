@@ -258,7 +258,9 @@ def test_cli_fix_writes_reports_what_remains_and_is_idempotent(work: Path) -> No
 
 
 def test_fix_and_diff_refuse_stdin_and_each_other(work: Path) -> None:
-    assert run_jobguard("lint", "--fix", "-", cwd=work).returncode == 2
+    mixed = run_jobguard("lint", "--fix", "-", "k8s", cwd=work)
+    assert mixed.returncode == 2
+    assert "--fix - and --diff - read stdin alone" in mixed.stderr
     both = run_jobguard("lint", "--fix", "--diff", "k8s", cwd=work)
     assert both.returncode == 2
     assert "--fix and --diff are alternatives" in both.stderr

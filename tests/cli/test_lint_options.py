@@ -313,7 +313,9 @@ def test_text_output_lists_an_objects_findings_in_line_order(tmp_path: Path) -> 
     rules' order kept among the findings at one position."""
     (tmp_path / "job.yaml").write_text(ORDER_JOB)
     select = "restart-policy,backoff-limit,ttl-after-finished,resources"
-    text = run("lint", "--no-config", "-q", "--select", select, "job.yaml", cwd=tmp_path)
+    text = run(
+        "lint", "--no-config", "-q", "--show-infos", "--select", select, "job.yaml", cwd=tmp_path
+    )
     located = [
         line.split(" ")[0] + " " + line.split(" ")[2]
         for line in text.stdout.splitlines()
@@ -337,6 +339,7 @@ def test_statistics_counts_findings_per_rule(tmp_path: Path) -> None:
         "lint",
         "--no-config",
         "--statistics",
+        "--show-infos",
         "--select",
         "restart-policy,resources,completions-parallelism",
         "job.yaml",

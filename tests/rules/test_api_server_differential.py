@@ -205,6 +205,62 @@ CASES: list[Case] = [
             ),
         ),
     ),
+    Case(
+        "an ephemeral claim restored from a snapshot without its apiGroup",
+        "validateDataSource",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                                "dataSource": {"kind": "VolumeSnapshot", "name": "snap"},
+                            }
+                        }
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].ephemeral.volumeClaimTemplate.spec.dataSource",
+                "Invalid value: \"VolumeSnapshot\": must be 'PersistentVolumeClaim' when referencing the default apiGroup",
+            ),
+        ),
+    ),
+    Case(
+        "an ephemeral claim with a snapshot data source and a matching dataSourceRef is accepted",
+        "ValidatePersistentVolumeClaimSpec",
+        pod={
+            "volumes": [
+                {
+                    "name": "v",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                                "dataSource": {
+                                    "apiGroup": "snapshot.storage.k8s.io",
+                                    "kind": "VolumeSnapshot",
+                                    "name": "snap",
+                                },
+                                "dataSourceRef": {
+                                    "apiGroup": "snapshot.storage.k8s.io",
+                                    "kind": "VolumeSnapshot",
+                                    "name": "snap",
+                                },
+                                "selector": {"matchLabels": {"tier": "fast"}},
+                            }
+                        }
+                    },
+                }
+            ]
+        },
+    ),
     # -- volume devices and mounts ------------------------------------------------------------
     Case(
         "a block device from a configMap volume",
@@ -556,6 +612,35 @@ CASES: list[Case] = [
         ),
     ),
     Case(
+        "a pod-level hugepages limit below the containers' limits",
+        "validatePodResourceConsistency",
+        pod={
+            "resources": {"limits": {"hugepages-2Mi": "2Mi", "memory": "1Gi"}},
+            "containers": main(
+                resources={
+                    "limits": {"hugepages-2Mi": "4Mi", "memory": "1Gi"},
+                    "requests": {"hugepages-2Mi": "4Mi"},
+                }
+            ),
+        },
+        errors=(
+            (
+                "{pod}.resources.limits[hugepages-2Mi]",
+                'Invalid value: "2Mi": must be greater than or equal to aggregate container limits of 4Mi',
+            ),
+            (
+                "{pod}.resources.containers[0][hugepages-2Mi].limits",
+                'Invalid value: "4Mi": must be less than or equal to pod limits of 2Mi',
+            ),
+        ),
+    ),
+    Case(
+        "pod-level resources in a Windows pod",
+        "validatePodResources",
+        pod={"os": {"name": "windows"}, "resources": {"limits": {"cpu": "1"}}},
+        errors=(("{pod}.resources", "Forbidden: may not be set for a windows pod"),),
+    ),
+    Case(
         "pod-level resources are dropped before 1.34",
         "DropDisabledPodFields (PodLevelResources)",
         pod={"resources": {"requests": {"cpu": "-1"}}},
@@ -855,6 +940,32 @@ CASES += [
         status={"lastScheduleTime": "2024-01-01t10:00:00Z"},
         errors=(("status.lastScheduleTime", "parsing time "),),
         kinds=("CronJob",),
+    ),
+    Case(
+        "a claim template's metadata with a creationTimestamp",
+        "ValidateTemplateObjectMeta (only labels and annotations may be set)",
+        pod={
+            "volumes": [
+                {
+                    "name": "w",
+                    "ephemeral": {
+                        "volumeClaimTemplate": {
+                            "metadata": {"creationTimestamp": "2024-01-01T10:00:00Z"},
+                            "spec": {
+                                "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": "1Gi"}},
+                            },
+                        }
+                    },
+                }
+            ]
+        },
+        errors=(
+            (
+                "{pod}.volumes[0].ephemeral.volumeClaimTemplate.metadata.creationTimestamp",
+                "Forbidden: cannot be set",
+            ),
+        ),
     ),
     Case(
         "an exported template creationTimestamp: null is accepted",

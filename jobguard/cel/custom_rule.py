@@ -68,13 +68,13 @@ class CustomRule:
     def rule(self) -> Rule:
         """The rule the engine runs."""
         summary = self.description.strip().splitlines()[0] if self.description.strip() else ""
-        doc = "\n".join(
+        validations = "\n".join(f"    {v.expression.source.strip()}" for v in self.validations)
+        doc = "\n\n".join(
             part
             for part in (
                 self.description.strip(),
                 f"A custom rule declared in {self.source}." if self.source else "",
-                "Validations:",
-                *(f"  {v.expression.source}" for v in self.validations),
+                f"Validations (CEL):\n\n{validations}",
             )
             if part
         )
@@ -92,24 +92,38 @@ class CustomRule:
             fixes=False,
         )
 
-    def check(self, view: JobView, _options: Any, subject: Subject) -> Iterable[Violation]:
+    def _values(self, view: JobView, subject: Subject) -> dict[str, Any]:
         values = cel_inputs(view, subject)
         variables: dict[str, Any] = {}
         spec = job_spec(view.obj)
         if spec is not None:
             variables["job"] = spec
         values["variables"] = variables
-        inputs = activation(values)
+        return values
+
+    def _matches(self, inputs: Any) -> bool:
         # As the API server: a false condition skips the rule even when another one fails.
         failure: CustomRuleError | None = None
         for name, condition in self.match_conditions:
             try:
                 if _truth(condition, inputs, f"match condition {name!r}") is False:
-                    return []
+                    return False
             except CustomRuleError as exc:
                 failure = failure or exc
         if failure is not None:
             raise failure
+        return True
+
+    def matches(self, view: JobView, subject: Subject) -> bool:
+        """Whether the match conditions select the object (CustomRuleError if one fails)."""
+        return self._matches(activation(self._values(view, subject)))
+
+    def check(self, view: JobView, _options: Any, subject: Subject) -> Iterable[Violation]:
+        values = self._values(view, subject)
+        variables = values["variables"]
+        inputs = activation(values)
+        if not self._matches(inputs):
+            return []
         for name, program in self.variables:
             try:
                 variables[name] = program.evaluate(inputs)
