@@ -19,10 +19,11 @@ document where a fix of the plan cannot be applied (the webhook applies the othe
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import zip_longest
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -35,7 +36,8 @@ from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
 from jobguard.lint.linter import FileResult
 from jobguard.lint.text_edits import Unwritable, detect_indent, write_edits
-from jobguard.yamlsource import parse_stream
+from jobguard.lint.unified_diff import Region, unified_diff
+from jobguard.yamlsource import Document, SourceError, read_documents
 
 __all__ = [
     "FileFix",
@@ -59,6 +61,8 @@ class FileFix:
     fixed: str
     applied: int = 0
     refused: str | None = None
+    #: the lines --fix wrote in (the diff matches only these; empty: the whole file)
+    regions: tuple[Region, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -73,11 +77,12 @@ class FileFix:
 
     def diff(self) -> str:
         """The change as a unified diff (empty when nothing changes)."""
-        lines = difflib.unified_diff(
+        lines = unified_diff(
             self.original.splitlines(keepends=True),
             self.fixed.splitlines(keepends=True),
             fromfile=self._label("a"),
             tofile=self._label("b"),
+            regions=self.regions,
         )
         out = []
         for line in lines:
@@ -132,27 +137,52 @@ def plan_fix(result: FileResult, raw: bytes) -> FileFix:
     if not wanted:
         return FileFix(result.file, text, text)
     try:
-        fixed, applied = _fix_text(result.file, text, wanted)
+        fixed, applied, regions = _fix_text(result.file, text, wanted)
     except _Refused as exc:
         return FileFix(result.file, text, text, refused=str(exc))
-    return FileFix(result.file, text, fixed, applied=applied)
+    return FileFix(result.file, text, fixed, applied=applied, regions=regions)
 
 
 # -- the text surgery ---------------------------------------------------------------------------
 
 
-def _anchored_documents(text: str) -> list[bool]:
-    """For each document of the stream: does it use YAML anchors or aliases?"""
-    anchored: list[bool] = []
+@dataclass(frozen=True)
+class _Span:
+    """Where a document of the stream lies (whole lines: ``start`` at a line start, ``end`` after
+    a line end or at the end of the text) and whether it uses YAML anchors or aliases."""
+
+    start: int
+    end: int
+    anchored: bool = False
+
+
+def _documents(text: str) -> list[_Span]:
+    """The documents of the stream, from the parser's events (no node tree is built)."""
+    spans: list[_Span] = []
+    start = 0
+    anchored = False
     try:
         for event in yaml.parse(text, Loader=_EventLoader):
             if isinstance(event, yaml.DocumentStartEvent):
-                anchored.append(False)
+                start = text.rfind("\n", 0, _index(event.start_mark)) + 1
+                anchored = False
+            elif isinstance(event, yaml.DocumentEndEvent):
+                # to the end of its line: a span is whole lines (``...`` may end mid-line)
+                line_end = text.find("\n", max(_index(event.end_mark) - 1, 0))
+                spans.append(_Span(start, len(text) if line_end < 0 else line_end + 1, anchored))
             elif isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                anchored[-1] = True
+                anchored = True
     except yaml.YAMLError as exc:
         raise _Refused(f"cannot be parsed for rewriting: {exc}") from None
-    return anchored
+    return spans
+
+
+def _index(mark: Any) -> int:
+    """A parser event's position in the text (the C parser always gives one)."""
+    if mark is None:
+        raise _Refused("the parser gave no position to rewrite at")
+    index: int = mark.index
+    return index
 
 
 def _is_json(text: str) -> bool:
@@ -171,8 +201,15 @@ def _plan(data: dict[str, Any], findings: tuple[Finding, ...]) -> FixPlan:
     return plan_fixes(Report(subject.view, findings), subject)
 
 
-def _fix_text(file: str, text: str, wanted: dict[int, tuple[Finding, ...]]) -> tuple[str, int]:
-    """The fixed text, and how many findings its edits fix."""
+def _fix_text(
+    file: str, text: str, wanted: dict[int, tuple[Finding, ...]]
+) -> tuple[str, int, tuple[Region, ...]]:
+    """The fixed text, how many findings its edits fix, and the lines it may have changed.
+
+    Document by document, so that memory stays flat in the number of documents and the time
+    linear: each document's edits are written into its own span of the text (read again after
+    each edit), and the verification reads the original and the rewritten stream side by side.
+    """
     bom = _BOM if text.startswith(_BOM) else ""
     body_text = text[len(bom) :]
     crlf = "\r\n" in body_text
@@ -180,52 +217,111 @@ def _fix_text(file: str, text: str, wanted: dict[int, tuple[Finding, ...]]) -> t
         if body_text.count("\r\n") != body_text.count("\n"):
             raise _Refused("mixed line endings")
         body_text = body_text.replace("\r\n", "\n")
-    anchored = _anchored_documents(body_text)
-    original = parse_stream(body_text)
-    if original.errors or len(original.documents) != len(anchored):
-        raise _Refused("the file does not parse the same way twice")
-    expected: list[Any] = []
+    spans = _documents(body_text)
     edits: dict[int, tuple[Edit, ...]] = {}
     applied = 0
-    for i in range(len(anchored)):
-        data = original.documents[i].data
-        if i not in wanted:
-            expected.append(data)
-            continue
-        if anchored[i]:
-            raise _Refused(f"document {i + 1} uses YAML anchors or aliases")
-        if not isinstance(data, dict):
-            raise _Refused(f"document {i + 1} is not a mapping")
-        kind = data.get("kind")
-        if isinstance(kind, str) and kind.endswith("List"):
-            raise _Refused(f"document {i + 1} is a kind: {kind}; fix its items by hand")
-        if original.documents[i].duplicate_keys():
-            shown = field_path(original.documents[i].duplicate_keys()[0])
-            raise _Refused(f"document {i + 1} repeats the key {shown}; remove one first")
-        plan = _plan(data, wanted[i])
-        if plan.skipped:
-            # The webhook would apply the others and warn; a file is fixed whole or not at all.
-            raise _Refused(plan.skipped[0].reason)
-        expected.append(plan.obj)
-        if plan.edits:
-            edits[i] = plan.edits
-            applied += len(plan.applied)
-    new_text = body_text
-    for i in edits:
-        try:
-            new_text = write_edits(new_text, i, list(edits[i]))
-        except Unwritable as exc:
-            raise _Refused(f"document {i + 1}: {exc}") from None
+    count = 0
+    for i, document in enumerate(_read(body_text)):
+        count += 1
+        if i in wanted:
+            plan = _document_plan(i, document, spans[i] if i < len(spans) else None, wanted[i])
+            if plan.edits:
+                edits[i] = plan.edits
+                applied += len(plan.applied)
+    if count != len(spans):
+        raise _Refused("the file does not parse the same way twice")
+    new_text, regions = _write(body_text, spans, edits)
     if not body_text.endswith("\n") and new_text.endswith("\n"):
         new_text = new_text[:-1]  # a file without a final newline keeps it that way
-    reread = parse_stream(new_text)
-    if reread.errors or not same_data([d.data for d in reread.documents], expected):
+    if not _reads_back(body_text, new_text, edits, wanted):
         raise _Refused("the rewritten file would not read back as the fixed manifest")
     if (file.endswith(".json") or _is_json(body_text)) and not _is_json(new_text):
         raise _Refused("the fixed file would not be JSON any more; fix by hand")
     if crlf:
         new_text = new_text.replace("\n", "\r\n")
-    return bom + new_text, applied
+    return bom + new_text, applied, regions
+
+
+def _read(text: str) -> Iterator[Document]:
+    """The documents of ``text``, one at a time; a stream that does not read is refused."""
+    for item in read_documents(text):
+        if isinstance(item, SourceError):
+            raise _Refused("the file does not parse the same way twice")
+        yield item
+
+
+def _document_plan(
+    i: int, document: Document, span: _Span | None, findings: tuple[Finding, ...]
+) -> FixPlan:
+    """The webhook's plan for document ``i``, refused where the file cannot take it."""
+    data = document.data
+    if span is None:
+        raise _Refused("the file does not parse the same way twice")
+    if span.anchored:
+        raise _Refused(f"document {i + 1} uses YAML anchors or aliases")
+    if not isinstance(data, dict):
+        raise _Refused(f"document {i + 1} is not a mapping")
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List"):
+        raise _Refused(f"document {i + 1} is a kind: {kind}; fix its items by hand")
+    if document.duplicate_keys():
+        shown = field_path(document.duplicate_keys()[0])
+        raise _Refused(f"document {i + 1} repeats the key {shown}; remove one first")
+    plan = _plan(data, findings)
+    if plan.skipped:
+        # The webhook would apply the others and warn; a file is fixed whole or not at all.
+        raise _Refused(plan.skipped[0].reason)
+    return plan
+
+
+def _write(
+    text: str, spans: list[_Span], edits: dict[int, tuple[Edit, ...]]
+) -> tuple[str, tuple[Region, ...]]:
+    """``text`` with each document's edits written into that document's span, and the lines of
+    each span before and after (for a diff that needs to match only those)."""
+    pieces = []
+    regions: list[Region] = []
+    done = old_line = new_line = 0
+    for i in sorted(edits):
+        span = spans[i]
+        if span.start < done:
+            raise _Refused(f"document {i + 1} starts on the line where the one before ends")
+        original = text[span.start : span.end]
+        try:
+            written = write_edits(original, 0, list(edits[i]))
+        except Unwritable as exc:
+            raise _Refused(f"document {i + 1}: {exc}") from None
+        gap = text.count("\n", done, span.start)
+        old_line, new_line = old_line + gap, new_line + gap
+        old_end, new_end = old_line + _lines(original), new_line + _lines(written)
+        regions.append((old_line, old_end, new_line, new_end))
+        old_line, new_line = old_end, new_end
+        pieces += [text[done : span.start], written]
+        done = span.end
+    pieces.append(text[done:])
+    return "".join(pieces), tuple(regions)
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def _reads_back(
+    original: str,
+    rewritten: str,
+    edits: dict[int, tuple[Edit, ...]],
+    wanted: dict[int, tuple[Finding, ...]],
+) -> bool:
+    """Whether ``rewritten`` reads as ``original`` with the plans applied, document by document
+    (each plan made again from the original document: plans are pure)."""
+    before, after = read_documents(original), read_documents(rewritten)
+    for i, (old, new) in enumerate(zip_longest(before, after)):
+        if not isinstance(old, Document) or not isinstance(new, Document):
+            return False
+        expected = _plan(old.data, wanted[i]).obj if i in edits else old.data
+        if not same_data(new.data, expected):
+            return False
+    return True
 
 
 def same_data(a: Any, b: Any) -> bool:
