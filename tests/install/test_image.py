@@ -140,12 +140,19 @@ def running(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield Running(server, container, rootfs, tmp, before, metrics_port)
     finally:
         server.session.close()
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End `buildah run` and the server it started (its own process group), if still running."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def test_the_image_runs_jobguard_as_the_dockerfile_says(built: Built) -> None:
