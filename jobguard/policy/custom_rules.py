@@ -54,6 +54,7 @@ _QUALIFIED = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
 KINDS = ("Job", "CronJob")
+_VARIABLES = re.compile(r"\bvariables\b")
 #: Variables every custom rule has (variables.job: the Job spec of a Job or CronJob).
 RESERVED_VARIABLES = ("job",)
 
@@ -159,6 +160,14 @@ def _named(
         elif name in seen or name in reserved:
             reader.problem((*ipath, "name"), f"{what} name {name!r} is already used")
         program = _compile(reader, body.get("expression"), (*ipath, "expression"), "expression")
+        if program is not None and what == "match condition" and _VARIABLES.search(program.source):
+            # As in a ValidatingAdmissionPolicy: variables are evaluated after the conditions.
+            reader.problem(
+                (*ipath, "expression"),
+                "a match condition cannot read variables (only object, "
+                "oldObject, request and params, as in a ValidatingAdmissionPolicy)",
+            )
+            program = None
         if name and program is not None:
             seen.add(name)
             out.append((name, program))
