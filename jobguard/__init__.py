@@ -1,3 +1,3 @@
 """jobguard: one rule engine for Kubernetes Job and CronJob manifests."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -109,6 +109,27 @@ def test_an_option_type_the_generator_does_not_know_is_an_error_not_a_gap() -> N
         option_schema(dict[str, int])
 
 
+CUSTOM = (
+    "custom_rules:\n"
+    "  - name: team-label\n"
+    "    code: JGC001\n"
+    "    action: warn\n"
+    "    kinds: [Job]\n"
+    "    match_conditions: [{name: not-system, expression: \"!object.metadata.namespace.startsWith('kube-')\"}]\n"
+    '    variables: [{name: labels, expression: "object.metadata.?labels.orValue({})"}]\n'
+    "    validations:\n"
+    "      - {expression: \"'team' in variables.labels\", message: needs a team, path: metadata.labels}\n"
+)
+
+
+def custom(**changes: str) -> str:
+    """CUSTOM with lines replaced (key: new line) or appended (key starting with +)."""
+    text = CUSTOM
+    for old, new in changes.items():
+        text = text.replace(old, new) if not old.startswith("+") else text + new
+    return text
+
+
 #: (what it is, the policy document after the header). The loader and the schema must agree.
 ACCEPTED = [
     ("empty policy", ""),
@@ -134,6 +155,18 @@ ACCEPTED = [
     (
         "exemption",
         "exemptions:\n  - rules: ['*']\n    reason: vendored\n    kinds: [CronJob]\n",
+    ),
+    ("custom rule", CUSTOM),
+    (
+        "custom rule configured, forbidden and exempted",
+        CUSTOM
+        + "rules:\n  team-label: {action: deny, scope: {namespaces: {exclude: [ml]}}}\n"
+        + "suppressions: {forbid: [team-label]}\n"
+        + "exemptions:\n  - {rules: [team-label], reason: legacy, namespaces: [old]}\n",
+    ),
+    (
+        "custom rule, the least",
+        "custom_rules:\n  - {name: x, validations: [{expression: 'true'}]}\n",
     ),
     (
         "exemption by file",
@@ -186,12 +219,41 @@ REFUSED = [
     ("exemption without selector", "exemptions:\n  - {rules: ['*'], reason: r}\n"),
     ("exemption empty selectors", "exemptions:\n  - {rules: ['*'], reason: r, names: []}\n"),
     ("exemption unknown kind", "exemptions:\n  - {rules: ['*'], reason: r, kinds: [Pod]}\n"),
+    ("custom rules a mapping", "custom_rules: {name: x}\n"),
+    (
+        "custom rule without validations",
+        custom(**{"    validations:\n": "    validations: []\n", "      - {expression": "#"}),
+    ),
+    ("custom rule name not kebab-case", custom(**{"name: team-label": "name: Team_Label"})),
+    ("custom rule code", custom(**{"code: JGC001": "code: JG001"})),
+    ("custom rule kind", custom(**{"kinds: [Job]": "kinds: [Pod]"})),
+    ("custom rule no kinds", custom(**{"kinds: [Job]": "kinds: []"})),
+    ("custom rule action", custom(**{"action: warn": "action: block"})),
+    ("custom rule unknown key", custom(**{"+": "    severity: high\n"})),
+    ("custom rule variable named job", custom(**{"name: labels": "name: job"})),
+    ("custom rule variable not an identifier", custom(**{"name: labels": "name: team-labels"})),
+    (
+        "custom rule validation without expression",
+        custom(**{"{expression: \"'team' in variables.labels\", ": "{"}),
+    ),
+    ("custom rule empty expression", custom(**{"\"'team' in variables.labels\"": "' '"})),
+    ("unknown rule in rules without custom rules", "rules:\n  team-label: {action: warn}\n"),
     ("exemption unknown key", "exemptions:\n  - {rules: ['*'], reason: r, kind: [Job]}\n"),
 ]
 #: Refused by the loader only: what no schema can know (files on disk, an option's bounds and
 #: cross-field checks in the options' validate()). The schema checks shape, the loader the rest.
 LOADER_ONLY = [
     ("extends a missing file", "extends: [missing.yaml]\n"),
+    ("custom rule with a built-in's name", custom(**{"name: team-label": "name: backoff-limit"})),
+    ("CEL that does not compile", custom(**{"'team' in variables.labels": "'team' in"})),
+    (
+        "two custom rules of one name",
+        CUSTOM + CUSTOM.replace("custom_rules:\n", "").replace("JGC001", "JGC002"),
+    ),
+    (
+        "a typo in rules beside custom rules (any kebab name may be one)",
+        CUSTOM + "rules:\n  backoff-limt: {action: warn}\n",
+    ),
     ("extends an unknown bundled policy", "extends: [jobguard:nope]\n"),
     ("option below its minimum", "rules:\n  backoff-limit: {default: -1}\n"),
     ("default above max", "rules:\n  backoff-limit: {default: 9, max: 3}\n"),
@@ -250,3 +312,13 @@ def test_both_refuse_a_document_that_is_not_a_mapping(tmp_path: Path) -> None:
     assert schema_errors(yaml.safe_load(path.read_text())) == [
         "[{'apiVersion': 'jobguard.dev/v1', 'kind': 'Policy'}] is not of type 'object'"
     ]
+
+
+def test_a_custom_rule_from_an_extended_file_may_be_configured(tmp_path: Path) -> None:
+    """The schema cannot see the parent's custom rules: where a file extends another, it lets
+    any rule name through and the loader decides."""
+    (tmp_path / "org.yaml").write_text(HEADER + CUSTOM)
+    team = HEADER + "extends: [org.yaml]\nrules:\n  team-label: {action: deny}\n"
+    (tmp_path / "team.yaml").write_text(team)
+    load_policy([str(tmp_path / "team.yaml")])
+    assert schema_errors(yaml.safe_load(team)) == []

@@ -120,6 +120,9 @@ class Program:
             result = self.compiled.eval(inputs)
         except RuntimeError as exc:  # the iteration budget, a Python library function's error
             raise CelEvaluationError(_status_text(str(exc))) from None
+        value = result.value()
+        if value is True or value is False:  # most expressions: no more calls into the binding
+            return value
         if result.type() == cel.Type.ERROR:
             raise CelEvaluationError(_status_text(str(result.value())))
         return result.plain_value()

@@ -54,6 +54,9 @@ _QUALIFIED = re.compile(
     r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 )
 KINDS = ("Job", "CronJob")
+_VARIABLES = re.compile(r"\bvariables\b")
+#: Variables every custom rule has (variables.job: the Job spec of a Job or CronJob).
+RESERVED_VARIABLES = ("job",)
 
 
 class Reader(Protocol):
@@ -157,6 +160,14 @@ def _named(
         elif name in seen or name in reserved:
             reader.problem((*ipath, "name"), f"{what} name {name!r} is already used")
         program = _compile(reader, body.get("expression"), (*ipath, "expression"), "expression")
+        if program is not None and what == "match condition" and _VARIABLES.search(program.source):
+            # As in a ValidatingAdmissionPolicy: variables are evaluated after the conditions.
+            reader.problem(
+                (*ipath, "expression"),
+                "a match condition cannot read variables (only object, "
+                "oldObject, request and params, as in a ValidatingAdmissionPolicy)",
+            )
+            program = None
         if name and program is not None:
             seen.add(name)
             out.append((name, program))
@@ -267,7 +278,7 @@ def read_custom_rules(
             (*path, "variables"),
             "variable",
             _IDENTIFIER,
-            reserved=("job",),
+            reserved=RESERVED_VARIABLES,
         )
         validations = _validations(reader, body.get("validations"), (*path, "validations"))
         if name is None or _count(reader) != errors_before:
@@ -299,19 +310,20 @@ def custom_rules_schema() -> dict[str, Any]:
     """The JSON Schema of ``custom_rules:`` (the shape; the loader compiles the expressions)."""
     expression = {"type": "string", "pattern": r"\S", "description": "A CEL expression."}
 
-    def named(pattern: re.Pattern[str]) -> dict[str, Any]:
-        return {
+    def named(pattern: re.Pattern[str], reserved: Sequence[str] = ()) -> dict[str, Any]:
+        name: dict[str, Any] = {"type": "string", "pattern": pattern.pattern}
+        if reserved:
+            name["not"] = {"enum": list(reserved)}
+        listed = {
             "type": "array",
             "items": {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["name", "expression"],
-                "properties": {
-                    "name": {"type": "string", "pattern": pattern.pattern},
-                    "expression": expression,
-                },
+                "properties": {"name": name, "expression": expression},
             },
         }
+        return {"anyOf": [listed, {"type": "null"}]}  # null: none, as the reader takes it
 
     validation = {
         "type": "object",
@@ -319,7 +331,7 @@ def custom_rules_schema() -> dict[str, Any]:
         "required": ["expression"],
         "properties": {
             "expression": {**expression, "description": "True when the object is valid."},
-            "message": {"type": "string"},
+            "message": {"type": ["string", "null"]},
             "messageExpression": {
                 **expression,
                 "description": "A CEL expression giving the message.",
@@ -341,7 +353,7 @@ def custom_rules_schema() -> dict[str, Any]:
         },
         "kinds": {"type": "array", "minItems": 1, "items": {"enum": list(KINDS)}},
         "match_conditions": named(_QUALIFIED),
-        "variables": named(_IDENTIFIER),
+        "variables": named(_IDENTIFIER, reserved=RESERVED_VARIABLES),
         "validations": {"type": "array", "minItems": 1, "items": validation},
     }
     missing = [k for k in RULE_KEYS if k not in properties]

@@ -140,7 +140,10 @@ class Policy:
 
     @cached_property
     def custom_rules(self) -> tuple[Rule, ...]:
-        return tuple(c.rule() for c in self.custom)
+        from jobguard.cel.custom_rule import SharedInputs
+
+        shared = SharedInputs(self.custom)  # one evaluation of their inputs per object
+        return tuple(c.rule(shared) for c in self.custom)
 
     @cached_property
     def custom_names(self) -> frozenset[str]:

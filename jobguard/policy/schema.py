@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from jobguard.core.model import Action
+from jobguard.policy import custom_rules
 from jobguard.policy.custom_rules import custom_rules_schema
 from jobguard.policy.loader import (
     _EXEMPTION_KEYS,
@@ -153,7 +154,7 @@ def _rule_schema(rule: Any) -> dict[str, Any]:
     }
 
 
-def _exemption_schema(rule_names: Sequence[str]) -> dict[str, Any]:
+def _exemption_schema() -> dict[str, Any]:
     selectors: dict[str, Any] = {
         "kinds": _nullable(_string_list({"enum": ["Job", "CronJob"]})),
         "namespaces": _nullable(_string_list()),
@@ -167,7 +168,11 @@ def _exemption_schema(rule_names: Sequence[str]) -> dict[str, Any]:
     }
     _same_keys("an exemption's selectors", selectors, _EXEMPTION_SELECTORS)
     properties: dict[str, Any] = {
-        "rules": {"type": "array", "minItems": 1, "items": {"enum": ["*", *rule_names]}},
+        "rules": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"anyOf": [{"const": "*"}, {"$ref": "#/$defs/ruleName"}]},
+        },
         "reason": {"type": "string", "pattern": r"\S"},
         **selectors,
     }
@@ -187,7 +192,6 @@ def _exemption_schema(rule_names: Sequence[str]) -> dict[str, Any]:
 
 def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
     """How each top-level key the loader accepts is described."""
-    names = [rule.name for rule in rules]
     return {
         "apiVersion": lambda: {"const": API_VERSION},
         "kind": lambda: {"const": "Policy"},
@@ -204,19 +208,22 @@ def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
                 "additionalProperties": False,
                 "properties": {
                     "allowed": {"type": "boolean", "default": True},
-                    "forbid": _nullable(_string_list({"enum": names})),
+                    "forbid": _nullable(_string_list({"$ref": "#/$defs/ruleName"})),
                 },
             }
         ),
         "rules": lambda: _nullable(
             {
                 "type": "object",
-                "additionalProperties": False,
                 "properties": {rule.name: _rule_schema(rule) for rule in rules},
+                # A custom rule's settings (its name is checked against the file's custom_rules
+                # by the loader; see NO_CUSTOM_RULES for the files that cannot have any).
+                "additionalProperties": {"$ref": "#/$defs/customRuleSettings"},
+                "propertyNames": {"$ref": "#/$defs/ruleName"},
             }
         ),
         "exemptions": lambda: _nullable(
-            {"type": "array", "items": _exemption_schema(names)},
+            {"type": "array", "items": _exemption_schema()},
         ),
         "on_rule_error": lambda: {"enum": list(ON_RULE_ERROR), "default": "warn"},
         "restated_api_defaults": lambda: {
@@ -256,7 +263,52 @@ def policy_schema(rules: Sequence[Any] | None = None) -> dict[str, Any]:
         "required": ["apiVersion", "kind"],
         "additionalProperties": False,
         "properties": {key: describe[key]() for key in _TOP_KEYS},
-        "$defs": {"scope": _scope_schema()},
+        # A file that neither declares custom rules nor extends another file can only name the
+        # built-in rules: there, an unknown name is a typo the schema can point at.
+        "if": {"not": {"anyOf": [{"required": ["custom_rules"]}, {"required": ["extends"]}]}},
+        "then": {"properties": _builtin_names_only()},
+        "$defs": {
+            "scope": _scope_schema(),
+            "ruleName": {"type": "string", "pattern": custom_rules._NAME.pattern},
+            "builtinRuleName": {"enum": [rule.name for rule in rules]},
+            "customRuleSettings": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "A custom rule's action and scope (custom_rules defines it).",
+                "properties": {
+                    "action": {"anyOf": [{"enum": [a.value for a in Action]}, {"const": False}]},
+                    "scope": {"$ref": "#/$defs/scope"},
+                },
+            },
+        },
+    }
+
+
+def _builtin_names_only() -> dict[str, Any]:
+    """Where a policy file names rules, built-in names only."""
+    builtin = {"$ref": "#/$defs/builtinRuleName"}
+    return {
+        "rules": {"anyOf": [{"type": "object", "propertyNames": builtin}, _NULL]},
+        "suppressions": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"forbid": {"anyOf": [_string_list(builtin), _NULL]}},
+                },
+                _NULL,
+            ]
+        },
+        "exemptions": {
+            "anyOf": [
+                {
+                    "type": "array",
+                    "items": {
+                        "properties": {"rules": {"items": {"anyOf": [{"const": "*"}, builtin]}}}
+                    },
+                },
+                _NULL,
+            ]
+        },
     }
 
 

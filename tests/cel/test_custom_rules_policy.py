@@ -266,3 +266,46 @@ def test_the_same_custom_rule_in_two_files_is_an_error(tmp_path: Path) -> None:
     found = problems([again])
     assert any("rule name 'team-label' is already taken" in p for p in found)
     assert base
+
+
+def test_variables_of_several_rules_stay_each_rules_own(tmp_path: Path) -> None:
+    # Both rules name a variable "count" with different expressions; "twice" reads "count" (dependent).
+    body = (
+        "custom_rules:\n"
+        "  - name: containers\n"
+        "    variables:\n"
+        "      - {name: count, expression: 'size(variables.job.template.spec.containers)'}\n"
+        "      - {name: twice, expression: 'variables.count * 2'}\n"
+        "    validations:\n"
+        "      - {expression: 'variables.twice == 2', message: one container}\n"
+        "  - name: labels\n"
+        "    variables:\n"
+        "      - {name: count, expression: 'size(object.metadata.?labels.orValue({}))'}\n"
+        "    validations:\n"
+        "      - {expression: 'variables.count >= 2', message: two labels}\n"
+        "  - name: broken\n"
+        "    variables:\n"
+        "      - {name: deadline, expression: 'variables.job.activeDeadlineSeconds'}\n"
+        "    validations:\n"
+        "      - {expression: 'variables.deadline < 60', message: short}\n"
+    )
+    policy = load_policy([write(tmp_path, body)])
+    obj = job({"a": "1"})
+    obj["spec"]["template"]["spec"]["containers"].append({"name": "d", "image": "x"})
+    report = evaluate_obj(obj, policy)
+    assert custom(report, "containers") == [("", "one container", "error")]
+    assert custom(report, "labels") == [("", "two labels", "error")]
+    (error,) = [f for f in report.findings if f.failed_rule == "broken"]
+    assert "variable 'deadline' failed" in error.message
+    assert "activeDeadlineSeconds" in error.message
+    assert custom(evaluate_obj(job({"a": "1", "b": "2"}), policy), "labels") == []
+
+
+def test_match_conditions_cannot_read_variables(tmp_path: Path) -> None:
+    body = (
+        "custom_rules:\n  - name: a\n"
+        "    match_conditions: [{name: gpu, expression: 'has(variables.job.suspend)'}]\n"
+        "    validations: [{expression: 'true'}]\n"
+    )
+    (problem,) = problems([write(tmp_path, body)])
+    assert "match_conditions[0].expression: a match condition cannot read variables" in problem

@@ -99,6 +99,7 @@ def test_base_renders_exactly_the_install() -> None:
             "ClusterRoleBinding/jobguard-certs",
             f"ConfigMap/{policy_map['metadata']['name']}",
             "Service/jobguard",
+            "NetworkPolicy/jobguard",
             "Deployment/jobguard",
             "PodDisruptionBudget/jobguard",
             "HorizontalPodAutoscaler/jobguard",
@@ -159,7 +160,7 @@ def test_jobguard_lints_its_own_jobs_clean(tmp_path: Path, policy: str) -> None:
     )
     assert (result.returncode, result.stdout.splitlines()[-1]) == (
         0,
-        "1 file, 2 Jobs/CronJobs, 14 other objects skipped: 0 errors, 0 warnings, 0 infos",
+        "1 file, 2 Jobs/CronJobs, 15 other objects skipped: 0 errors, 0 warnings, 0 infos",
     )
 
 
@@ -384,7 +385,8 @@ def test_dockerfile_runs_jobguard_serve_as_the_deployment_user() -> None:
     import json
 
     stage = dict(_dockerfile_final_stage())
-    assert stage["FROM"].startswith("python:3.11-slim")
+    assert stage["FROM"] == "${BASE_IMAGE}"
+    assert "ARG BASE_IMAGE=python:3.11-slim-bookworm\n" in (ROOT / "Dockerfile").read_text()
     assert json.loads(stage["ENTRYPOINT"]) == ["jobguard"]
     pod = find(render("deploy/base"), "Deployment", "jobguard")["spec"]["template"]["spec"]
     assert json.loads(stage["CMD"]) == pod["containers"][0]["args"]
@@ -413,6 +415,18 @@ def test_dockerfile_copies_only_what_exists_and_passes_hadolint() -> None:
         check=False,
     )
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_network_policy_admits_only_the_webhook_port_of_the_webhook_pods() -> None:
+    objects = render("deploy/base")
+    policy = find(objects, "NetworkPolicy", "jobguard")["spec"]
+    pod = find(objects, "Deployment", "jobguard")["spec"]["template"]
+    assert policy["podSelector"] == {"matchLabels": LABELS}
+    assert pod["metadata"]["labels"] == LABELS
+    assert policy["policyTypes"] == ["Ingress"]
+    assert policy["ingress"] == [{"ports": [{"port": "https", "protocol": "TCP"}]}]
+    ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+    assert ports["https"] == int(serve_args()["bind"].rsplit(":", 1)[1])
 
 
 def test_dockerignore_keeps_private_keys_out_of_the_build_context() -> None:
