@@ -30,6 +30,7 @@ from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.rule import NoOptions, Rule
 from jobguard.core.view import JobView
+from jobguard.rules.base import RuleSpec
 
 __all__ = [
     "CustomRule",
@@ -83,7 +84,7 @@ class CustomRule:
             )
             if part
         )
-        return Rule(
+        return RuleSpec(
             code=self.code,
             name=self.name,
             category=Category.POLICY,
@@ -95,7 +96,8 @@ class CustomRule:
             default_action=self.action,
             kinds=frozenset(self.kinds),
             fixes=False,
-        )
+            cel=self,  # exported as written
+        ).rule()
 
     def _matches(self, inputs: Any) -> bool:
         # As the API server: a false condition skips the rule even when another one fails.

@@ -171,6 +171,14 @@ def resolve_options(
     "MiB: the largest UPDATE review an API server sends for a storable object).",
 )
 @click.option(
+    "--request-deadline",
+    type=click.FloatRange(min=0.1, max=60),
+    default=None,
+    metavar="SECONDS",
+    help=f"A request whose headers and body have not all arrived this long after its first byte "
+    f"is dropped (default {DEFAULT_REQUEST_DEADLINE:g}; keep it below the webhook timeout).",
+)
+@click.option(
     "--kubernetes-version",
     default=None,
     metavar="MAJOR.MINOR|auto",
@@ -188,6 +196,7 @@ def serve(
     threads: int | None,
     keepalive: int | None,
     max_request_bytes: int | None,
+    request_deadline: float | None,
     kubernetes_version: str | None,
 ) -> None:
     """Run the admission webhook: POST /mutate and /validate, GET /healthz and /readyz over
@@ -207,7 +216,7 @@ def serve(
         threads=threads,
         keepalive=keepalive,
         max_request_bytes=max_request_bytes,
-        request_deadline=None,
+        request_deadline=request_deadline,
         kubernetes_version=kubernetes_version,
     )
     run(options)

@@ -484,31 +484,65 @@ def resources(o: Any, ctx: Context) -> Translation:
                 f"{lit(resource)} in c.resources.{section})"
             )
 
+        lacks = [
+            f"(!{in_section('requests', resource)} && !{in_section('limits', resource)}"
+            f" && !{pod_has(pod_level, 'requests', resource)})"
+            for resource in o.requests
+        ] + [
+            f"(!{in_section('limits', resource)} && !{pod_has(pod_level, 'limits', resource)})"
+            for resource in o.limits
+        ]
+        wanted = [f"a {r} request" for r in o.requests] + [f"a {r} limit" for r in o.limits]
+        # A pod of several containers none of which sets anything asked is one finding at the
+        # pod spec, as the rule reports it; each container is its own finding otherwise.
+        whole_pod = "false"
+        if lacks:
+            every = (
+                f"(({has('template.spec.initContainers')} ? $s.template.spec.initContainers : [])"
+                f" + ({has('template.spec.containers')} ? $s.template.spec.containers : []))"
+            )
+            bare = "(" + " && ".join(lacks) + ")"
+            asked = " || ".join(
+                [f"!{pod_has(pod_level, 'requests', r)}" for r in o.requests]
+                + [f"!{pod_has(pod_level, 'limits', r)}" for r in o.limits]
+            )
+            whole_pod = f"(size({every}) > 1 && ({asked}) && {every}.all(c, {bare}))"
+            text = "pods none of whose containers sets " + " or ".join(wanted)
+            checks.append(
+                Check(
+                    kind,
+                    path(kind, "template.spec"),
+                    whole_pod,
+                    text,
+                    f"{lit(text + ': ')} + {every}.map(c, c.name).join(', ')",
+                )
+            )
         for key in ("initContainers", "containers"):
 
-            def add(rel: str, missing: str, text: str, kind: str = kind, key: str = key) -> None:
+            def add(
+                rel: str,
+                missing: str,
+                text: str,
+                kind: str = kind,
+                key: str = key,
+                unless: str = "false",
+            ) -> None:
                 items = f"$s.template.spec.{key}"
                 base = f"{path(kind, 'template.spec')}.{key}[*].resources"
-                violated = f"({has('template.spec.' + key)} && {items}.exists(c, {missing}))"
+                violated = (
+                    f"(!{unless} && {has('template.spec.' + key)} && {items}.exists(c, {missing}))"
+                )
                 names = f"{items}.filter(c, {missing}).map(c, c.name).join(', ')"
                 where = f"{base}.{rel}" if rel else base
                 checks.append(Check(kind, where, violated, text, f"{lit(text + ': ')} + {names}"))
 
             # One finding per container naming all it lacks, as the rule reports it.
-            lacks = [
-                f"(!{in_section('requests', resource)} && !{in_section('limits', resource)}"
-                f" && !{pod_has(pod_level, 'requests', resource)})"
-                for resource in o.requests
-            ] + [
-                f"(!{in_section('limits', resource)} && !{pod_has(pod_level, 'limits', resource)})"
-                for resource in o.limits
-            ]
             if lacks:
-                wanted = [f"a {r} request" for r in o.requests] + [f"a {r} limit" for r in o.limits]
                 add(
                     "",
                     "(" + " || ".join(lacks) + ")",
                     "containers without " + " or ".join(wanted),
+                    unless=whole_pod,
                 )
             for section in ("requests", "limits"):
                 for resource, maximum in sorted(maxima.items()):

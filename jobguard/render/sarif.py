@@ -120,7 +120,6 @@ def report_dict(
 ) -> dict[str, Any]:
     """The SARIF log as a dict; ``base`` is the directory ``SRCROOT`` stands for."""
     base = Path(os.path.abspath(base))
-    rules = (*rules, *policy.custom_rules)  # the policy's own rules are reported too
     descriptors = [_rule_descriptor(r, policy) for r in rules]
     index = {r.code: i for i, r in enumerate(rules)}
     notifications = []

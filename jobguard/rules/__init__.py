@@ -54,7 +54,7 @@ from jobguard.rules import (
     suppression,
     ttl_after_finished,
 )
-from jobguard.rules.base import rule_from_module
+from jobguard.rules.base import check_registry, rule_from_module
 
 ALL_RULES: tuple[Rule, ...] = tuple(
     rule_from_module(m)
@@ -112,6 +112,8 @@ ALL_RULES: tuple[Rule, ...] = tuple(
 CATALOGUE: tuple[Rule, ...] = tuple(
     sorted((*ALL_RULES, rule_from_module(internal_error)), key=lambda r: r.code)
 )
+
+check_registry(CATALOGUE)
 
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in ALL_RULES}
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in ALL_RULES}

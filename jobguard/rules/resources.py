@@ -7,7 +7,9 @@ below ``max_cpu`` / ``max_memory`` when the policy sets them (requests and limit
 What a container lacks is one finding per container, at its ``resources``
 (``spec.template.spec.containers[0].resources``; CronJob:
 ``spec.jobTemplate.spec.template.spec.containers[0].resources``), naming every missing request and
-limit: one change to the manifest, one finding. A value above a maximum is a finding at its own
+limit: one change to the manifest, one finding. A pod of several containers none of which sets
+any of them is one finding, at the pod spec (``spec.template.spec``), naming every container:
+sizing the pod is one decision, and from Kubernetes 1.34 one block (pod-level ``resources``). A value above a maximum is a finding at its own
 path (``...resources.limits.cpu``). Containers are checked in pod order (``initContainers``
 first, they run first), each: what it lacks, then maxima.
 
@@ -57,7 +59,7 @@ from typing import Any
 from jobguard.core.context import Context
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Action, Category, Violation
-from jobguard.core.paths import FieldPath
+from jobguard.core.paths import FieldPath, field_path
 from jobguard.core.view import JobView
 
 CODE = "JG111"
@@ -184,13 +186,16 @@ def _lacking(
     return missing
 
 
-def _consequences(lacking: list[tuple[str, str]]) -> str:
-    """What the missing requests and limits mean, requests first, as one sentence."""
+def _consequences(lacking: list[tuple[str, str]], *, several: bool = False) -> str:
+    """What the missing requests and limits mean, requests first, as one sentence (about one
+    container, or ``several``)."""
     unrequested = [_RESOURCE_WORDS.get(r, r) for kind, r in lacking if kind == "requests"]
     parts = []
     if unrequested:
+        them, they = ("them", "they") if several else ("it", "it")
         parts.append(
-            "the scheduler places it as if it needed " + _and(f"no {w}" for w in unrequested)
+            f"the scheduler places {them} as if {they} needed "
+            + _and(f"no {w}" for w in unrequested)
         )
     for kind, resource in lacking:
         if kind == "limits":
@@ -203,8 +208,55 @@ def _and(items: Iterable[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def _bare(container: dict[str, Any], options: Options, pod: dict[str, dict[str, Any]]) -> bool:
+    """The container sets none of what the policy asks for (and the pod level covers none)."""
+    resources = container.get("resources") or {}
+    if not isinstance(resources, dict):
+        return False
+    requests, limits = _resource_map(resources, "requests"), _resource_map(resources, "limits")
+    if requests is None or limits is None:
+        return False
+    asked = [("requests", r) for r in options.requests if r not in pod["requests"]]
+    asked += [("limits", r) for r in options.limits if r not in pod["limits"]]
+    return bool(asked) and _lacking(options, requests, limits, pod) == asked
+
+
+def _whole_pod(
+    view: JobView,
+    containers: list[tuple[FieldPath, dict[str, Any]]],
+    options: Options,
+    ctx: Context,
+) -> Violation:
+    """One finding for a pod none of whose containers sets resources: one decision to make
+    (and, from Kubernetes 1.34, one block to write: pod-level resources cover every container)."""
+    pod = _pod_level(view, ctx)
+    first = containers[0][1]
+    requests = _resource_map(first.get("resources") or {}, "requests") or {}
+    limits = _resource_map(first.get("resources") or {}, "limits") or {}
+    lacking = _lacking(options, requests, limits, pod)
+    what = _and(f"no {resource} {kind[:-1]}" for kind, resource in lacking)
+    init = {id(c) for _, c in view.containers(init=True)}
+    names = _and(
+        ("init container " if id(c) in init else "") + repr(c.get("name")) for _, c in containers
+    )
+    hint = (
+        f"; pod-level {field_path((*view.at('template', 'spec'), 'resources'))} covers them all"
+        if ctx.kubernetes_version >= POD_LEVEL_RESOURCES_SINCE
+        else ""
+    )
+    return Violation(
+        view.at("template", "spec"),
+        f"no container of the pod sets resources: {names} have {what}: "
+        f"{_consequences(lacking, several=True)}{hint}",
+    )
+
+
 def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
     pod = _pod_level(view, ctx)
     maxima = options.maxima()
+    containers = [(p, c) for p, c in _pod_containers(view) if isinstance(c, dict)]
+    if len(containers) > 1 and all(_bare(c, options, pod) for _, c in containers):
+        yield _whole_pod(view, containers, options, ctx)
+        return
     for path, container in _pod_containers(view):
         yield from _container_violations(path, container, options, pod, maxima)

@@ -9,6 +9,7 @@ read itself is capped), JSON (400), AdmissionReview shape (400). Input never cau
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from jobguard.core.model import Finding
 from jobguard.policy import Policy
 from jobguard.webhook import admission, logs, responses
 from jobguard.webhook.admission import INVALID, MUTATE, VALIDATE, Outcome
+from jobguard.webhook.framing import received_body
 from jobguard.webhook.metrics import Metrics
 from jobguard.webhook.policy_holder import REJECTED, PolicyHolder, PolicyState
 from jobguard.webhook.responses import Answer
@@ -100,10 +102,12 @@ def read_body(max_bytes: int) -> bytes | Answer:
         return responses.error(415, f"Content-Type must be {JSON}, got {given or 'none'}")
     declared = request.content_length
     if declared is not None and declared > max_bytes:
-        # Decided on the header alone: nothing of an oversized body is parsed.
+        # Decided on the header alone: nothing of an oversized body is parsed or waited for;
+        # the uid is looked for in what came with the headers.
+        uid = uid_in(received_body(environ["wsgi.input"])[:UID_SEARCH_BYTES])
         discard_body(DISCARD_LIMIT)
         return responses.error(
-            413, f"request body of {declared} bytes is over the {max_bytes}-byte limit"
+            413, f"request body of {declared} bytes is over the {max_bytes}-byte limit", uid
         )
     # With a declared length the server's own input stream is already bounded by it (gunicorn
     # and Werkzeug both), and reading it directly skips building Werkzeug's LimitedStream per
@@ -116,8 +120,22 @@ def read_body(max_bytes: int) -> bytes | Answer:
         return responses.error(400, f"cannot read the request body: {type(exc).__name__}")
     if len(body) > max_bytes:
         discard_body(DISCARD_LIMIT)
-        return responses.error(413, f"request body is over the {max_bytes}-byte limit")
+        uid = uid_in(body[:UID_SEARCH_BYTES])
+        return responses.error(413, f"request body is over the {max_bytes}-byte limit", uid)
     return body
+
+
+#: The API server writes the request uid within the first 200 bytes of a review.
+UID_SEARCH_BYTES = 4096
+#: The request uid as the API server writes it, first thing in ``request``.
+_UID = re.compile(rb'"uid"\s*:\s*"([^"\\]{1,128})"')
+
+
+def uid_in(head: bytes) -> str | None:
+    """The request uid found in the first bytes of a body too large to parse, if any (for the
+    log line and the answer; nothing is judged from it)."""
+    found = _UID.search(head)
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def _rules(findings: tuple[Finding, ...]) -> list[str]:
@@ -142,6 +160,8 @@ class Webhook:
         try:
             if isinstance(body, Answer):
                 outcome = Outcome(body, INVALID, body.review["response"]["status"]["message"])
+                if body.http_status == 413:
+                    self.metrics.too_large.labels(webhook).inc()
             else:
                 review = parse_review(decode_json(body))
                 policy = self.holder.current()

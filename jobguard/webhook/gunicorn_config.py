@@ -4,9 +4,10 @@ Chosen by measurement on a 2-core machine with real AdmissionReviews over TLS (d
 
 * ``gthread``: the sync worker answers ``Connection: close`` on every response, so the API
   server would pay a TLS handshake per call (4-5x less throughput, 2-3x the p99).
-* many threads per worker: the API server's Go HTTP client opens spare keep-alive connections
-  and a fresh connection occupies a thread until its first request arrives; with few threads
-  real requests queued behind idle ones.
+* many threads per worker: chosen when stock gthread gave a fresh connection a thread until its
+  first request arrived (the API server's Go client opens spare connections), and real requests
+  queued behind idle ones. jobguard's worker (jobguard.webhook.worker) gives a thread only a
+  request that has arrived, so threads now bound concurrent judging only; 32 is kept.
 * ``keepalive`` above the Go client's 90 s idle timeout: the client, not the server, closes an
   idle connection, so a request never races a server-side close (gunicorn's default is 2 s).
 
@@ -24,10 +25,10 @@ from jobguard.webhook.metrics import mark_worker_dead
 from jobguard.webhook.settings import DEFAULT_KEEPALIVE, DEFAULT_THREADS, DEFAULT_WORKERS
 from jobguard.webhook.tls import STALL_TIMEOUT, gunicorn_ssl_context, warm_up
 
-# A gthread worker gives each new connection a thread that waits this long for its first bytes
-# before handing it back to the poller (5 s in gunicorn 27). The API server's ClientHello
-# follows its connect at once, so a short wait costs nothing, while a crowd of connections that
-# never speak no longer holds every thread for seconds ahead of real requests.
+# gthread waits this long (5 s in gunicorn 27) in a thread for a new connection's first bytes,
+# and for the rest of a body the application left unread after answering. jobguard's worker
+# hands a thread only connections whose request has arrived (the first wait never happens);
+# the drain of a body left unread is bounded by it, and the body is in memory already.
 if hasattr(_gthread, "DEFAULT_WORKER_DATA_TIMEOUT"):
     _gthread.DEFAULT_WORKER_DATA_TIMEOUT = 0.5
 
@@ -46,7 +47,8 @@ def _close_with_short_linger(sock: Any, timeout: float = 2.0, max_drain: int = 6
 
 _gthread.util.close_graceful = _close_with_short_linger
 
-# gthread, with the plain-HTTP metrics listener (jobguard.webhook.worker)
+# gthread, receiving requests in its event loop within a deadline, with the plain-HTTP metrics
+# listener (jobguard.webhook.worker)
 worker_class = "jobguard.webhook.worker.WebhookWorker"
 workers = DEFAULT_WORKERS
 threads = DEFAULT_THREADS

@@ -173,6 +173,19 @@ class Metrics:
             ["webhook", "rule"],
             registry=r,
         )
+        self.dropped_requests = Counter(
+            "jobguard_requests_dropped",
+            "Requests dropped because their headers and body had not arrived in full within "
+            "the request deadline (slow, stalled or trickling clients)",
+            registry=r,
+        )
+        self.too_large = Counter(
+            "jobguard_requests_too_large",
+            "Requests answered 413: a body over --max-request-bytes (the API server then "
+            "applies the webhook's failurePolicy), by webhook",
+            ["webhook"],
+            registry=r,
+        )
         self.policy_reloads = Counter(
             "jobguard_policy_reloads",
             "Policy file changes seen by a worker: reloaded, or rejected (last good policy kept)",

@@ -70,5 +70,14 @@ class WebhookServer(BaseApplication):  # type: ignore[misc]
         from jobguard.webhook.app import create_app, metrics_app
 
         app = create_app(self.settings)
-        metrics = metrics_app(app.extensions["jobguard"].metrics)
-        return by_port(close_refused_connections(app), metrics, self.settings.metrics_port)
+        self.metrics = app.extensions["jobguard"].metrics
+        return by_port(
+            close_refused_connections(app), metrics_app(self.metrics), self.settings.metrics_port
+        )
+
+    def count_dropped_request(self) -> None:
+        """Called by the worker (jobguard.webhook.worker) for a request it dropped at the
+        request deadline."""
+        metrics = getattr(self, "metrics", None)
+        if metrics is not None:
+            metrics.dropped_requests.inc()

@@ -36,9 +36,10 @@ def _file_key(path: str) -> FileKey:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-#: How long one read or write on a client connection may wait (TLS handshake, request line,
-#: headers, body, answer). The API server sends a review in one go; a client that stalls longer
-#: in the middle of a request is dropped instead of holding a worker thread for good.
+#: How long one read or write of a worker thread on a client connection may wait. Requests are
+#: received whole by the worker's event loop before a thread takes them (jobguard.webhook.worker),
+#: so a thread's reads find the bytes there; this bounds the writing of an answer to a client
+#: that stops reading, and any read the parser would still make.
 STALL_TIMEOUT = 3.0
 
 

@@ -139,3 +139,15 @@ def test_a_missing_field_is_an_evaluation_error_as_in_kubernetes() -> None:
     with pytest.raises(CelEvaluationError, match="nope"):
         run("object.nope == 1", {"a": 1})
     assert run("has(object.nope)", {"a": 1}) is False
+
+
+def test_objects_nested_past_what_the_readers_let_through_still_evaluate() -> None:
+    # The YAML reader refuses nesting past 1,000 levels and the webhook's JSON readers past
+    # about 1,000 (orjson's 1,024, then Python's recursion limit); the evaluator's conversion
+    # recurses on the C stack, so twice that must be safe.
+    nested: dict[str, Any] = {}
+    current = nested
+    for _ in range(2000):
+        current["a"] = {}
+        current = current["a"]
+    assert run("has(object.a.a) && !has(object.b)", nested) is True

@@ -116,5 +116,6 @@ def test_sarif_describes_custom_rules(tmp_path: Path) -> None:
     rules = sarif_run["tool"]["driver"]["rules"]
     ids = [r["id"] for r in rules]
     assert {"JGC001", "JGC002", "JGC003", "JGC004", "JGC005"} <= set(ids)
+    assert len(ids) == len(set(ids))  # each rule described once
     custom = [r for r in sarif_run["results"] if r["ruleId"].startswith("JGC")]
     assert custom and all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in custom)

@@ -2,9 +2,10 @@
 ``jobguard export`` writes for custom rules, on the C++ CEL evaluator (not an API server).
 
 For one request it selects the policies whose ``matchConstraints`` match the kind and operation
-(bindings without ``matchResources`` only: the parity policy has no scope), requires every
-``matchCondition``, evaluates the ``variables`` in order and reports each false validation with
-the message the API server would use.
+and whose binding's ``matchResources`` select the namespace (by its name label, the only label
+the stand-in namespaces carry) and the object's labels, requires every ``matchCondition``,
+evaluates the ``variables`` in order and reports each false validation with the message the API
+server would use.
 """
 
 from __future__ import annotations
@@ -36,6 +37,34 @@ def _request(obj: dict[str, Any], operation: str, namespace: str) -> dict[str, A
     }
 
 
+def _requirement(req: dict[str, Any], labels: dict[str, str]) -> bool:
+    key, operator, values = req["key"], req["operator"], req.get("values", [])
+    if operator == "In":
+        return labels.get(key) in values
+    if operator == "NotIn":
+        return labels.get(key) not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    raise NotImplementedError(operator)
+
+
+def _selected(resources: dict[str, Any], obj: dict[str, Any], namespace: str) -> bool:
+    namespace_labels = {"kubernetes.io/metadata.name": namespace}
+    object_labels = (obj.get("metadata") or {}).get("labels") or {}
+    for selector, labels in (
+        ("namespaceSelector", namespace_labels),
+        ("objectSelector", object_labels),
+    ):
+        chosen = resources.get(selector, {})
+        if any(labels.get(k) != v for k, v in chosen.get("matchLabels", {}).items()):
+            return False
+        if not all(_requirement(r, labels) for r in chosen.get("matchExpressions", [])):
+            return False
+    return True
+
+
 def _eval(expression: str, values: dict[str, Any]) -> Any:
     return compile_expression(expression).evaluate(activation(values))
 
@@ -64,8 +93,8 @@ def judge(
             for r in spec["matchConstraints"]["resourceRules"]
         ):
             continue
-        if "matchResources" in binding["spec"]:
-            raise NotImplementedError("matchResources: give the parity policy no scope")
+        if not _selected(binding["spec"].get("matchResources", {}), obj, namespace):
+            continue
         values: dict[str, Any] = {
             "object": obj,
             "oldObject": old,

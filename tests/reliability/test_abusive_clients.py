@@ -2,9 +2,10 @@
 
 Each test opens more misbehaving connections than the server has worker threads (2 workers x 32
 threads in production) and, while they hang on, checks that an ordinary client still gets right
-answers well within the API server's webhook timeout (10 s by default), and that the server lets
-go of the misbehaving connections on its own. The server is the real ``jobguard serve``
-(gunicorn gthread, TLS) with its production thread count.
+answers at once (requests are received by each worker's event loop: a misbehaving connection
+holds no thread), and that the server lets go of the misbehaving connections on its own, at the
+request deadline. The server is the real ``jobguard serve`` (gunicorn, TLS) with its production
+thread count.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from jobguard.webhook.tls import STALL_TIMEOUT
+from jobguard.webhook.settings import DEFAULT_REQUEST_DEADLINE as DEADLINE
 from tests.reliability.harness import wait_for, workers
 from tests.webhook.support import (
     APISERVER_HEADERS,
@@ -37,10 +38,9 @@ pytestmark = pytest.mark.slow
 
 THREADS = 2 * 32
 ABUSERS = THREADS + 16
-#: What an ordinary request may take while the abuse goes on: with more stalled clients than
-#: threads it can queue behind one round of them (a stall timeout each) and more on a loaded
-#: machine; the bound that matters is the API server's webhook timeout, 10 s by default.
-BUDGET = 8.0
+#: What an ordinary request may take while the abuse goes on: no thread is held by an abuser,
+#: so this is a loaded machine's scheduling, far below the request deadline.
+BUDGET = 2.0
 REVIEW = review_for(load_review("002-validate-Job-CREATE-pi.json")["request"]["object"])
 
 
@@ -133,8 +133,8 @@ def test_handshakes_that_stall_after_the_client_hello(server: Server) -> None:
         slowest = _ordinary_requests(server)
         print(f"\n{ABUSERS} stalled handshakes: slowest ordinary request {slowest:.2f} s")
         assert slowest < BUDGET
-        waited, _ = _closed_by_server_after(stalled[-1], STALL_TIMEOUT + 10)
-        assert waited < STALL_TIMEOUT + 5  # dropped, not kept for the keep-alive time (120 s)
+        waited, _ = _closed_by_server_after(stalled[-1], DEADLINE + 10)
+        assert waited < DEADLINE + 2  # dropped, not kept for the keep-alive time (120 s)
     finally:
         _close_all(stalled)
 
@@ -166,19 +166,16 @@ def test_requests_that_stall_midway(server: Server, sent: bytes) -> None:
         opened = list(pool.map(lambda _: _stalled_upload(server, sent), range(ABUSERS)))
     stalled = [s for s in opened if s is not None]
     try:
-        assert len(stalled) >= THREADS // 2
+        assert len(stalled) == ABUSERS  # a new connection waits for no thread
         slowest = _ordinary_requests(server)
-        print(
-            f"\n{len(stalled)} stalled uploads ({len(opened) - len(stalled)} could not connect "
-            f"meanwhile): slowest ordinary request {slowest:.2f} s"
-        )
+        print(f"\n{len(stalled)} stalled uploads: slowest ordinary request {slowest:.2f} s")
         assert slowest < BUDGET
-        # The last one to stall is answered 400 (its body never came) and closed, a stall
-        # timeout later: it does not hold its thread until the client goes away.
+        # The last one to stall is dropped (closed, no answer) at the request deadline: it
+        # never held a thread, and does not hold its connection until the client goes away.
         sock, stopped = max(stalled, key=lambda pair: pair[1])
-        _, answer = _closed_by_server_after(sock, STALL_TIMEOUT + 10)
-        assert time.monotonic() - stopped < STALL_TIMEOUT + 3
-        assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+        _, answer = _closed_by_server_after(sock, DEADLINE + 10)
+        assert time.monotonic() - stopped < DEADLINE + 2
+        assert answer == b""
     finally:
         _close_all([sock for sock, _ in stalled])
 

@@ -682,15 +682,22 @@ CASES: list[Case] = [
     ),
     # -- security context -----------------------------------------------------------------------
     Case(
-        "seLinuxChangePolicy: MountOption while SELinuxMount is off",
+        "seLinuxChangePolicy: MountOption while SELinuxMount is off (1.36)",
         "validateSELinuxChangePolicy (AllowOnlyRecursiveSELinuxChangePolicy)",
         pod={"securityContext": {"seLinuxChangePolicy": "MountOption"}},
+        version=(1, 36),
         errors=(
             (
                 "{pod}.securityContext.seLinuxChangePolicy",
                 'Unsupported value: "MountOption": supported values: "Recursive"',
             ),
         ),
+    ),
+    Case(
+        "seLinuxChangePolicy: MountOption is accepted from 1.37 (SELinuxMount GA)",
+        "validateSELinuxChangePolicy",
+        pod={"securityContext": {"seLinuxChangePolicy": "MountOption"}},
+        version=(1, 37),
     ),
     # -- Job fields ---------------------------------------------------------------------------
     Case(

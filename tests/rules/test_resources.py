@@ -76,7 +76,36 @@ def test_pod_level_resources_count_from_kubernetes_1_34() -> None:
         resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
     )
     assert findings(obj, ctx=Context(kubernetes_version=(1, 34))) == []
-    assert len(findings(obj, ctx=Context(kubernetes_version=(1, 33)))) == 2
+    # Before 1.34 the pod level does not count: neither container sets anything, one finding.
+    assert [p for p, _ in findings(obj, ctx=Context(kubernetes_version=(1, 33)))] == [
+        "spec.template.spec"
+    ]
+
+
+def test_a_pod_none_of_whose_containers_sets_resources_is_one_finding() -> None:
+    obj = job(
+        {"name": "main", "image": "busybox"}, {"name": "upload"}, initContainers=[{"name": "fetch"}]
+    )
+    assert findings(obj) == [
+        (
+            "spec.template.spec",
+            "no container of the pod sets resources: init container 'fetch', 'main' and 'upload' "
+            "have no cpu request, no memory request and no memory limit: the scheduler places "
+            "them as if they needed no CPU and no memory; a runaway run can take its node's "
+            "memory from other pods; pod-level spec.template.spec.resources covers them all",
+        )
+    ]
+    # Before pod-level resources, the same finding without the hint.
+    (old,) = findings(obj, ctx=Context(kubernetes_version=(1, 33)))
+    assert old[1].endswith("from other pods")
+    # One container that sets something: each container is its own decision again.
+    sized = {"name": "main", "resources": {"requests": {"cpu": "1"}}}
+    obj = job(sized, {"name": "upload"}, initContainers=[{"name": "fetch"}])
+    assert [p for p, _ in findings(obj)] == [
+        "spec.template.spec.initContainers[0].resources",
+        "spec.template.spec.containers[0].resources",
+        "spec.template.spec.containers[1].resources",
+    ]
 
 
 def test_maxima_compare_quantities_exactly_and_name_the_offending_value(tmp_path: Path) -> None:

@@ -138,7 +138,8 @@ def test_body_over_the_limit_is_413_and_the_connection_carries_on(server: Server
     the headers alone below. Its own connection, so no pooled one's state can interfere."""
     obj = fixture_object("001-mutate-Job-CREATE-pi.json")
     obj["metadata"]["annotations"]["padding"] = "x" * TEST_MAX_REQUEST_BYTES
-    body = json.dumps(review_for(obj)).encode()
+    oversized = review_for(obj)
+    body = json.dumps(oversized).encode()
     context = ssl.create_default_context(cafile=str(server.ca_path))
     conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=context, timeout=10)
     try:
@@ -148,7 +149,7 @@ def test_body_over_the_limit_is_413_and_the_connection_carries_on(server: Server
         assert (refused.status, refused.getheader("Connection")) == (413, "keep-alive")
         assert (answer["allowed"], answer["uid"], answer["status"]["message"]) == (
             False,
-            "",
+            oversized["request"]["uid"],  # read from the start of the body, which came along
             f"request body of {len(body)} bytes is over the {TEST_MAX_REQUEST_BYTES}-byte limit",
         )
         review = load_review("002-validate-Job-CREATE-pi.json")

@@ -131,10 +131,11 @@ TOPOLOGY_SPREAD_KEYS_MERGED_SINCE: Version = (1, 33)
 IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE: Version = (1, 37)
 
 
-#: ``SELinuxMount``: alpha in 1.30, beta but off by default from 1.33 and still off in 1.36.
-#: While it is off, validation (``AllowOnlyRecursiveSELinuxChangePolicy``) accepts only
-#: ``seLinuxChangePolicy: Recursive`` on create. None: not on by default in any known release.
-SELINUX_MOUNT_ENABLED_SINCE: Version | None = None
+#: ``SELinuxMount``: alpha in 1.30, beta but off by default from 1.33 to 1.36, GA in 1.37 (KEP
+#: 1710, kubernetes PR 139956 and the 1.37 documentation change "Graduate SELinuxMount to GA in
+#: 1.37"). While it is off, validation (``AllowOnlyRecursiveSELinuxChangePolicy``) accepts only
+#: ``seLinuxChangePolicy: Recursive`` on create.
+SELINUX_MOUNT_ENABLED_SINCE: Version | None = (1, 37)
 
 
 def selinux_mount_enabled(version: Version) -> bool:
