@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -325,9 +325,22 @@ def lint_paths(
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
     stdin_name: str = STDIN_NAME,
+    on_file: Callable[[FileResult, int, int], None] | None = None,
 ) -> LintResult:
+    """Lint every file of ``paths`` (folders expanded), in order.
+
+    ``on_file(result, done, total)`` is called as each file's result arrives, in order, while
+    later files are still being read: a report can print it at once, a progress line count it.
+    """
     files, problems = discover(list(paths))
     result = LintResult([FileResult(p.file, problems=(p,)) for p in problems])
+    total = len(result.files) + len(files)
+    if on_file is not None:
+        for done, fr in enumerate(result.files, 1):
+            on_file(fr, done, total)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    result.files.extend(_lint_many(files, policy, ctx, max_bytes, workers, stdin_name))
+    for fr in _lint_many(files, policy, ctx, max_bytes, workers, stdin_name):
+        result.files.append(fr)
+        if on_file is not None:
+            on_file(fr, len(result.files), total)
     return result
