@@ -2,6 +2,7 @@
 """Benchmark `jobguard lint` against plain PyYAML parsing of the same files, in one run.
 
     python bench/lint.py [--files 5000] [--repeat 5]
+    python bench/lint.py --memory [--unit-mib 4]
 
 Generates a corpus of realistic Job and CronJob manifests (some with findings, some multi-document,
 some with other kinds beside them), then prints, side by side:
@@ -9,6 +10,11 @@ some with other kinds beside them), then prints, side by side:
 * throughput: files/s of `jobguard lint --format json DIR` (the real command, start-up included)
   vs. a baseline `python -c "import yaml; ..."` that only parses the same files with the C loader;
 * cold start: wall time of `jobguard lint one-file.yaml` vs. the baseline parsing that one file.
+
+``--memory`` instead writes one multi-document file of 1x, 2x and 4x ``--unit-mib`` (4x is the
+default 16 MiB file limit) and prints the peak RSS of each command in its own process: the
+baseline (the C loader iterating the documents, keeping none), `jobguard lint --format json`,
+and `jobguard lint --diff` (which plans every fix).
 
 Ratios matter more than absolute figures on a shared machine: both sides run in the same run.
 """
@@ -179,13 +185,85 @@ def jobguard_cmd() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "jobguard"]
 
 
+MEMORY_BASELINE = (
+    "import sys, yaml\n"
+    "for _ in yaml.load_all(open(sys.argv[1], 'rb').read(), Loader=yaml.CSafeLoader):\n"
+    "    pass\n"
+)
+MIB = 1024 * 1024
+
+
+def stream_file(path: Path, size: int) -> int:
+    """Write a multi-document stream of at most ``size`` bytes; the number of documents."""
+    rng = random.Random(7)
+    written = documents = 0
+    with path.open("w") as fh:
+        while True:
+            text = "---\n" + manifest(rng, documents)
+            if written + len(text) > size:
+                return documents
+            fh.write(text)
+            written += len(text)
+            documents += 1
+
+
+def peak_rss(cmd: list[str]) -> tuple[float, float]:
+    """(peak RSS in MiB, wall seconds) of ``cmd`` run in its own process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({code}): {stderr}")
+    return usage.ru_maxrss / 1024, elapsed  # ru_maxrss is in KiB on Linux
+
+
+def memory(unit_mib: float) -> None:
+    lint = [*jobguard_cmd(), "lint"]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="jobguard-bench-") as tmp:
+        for factor in (1, 2, 4):
+            path = Path(tmp) / f"stream-{factor}x.yaml"
+            documents = stream_file(path, int(factor * unit_mib * MIB))
+            size = path.stat().st_size
+            cells = [
+                peak_rss(cmd)
+                for cmd in (
+                    [sys.executable, "-c", MEMORY_BASELINE, str(path)],
+                    [*lint, "--format", "json", str(path)],
+                    [*lint, "--diff", str(path)],
+                )
+            ]
+            rows.append((f"{factor}x", size / MIB, documents, cells))
+    print("peak RSS (MiB) and wall time (s), each command in its own process")
+    header = ["size", "MiB", "documents", "baseline", "lint --format json", "lint --diff"]
+    print(
+        f"{header[0]:<6}{header[1]:>6}{header[2]:>11}{header[3]:>18}{header[4]:>22}{header[5]:>18}"
+    )
+    for label, mib, documents, cells in rows:
+        shown = [f"{rss:.0f} MiB {wall:.1f} s" for rss, wall in cells]
+        print(f"{label:<6}{mib:>6.1f}{documents:>11}{shown[0]:>18}{shown[1]:>22}{shown[2]:>18}")
+    growth = rows[-1][3][1][0] - rows[0][3][1][0]
+    print(
+        f"lint --format json grows {growth:.0f} MiB from 1x to 4x; "
+        "target: under 150 MiB peak for a 16 MiB file"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--memory", action="store_true", help="peak RSS on one large file")
+    parser.add_argument("--unit-mib", type=float, default=4.0, help="--memory: the 1x size")
     args = parser.parse_args()
+    if args.memory:
+        memory(args.unit_mib)
+        return
 
     with tempfile.TemporaryDirectory(prefix="jobguard-bench-") as tmp:
         corpus = Path(tmp) / "corpus"

@@ -217,7 +217,7 @@ class _KeyCountingLoader(_KubectlLoader):
     flattened into it: a key overriding a merged one is not a repeat, and a document without
     repeats (nearly all) needs no search of its node tree afterwards."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str | bytes) -> None:
         super().__init__(stream)
         self.repeats: dict[int, list[str]] = {}
 
@@ -473,7 +473,13 @@ def read_documents(
         yield depth_error
         return
     may_alias = "&" in text and "*" in text
-    loader = _KeyCountingLoader(text)
+    if isinstance(raw, bytes) and not raw.startswith(b"\xef\xbb\xbf"):
+        # libyaml reads UTF-8 itself and keeps a reference to bytes, where it would make a UTF-8
+        # copy of a str: with the decoded text dropped, a 16 MiB file is held once, not thrice.
+        text = ""
+        loader = _KeyCountingLoader(raw)
+    else:
+        loader = _KeyCountingLoader(text)
     index = 0
     try:
         while loader.check_node():
@@ -497,6 +503,8 @@ def read_documents(
     except yaml.YAMLError as exc:
         # JSON that YAML 1.1 cannot read (tabs as indentation, for one) still deserves a try.
         # JSON's own error message is the clearer one for a file that is meant to be JSON.
+        if not text and isinstance(raw, bytes):
+            text = raw.decode("utf-8")  # valid: decoded above
         if not index and text.lstrip().startswith(("{", "[")):
             yield from _load_json(text)
         else:

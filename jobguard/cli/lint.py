@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from jobguard.lint.baseline import Outcome
     from jobguard.lint.config import Config
     from jobguard.lint.fix import FileFix
-    from jobguard.lint.linter import LintResult
+    from jobguard.lint.linter import FileResult, LintResult
     from jobguard.lint.walk import Exclude, Walked
     from jobguard.policy.model import Policy
+    from jobguard.render.text import Streamed
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 ENV_POLICY = "JOBGUARD_POLICY"
@@ -353,7 +354,9 @@ def _selection(
 
 def run(options: LintOptions) -> int:
     """Lint, fix or diff as ``options`` say; the exit code."""
-    from jobguard.lint.selection import off_in_policy
+    from jobguard.lint.linter import LintResult
+    from jobguard.lint.progress import Progress
+    from jobguard.lint.selection import narrow, off_in_policy
 
     quiet = options.text.quiet
     if options.config.file is not None and not quiet:
@@ -373,10 +376,22 @@ def run(options: LintOptions) -> int:
         if code is not None:
             return code
 
-    def lint_all() -> LintResult:
-        return _lint(walked, old_contents, options)
-
     out = _Output(options.output_file)
+    streamed = _streamed(options, bool(old_contents), out)
+    progress = Progress(sys.stderr)
+
+    def on_file(fr: FileResult, done: int, total: int) -> None:
+        if streamed is not None:
+            progress.clear()
+            streamed.file(narrow(LintResult([fr]), options.select, options.ignore).files[0])
+        progress.update(done, total)
+
+    def lint_all() -> LintResult:
+        try:
+            return _lint(walked, old_contents, options, on_file)
+        finally:
+            progress.clear()
+
     result = lint_all()
     fixes: list[FileFix] = []
     if options.fix or options.diff:
@@ -416,9 +431,33 @@ def run(options: LintOptions) -> int:
                 err=True,
             )
 
-    out.write(_render(result, options, outcome, fixes))
+    if streamed is not None:
+        streamed.end(result)
+    else:
+        out.write(_render(result, options, outcome, fixes))
     out.close()
     return _exit_code(result, options.fail_on, accept_all=options.exit_zero)
+
+
+def _streamed(options: LintOptions, updates: bool, out: _Output) -> Streamed | None:
+    """The text report printed file by file as the run goes, where nothing needs the whole
+    run first (statistics, fixes, a baseline, update findings against old objects)."""
+    if (
+        options.fmt != "text"
+        or options.text.statistics
+        or options.fix
+        or options.diff
+        or options.baseline_file is not None
+        or options.write_baseline is not None
+        or updates
+    ):
+        return None
+    from jobguard.render.text import Streamed
+
+    shown = options.text
+    return Streamed(
+        out.write, colour=shown.colour, quiet=shown.quiet, min_severity=shown.min_severity
+    )
 
 
 def _baseline_entries(options: LintOptions) -> list[Any] | None:
@@ -496,18 +535,23 @@ def _nothing_found(walked: Walked, options: LintOptions) -> int | None:
     return None
 
 
-def _lint(walked: Walked, old_contents: list[bytes], options: LintOptions) -> LintResult:
-    from jobguard.core.context import Context
+def _lint(
+    walked: Walked,
+    old_contents: list[bytes],
+    options: LintOptions,
+    on_file: Callable[[FileResult, int, int], None] | None = None,
+) -> LintResult:
     from jobguard.lint.linter import lint_paths
     from jobguard.lint.selection import narrow
 
     linted = lint_paths(
         walked.files,
         options.policy,
-        Context(kubernetes_version=options.version),
+        options.version,
         max_bytes=options.max_file_size,
         jobs=options.jobs,
         stdin_name=options.stdin_name,
+        on_file=on_file,
     )
     if old_contents:
         from jobguard.lint.updates import add_update_findings, objects_by_key
@@ -523,7 +567,6 @@ def _fix_stdin(options: LintOptions) -> int:
     """``--fix -``: the fixed document on stdout (the input as it was when nothing is to be
     fixed or it cannot be fixed safely), the report of what remains on stderr. ``--diff -``:
     the diff on stdout."""
-    from jobguard.core.context import Context
     from jobguard.lint.fix import plan_fix
     from jobguard.lint.linter import LintResult, lint_bytes
     from jobguard.lint.selection import narrow
@@ -532,10 +575,11 @@ def _fix_stdin(options: LintOptions) -> int:
     name = options.stdin_name
     if len(raw) > options.max_file_size:
         _fail(f"{name}: more than {options.max_file_size:,} bytes (--max-file-size); not fixed")
-    ctx = Context(kubernetes_version=options.version)
 
     def lint_stdin(content: bytes) -> LintResult:
-        linted = lint_bytes(name, content, options.policy, ctx, max_bytes=options.max_file_size)
+        linted = lint_bytes(
+            name, content, options.policy, options.version, max_bytes=options.max_file_size
+        )
         return narrow(LintResult([linted]), options.select, options.ignore)
 
     result = lint_stdin(raw)

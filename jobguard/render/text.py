@@ -4,11 +4,11 @@ hints below."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from jobguard.core.model import Severity
-from jobguard.lint.linter import LintResult, ObjectResult
+from jobguard.lint.linter import FileResult, LintResult, ObjectResult
 from jobguard.render.json_report import summary
 
 _COLOURS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
@@ -63,12 +63,12 @@ def shown_severities(min_severity: Severity) -> tuple[Severity, ...]:
     return SEVERITY_ORDER[: SEVERITY_ORDER.index(min_severity) + 1]
 
 
-def findings_lines(
-    result: LintResult, colour: bool, min_severity: Severity = Severity.INFO
-) -> list[str]:
-    lines = problem_lines(result, colour)
+def file_lines(fr: FileResult, colour: bool, min_severity: Severity = Severity.INFO) -> list[str]:
+    """One file's part of the report: its input problems, then each object with findings to
+    show (a title, the findings, a blank line)."""
+    lines = problem_lines(LintResult([fr]), colour)
     shown = shown_severities(min_severity)
-    for obj in result.objects:
+    for obj in fr.objects:
         listed = [lf for lf in obj.findings if lf.finding.severity in shown]
         if not listed:
             continue
@@ -86,6 +86,47 @@ def findings_lines(
                 lines.append(f"    {kind}: {f.fix.title}")
         lines.append("")
     return lines
+
+
+def findings_lines(
+    result: LintResult, colour: bool, min_severity: Severity = Severity.INFO
+) -> list[str]:
+    """The report's body: file after file (a file's problems beside its findings)."""
+    return [line for fr in result.files for line in file_lines(fr, colour, min_severity)]
+
+
+class Streamed:
+    """The text report written file by file as results arrive, ending with the summary: the
+    same text :func:`render` gives for the whole run (without ``statistics``)."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        *,
+        colour: bool = False,
+        quiet: bool = False,
+        min_severity: Severity = Severity.INFO,
+    ) -> None:
+        self.write = write
+        self.colour, self.quiet, self.min_severity = colour, quiet, min_severity
+        self.blank = False  # a blank line held back: a quiet report does not end with one
+
+    def file(self, fr: FileResult) -> None:
+        lines = file_lines(fr, self.colour, self.min_severity)
+        if not lines:
+            return
+        if self.blank:
+            lines.insert(0, "")
+        self.blank = lines[-1] == ""
+        if self.blank:
+            lines.pop()
+        self.write("".join(line + "\n" for line in lines))
+
+    def end(self, result: LintResult) -> None:
+        if not self.quiet:
+            self.write(
+                ("\n" if self.blank else "") + summary_line(result, self.min_severity) + "\n"
+            )
 
 
 def statistics_lines(result: LintResult, min_severity: Severity = Severity.INFO) -> list[str]:

@@ -9,6 +9,7 @@ certificate without a restart.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import ssl
@@ -82,8 +83,12 @@ def plain_tls_server(chain: tuple[Path, str]) -> Iterator[tuple[int, list[str | 
     try:
         yield listener.getsockname()[1], server_names
     finally:
+        # close() alone leaves accept() blocked until its timeout; shutdown wakes it at once
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
         thread.join(timeout=5)
+        assert not thread.is_alive()
 
 
 def test_client_verifies_the_chain_for_the_service_name(
