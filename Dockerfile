@@ -46,7 +46,7 @@ RUN groupadd --system --gid 10001 jobguard \
       --shell /usr/sbin/nologin jobguard
 COPY --from=build /opt/jobguard /opt/jobguard
 USER 10001:10001
-EXPOSE 8443
+EXPOSE 8443 9090
 ENTRYPOINT ["jobguard"]
 # The files deploy/base mounts: the TLS Secret and the policy ConfigMap.
-CMD ["serve", "--cert=/etc/jobguard/tls/tls.crt", "--key=/etc/jobguard/tls/tls.key", "--bind=0.0.0.0:8443", "--policy=/etc/jobguard/policy/default.yaml", "--kubernetes-version=auto"]
+CMD ["serve", "--cert=/etc/jobguard/tls/tls.crt", "--key=/etc/jobguard/tls/tls.key", "--bind=0.0.0.0:8443", "--policy=/etc/jobguard/policy/default.yaml", "--kubernetes-version=auto", "--metrics-port=9090"]

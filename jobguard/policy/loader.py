@@ -501,6 +501,8 @@ def _read_file(
             continue
         merged = layer.rules.setdefault(str(name), {})
         for opt, value in settings.items():
+            # Re-inserted, not overwritten: the last entry is always the latest file's.
+            merged.pop(str(opt), None)
             merged[str(opt)] = (value, reader.origin, (*rpath, str(opt)))
     layer.sources.append(display)
 
@@ -582,12 +584,17 @@ def _compile_rule(
         problems.append(PolicyProblem("<policy>", 0, 0, f"rule {rule.name}: {exc}"))
     validate = getattr(options, "validate", None)
     if validate is not None:
+        # The latest file to change this rule made any conflict between its options: the
+        # problem is reported there (a max below the inherited default is the user's file's
+        # mistake, not the bundled policy's).
+        latest, latest_path = next(reversed(origins.values()))
         for field_name, message in validate():
-            if field_name in origins:
+            if field_name in origins and origins[field_name][0] is latest:
                 origin, path = origins[field_name]
-            else:  # the problem is with a default: point at the rule itself
-                origin, path = next(iter(origins.values()))
-                path = path[:-1]
+            else:  # from an extended policy, or the rule's own default: point at the rule
+                origin, path = latest, latest_path[:-1]
+                if field_name in origins:
+                    message += f" ({field_name} comes from {origins[field_name][0].file})"
             _Reader(origin, problems).problem(path, message)
     return RuleSettings(action, options, scope)
 

@@ -25,6 +25,11 @@ unsafe fix only, because changing it changes how failures are retried.
 Admission: the mutating webhook sees ``Always`` where the manifest omitted the field; both are
 treated as "not set".
 
+Output: where the API server rejects the value too (omitted, ``Always``, unknown), this rule's
+denial is the one finding reported for it, with category ``api`` (what the server rejects) and
+standing for ``api-restart-policy`` (``--select``/``--ignore`` know it by either name). A value
+the server accepts but the policy does not allow is category ``policy``.
+
 Options:
   allowed  restart policies accepted (default ``[Never, OnFailure]``)
   default  value set by the fix (default ``Never``); must be in ``allowed``

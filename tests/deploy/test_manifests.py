@@ -99,6 +99,7 @@ def test_base_renders_exactly_the_install() -> None:
             "ClusterRoleBinding/jobguard-certs",
             f"ConfigMap/{policy_map['metadata']['name']}",
             "Service/jobguard",
+            "Service/jobguard-metrics",
             "NetworkPolicy/jobguard",
             "Deployment/jobguard",
             "PodDisruptionBudget/jobguard",
@@ -160,7 +161,7 @@ def test_jobguard_lints_its_own_jobs_clean(tmp_path: Path, policy: str) -> None:
     )
     assert (result.returncode, result.stdout.splitlines()[-1]) == (
         0,
-        "1 file, 2 Jobs/CronJobs, 15 other objects skipped: 0 errors, 0 warnings, 0 infos",
+        "1 file, 2 Jobs/CronJobs, 16 other objects skipped: 0 errors, 0 warnings, 0 infos",
     )
 
 
@@ -176,7 +177,8 @@ def test_webhooks_call_the_paths_the_server_serves_through_the_service(
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     bind_port = int(serve_args(kustomization)["bind"].rsplit(":", 1)[1])
 
-    assert ports == {"https": 8443} and bind_port == 8443
+    assert ports == {"https": 8443, "metrics": 9090} and bind_port == 8443
+    assert serve_args(kustomization)["metrics-port"] == "9090"
     assert service["spec"]["ports"] == [
         {"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}
     ]
@@ -393,7 +395,7 @@ def test_dockerfile_runs_jobguard_serve_as_the_deployment_user() -> None:
     assert stage["USER"] == f"{pod['securityContext']['runAsUser']}:" + str(
         pod["securityContext"]["runAsGroup"]
     )
-    assert stage["EXPOSE"] == "8443"
+    assert stage["EXPOSE"] == "8443 9090"
 
 
 def test_dockerfile_copies_only_what_exists_and_passes_hadolint() -> None:
@@ -424,9 +426,23 @@ def test_network_policy_admits_only_the_webhook_port_of_the_webhook_pods() -> No
     assert policy["podSelector"] == {"matchLabels": LABELS}
     assert pod["metadata"]["labels"] == LABELS
     assert policy["policyTypes"] == ["Ingress"]
-    assert policy["ingress"] == [{"ports": [{"port": "https", "protocol": "TCP"}]}]
+    assert policy["ingress"] == [
+        {"ports": [{"port": "https", "protocol": "TCP"}]},
+        {"ports": [{"port": "metrics", "protocol": "TCP"}]},
+    ]
     ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
     assert ports["https"] == int(serve_args()["bind"].rsplit(":", 1)[1])
+    assert ports["metrics"] == int(serve_args()["metrics-port"])
+
+
+def test_the_metrics_service_reaches_the_metrics_port_of_the_webhook_pods() -> None:
+    objects = render("deploy/base")
+    service = find(objects, "Service", "jobguard-metrics")["spec"]
+    pod = find(objects, "Deployment", "jobguard")["spec"]["template"]
+    assert service["selector"] == pod["metadata"]["labels"] == LABELS
+    assert service["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
 
 
 def test_dockerignore_keeps_private_keys_out_of_the_build_context() -> None:

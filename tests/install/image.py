@@ -22,11 +22,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BASE = "docker.io/library/python:3.11-slim-bookworm"
-#: What the made base holds: python3 with its venv module (pip comes with it), and passwd for the
-#: Dockerfile's groupadd/useradd. Documentation is left out to keep the tarball small.
+#: What the made base holds: python3 with its venv module (pip comes with it), passwd for the
+#: Dockerfile's groupadd/useradd, and libstdc++6 for C++ extensions (cel-expr-python), which
+#: every Debian image with apt has. Documentation is left out to keep the tarball small.
 MMDEBSTRAP_ARGS = (
     "--variant=essential",
-    "--include=python3,python3-venv,passwd",
+    "--include=python3,python3-venv,passwd,libstdc++6",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
     "--dpkgopt=path-exclude=/usr/share/man/*",
     "--dpkgopt=path-exclude=/usr/share/locale/*",

@@ -115,6 +115,7 @@ WRONG_VALUES = [
     (["extraArgs={workers=4}"], "at '/extraArgs/0'"),
     (["webhook.excludeNamespaces={Kube_System}"], "at '/webhook/excludeNamespaces/0'"),
     (["resources.limits.memory=lots"], "at '/resources/limits/memory'"),
+    (["metrics.port=8443"], "at '/metrics/port'"),
 ]
 
 
@@ -266,7 +267,12 @@ def test_a_fixed_replica_count_replaces_the_autoscaler() -> None:
 
 def test_extra_args_and_kubernetes_version_reach_serve() -> None:
     args = webhook_container(render(CHART / "examples" / "production.yaml"))["args"]
-    assert args[-3:] == ["--kubernetes-version=1.33", "--workers=4", "--threads=16"]
+    assert args[-4:] == [
+        "--kubernetes-version=1.33",
+        "--metrics-port=9090",
+        "--workers=4",
+        "--threads=16",
+    ]
 
 
 def test_the_release_namespace_is_always_excluded_from_the_webhooks() -> None:
@@ -288,8 +294,42 @@ def test_the_network_policy_admits_only_the_webhook_port_from_the_given_peers() 
         {
             "ports": [{"port": "https", "protocol": "TCP"}],
             "from": [{"ipBlock": {"cidr": "10.0.0.0/24"}}],
-        }
+        },
+        {
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
+                    }
+                }
+            ],
+        },
     ]
+
+
+def test_metrics_off_leaves_no_listener_port_or_service() -> None:
+    objects = render(None, "metrics.enabled=false")
+    container = webhook_container(objects)
+    assert "--metrics-port=0" in container["args"]
+    assert [p["name"] for p in container["ports"]] == ["https"]
+    assert not [o for o in objects if o["metadata"]["name"] == "jobguard-metrics"]
+    policy = find(objects, "NetworkPolicy", "jobguard")["spec"]
+    assert policy["ingress"] == [{"ports": [{"port": "https", "protocol": "TCP"}]}]
+
+
+def test_the_service_monitor_scrapes_the_metrics_service() -> None:
+    objects = render(CHART / "examples" / "production.yaml")
+    monitor = find(objects, "ServiceMonitor", "jobguard")
+    service = find(objects, "Service", "jobguard-metrics")
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    selected = monitor["spec"]["selector"]["matchLabels"]
+    assert selected.items() <= service["metadata"]["labels"].items()
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["jobguard"]}
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s"}
+    ]
+    assert [p["name"] for p in service["spec"]["ports"]] == ["metrics"]
 
 
 def test_another_release_name_renames_everything_consistently() -> None:

@@ -83,6 +83,7 @@ class Running:
     rootfs: Path
     tmp: Path
     before: dict[str, tuple[int, int, int, int]]
+    metrics_port: int
 
 
 def mounted_files(where: Path, ca: SessionCA) -> tuple[Path, Path]:
@@ -99,10 +100,14 @@ def mounted_files(where: Path, ca: SessionCA) -> tuple[Path, Path]:
     return tls, policy
 
 
-def entrypoint_command(made: image.BuiltImage, port: int) -> list[str]:
-    """The image's ENTRYPOINT and CMD, with --bind moved to a free loopback port."""
-    args = [a if not a.startswith("--bind=") else f"--bind=127.0.0.1:{port}" for a in made.cmd]
-    assert args != list(made.cmd), "the image's CMD no longer passes --bind"
+def entrypoint_command(made: image.BuiltImage, port: int, metrics_port: int) -> list[str]:
+    """The image's ENTRYPOINT and CMD, with --bind and --metrics-port moved to free ports on
+    the loopback interface."""
+    moved = {"--bind": f"127.0.0.1:{port}", "--metrics-port": str(metrics_port)}
+    args = list(made.cmd)
+    for option, value in moved.items():
+        [index] = [i for i, a in enumerate(args) if a.startswith(option + "=")]
+        args[index] = f"{option}={value}"
     return [*made.entrypoint, *args]
 
 
@@ -118,13 +123,13 @@ def running(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     container = buildah.run("from", "--name", "jobguard-serve", built.image.name)
     rootfs = Path(buildah.run("mount", container))
     before = image.snapshot(rootfs, skip=("proc", "sys", "dev", "tmp"))
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     log_path = where / "serve.log"
     volumes = [f"{tls}:{TLS_DIR}:ro", f"{policy}:{POLICY_DIR}:ro", f"{tmp}:{TMP}"]
     command = buildah.command("run", "--isolation", "chroot")
     for volume in volumes:
         command += ["--volume", volume]
-    command += [container, "--", *entrypoint_command(built.image, port)]
+    command += [container, "--", *entrypoint_command(built.image, port, metrics_port)]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -132,15 +137,22 @@ def running(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     server = Server(process, port, ca.ca_path, log_path, tls / "tls.crt", tls / "tls.key")
     try:
         wait_ready(server, timeout=120)
-        yield Running(server, container, rootfs, tmp, before)
+        yield Running(server, container, rootfs, tmp, before, metrics_port)
     finally:
         server.session.close()
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End `buildah run` and the server it started (its own process group), if still running."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def test_the_image_runs_jobguard_as_the_dockerfile_says(built: Built) -> None:
@@ -165,6 +177,15 @@ def test_mutate_fills_in_the_restart_policy_with_the_mounted_policy(running: Run
         "path": "/spec/template/spec/restartPolicy",
         "value": "Never",
     } in ops
+
+
+def test_metrics_answer_on_their_own_port_over_plain_http(running: Running) -> None:
+    import requests
+
+    running.server.review("validate", review_for(PI_JOB))
+    response = requests.get(f"http://127.0.0.1:{running.metrics_port}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert "# TYPE jobguard_admission_requests_total counter" in response.text
 
 
 def test_every_server_process_runs_as_uid_10001_inside_the_image(running: Running) -> None:
