@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category
 from jobguard.lint.linter import lint_bytes
 from jobguard.policy import Policy, load_policy
@@ -82,8 +81,12 @@ def test_objects_the_api_server_accepted_draw_no_api_error_and_rejected_ones_exa
     fixture: Path,
 ) -> None:
     request = _request(fixture)
-    ctx = Context(operation=request["operation"], old_object=request.get("oldObject"))
-    report = evaluate_obj(request["object"], api_only(), ctx=ctx)
+    report = evaluate_obj(
+        request["object"],
+        api_only(),
+        operation=request["operation"],
+        old_object=request.get("oldObject"),
+    )
     api = [(f.rule, f.field) for f in report.findings if f.category is Category.API]
     assert api == REJECTED_BY_THE_API_SERVER.get(fixture.name, [])
 

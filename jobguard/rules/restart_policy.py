@@ -41,9 +41,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Fix, SetValue, Violation
 from jobguard.core.paths import MISSING
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._typos import near_miss_key
 
@@ -75,7 +75,7 @@ class Options:
         return []
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     path = view.at("template", "spec", "restartPolicy")
     value = view.get("template", "spec", "restartPolicy")
     if value is not MISSING and value is not None and not isinstance(value, str):
