@@ -495,15 +495,17 @@ def _targets(options: LintOptions) -> tuple[list[str], list[bytes]]:
     return targets, old_contents
 
 
+def _stdin_excluded(options: LintOptions) -> bool:
+    """``--stdin-filename`` names a path the excludes leave out."""
+    return options.stdin_name != STDIN_DEFAULT_NAME and any(
+        e.matches(options.stdin_name) for e in options.excludes
+    )
+
+
 def _walk(targets: list[str], options: LintOptions) -> Walked:
     from jobguard.lint.walk import collect
 
-    if (
-        STDIN in targets
-        and options.force_exclude
-        and options.stdin_name != STDIN_DEFAULT_NAME
-        and any(e.matches(options.stdin_name) for e in options.excludes)
-    ):
+    if STDIN in targets and options.force_exclude and _stdin_excluded(options):
         targets = [t for t in targets if t != STDIN]
     return collect(
         targets,
@@ -573,6 +575,10 @@ def _fix_stdin(options: LintOptions) -> int:
 
     raw = sys.stdin.buffer.read(options.max_file_size + 1)
     name = options.stdin_name
+    if options.force_exclude and _stdin_excluded(options):
+        if not options.diff:
+            sys.stdout.buffer.write(raw)  # excluded: passed through, as ruff does
+        return EXIT_OK
     if len(raw) > options.max_file_size:
         _fail(f"{name}: more than {options.max_file_size:,} bytes (--max-file-size); not fixed")
 
