@@ -80,10 +80,9 @@ def schema_load() -> None:
 def per_object(objects: int) -> None:
     import yaml
 
-    from jobguard.core.context import Context
     from jobguard.core.engine import evaluate
     from jobguard.core.model import Category
-    from jobguard.core.view import JobView
+    from jobguard.core.subject import Subject
     from jobguard.policy.model import builtin_defaults
     from jobguard.rules import REGISTRY
 
@@ -94,7 +93,6 @@ def per_object(objects: int) -> None:
         if isinstance(d, dict)
     ]
     policy = builtin_defaults()
-    ctx = Context()
     groups = {
         "api rules": REGISTRY.where(lambda r: r.category is Category.API),
         # the cost of the pod rules JG023-JG028 is the difference with the line above
@@ -105,9 +103,9 @@ def per_object(objects: int) -> None:
     }
     print(f"per object, in process ({objects} evaluations over the examples):")
     for doc in docs:  # warm-up: schema load and caches, paid by no group
-        view = JobView.of(doc)
-        if view is not None:
-            evaluate(view, policy, ctx, rules=REGISTRY.where(lambda r: True))
+        subject = Subject.manifest(doc)
+        if subject is not None:
+            evaluate(subject, policy, rules=REGISTRY.where(lambda r: True))
     # Rounds interleave the groups so that load from elsewhere on the machine hits all of
     # them alike; the best round of each group is reported, in CPU time of this process
     # (time.process_time: waiting for a core shared with others does not count).
@@ -117,9 +115,9 @@ def per_object(objects: int) -> None:
         for label, rules in groups.items():
             start = time.process_time()
             for i in range(objects // rounds):
-                view = JobView.of(docs[i % len(docs)])
-                assert view is not None
-                evaluate(view, policy, ctx, rules=rules)
+                subject = Subject.manifest(docs[i % len(docs)])
+                assert subject is not None
+                evaluate(subject, policy, rules=rules)
             took = (time.process_time() - start) / (objects // rounds) * 1e6
             best[label] = min(best[label], took)
     for label, rules in groups.items():

@@ -29,6 +29,7 @@ from typing import Any
 
 from jobguard.core.engine import evaluate
 from jobguard.core.kubernetes import cron
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, load_policy
 from jobguard.rules import REGISTRY
@@ -72,7 +73,7 @@ def per_object_us(views: list[JobView], rule_names: list[str], repeat: int) -> f
     for _ in range(repeat):
         start = time.perf_counter()
         for view in views:
-            evaluate(view, policy, rules=rules)
+            evaluate(Subject.of(view), policy, rules=rules)
         best = min(best, time.perf_counter() - start)
     return best / len(views) * 1e6
 
@@ -83,7 +84,7 @@ def first_sight_ms(schedule: str, policy: Policy) -> float:
     cron._min_day_gap.cache_clear()
     view = JobView(cronjob(schedule))
     start = time.perf_counter()
-    evaluate(view, policy, rules=REGISTRY.named("cronjob-schedule"))
+    evaluate(Subject.of(view), policy, rules=REGISTRY.named("cronjob-schedule"))
     return (time.perf_counter() - start) * 1e3
 
 

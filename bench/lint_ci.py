@@ -9,7 +9,7 @@ Generates commented, multi-document manifests that all have safe fixes, then tim
 * baseline: lint_paths (what `jobguard lint` does before rendering);
 * sarif / junit / github: lint plus rendering each format;
 * baseline file: lint plus matching every finding against a baseline of all of them;
-* diff: lint plus planning every file's fixes (`--diff`: ruamel.yaml round trip, read-back check).
+* diff: lint plus planning every file's fixes (`--diff`: minimal text edits, read-back check).
 
 Ratios matter more than absolute figures on a shared machine: every row runs in the same run.
 """

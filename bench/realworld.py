@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from jobguard.core.context import Context
+from jobguard.core.kubernetes.versions import Version
 from jobguard.core.model import Category, Edit, RemoveValue, Severity
 from jobguard.core.paths import segment_name
 from jobguard.lint.fix import plan_fix
@@ -228,12 +228,12 @@ def needless_lines(result: FileResult, original: str, fixed: str) -> set[int]:
 # -- the run ------------------------------------------------------------------------------------
 
 
-def measure(corpus: Path, samples: list[Sample], policy: Policy, ctx: Context) -> Tally:
+def measure(corpus: Path, samples: list[Sample], policy: Policy, version: Version) -> Tally:
     tally = Tally()
     for sample in samples:
         path = corpus / sample.file
         raw = path.read_bytes()
-        result = lint_bytes(sample.file, raw, policy, ctx)
+        result = lint_bytes(sample.file, raw, policy, version)
         tally.files += 1
         rejects = jobguard_rejects(result)
         if rejects == sample.server_rejects:
@@ -260,12 +260,12 @@ def measure(corpus: Path, samples: list[Sample], policy: Policy, ctx: Context) -
             severities = {lf.finding.severity for lf in obj.findings}
             tally.clean += not severities & {Severity.ERROR, Severity.WARNING}
             tally.no_findings += not obj.findings
-        measure_fix(tally, sample.file, raw, result, policy, ctx)
+        measure_fix(tally, sample.file, raw, result, policy, version)
     return tally
 
 
 def measure_fix(
-    tally: Tally, file: str, raw: bytes, result: FileResult, policy: Policy, ctx: Context
+    tally: Tally, file: str, raw: bytes, result: FileResult, policy: Policy, version: Version
 ) -> None:
     has_safe_fix = any(
         lf.finding.fix is not None and lf.finding.fix.safe
@@ -284,7 +284,7 @@ def measure_fix(
     tally.fixed += 1
     if needless_lines(result, first.original, first.fixed):
         tally.noisy.append(file)
-    again = lint_bytes(file, first.fixed.encode("utf-8"), policy, ctx)
+    again = lint_bytes(file, first.fixed.encode("utf-8"), policy, version)
     second = plan_fix(again, first.fixed.encode("utf-8"))
     if second.changed:
         tally.unstable.append(file)
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return 2
     label = ", ".join(args.policy) if args.policy else "default"
-    tally = measure(CORPUS, samples, policy, Context(kubernetes_version=version))
+    tally = measure(CORPUS, samples, policy, version)
     report(tally, version, label)
     return 0
 

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from jobguard.cel.custom_rule import CustomRuleError
-from jobguard.core.context import Context
 from jobguard.core.engine import INTERNAL_ERROR_RULE, applies, evaluate
 from jobguard.core.rule import Rule
+from jobguard.core.subject import Operation, Subject
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, PolicyError, load_policy
 from jobguard.rules import REGISTRY
@@ -156,8 +156,10 @@ def outcome(
     view = JobView.of(obj)
     if view is None:
         raise TestFileError(f"{_resource_id(obj)[0]} is not a Job or CronJob")
-    ctx = Context(operation="UPDATE", old_object=old) if old is not None else Context()
-    report = evaluate(view, policy, ctx, rules=REGISTRY, patches=False)
+    subject = (
+        Subject.of(view, Operation.UPDATE, old_object=old) if old is not None else Subject.of(view)
+    )
+    report = evaluate(subject, policy, rules=REGISTRY, patches=False)
     mine = [f for f in report.findings if f.rule == rule.name]
     if any(f.rule == INTERNAL_ERROR_RULE and f.failed_rule == rule.name for f in report.findings):
         return "error", ()
@@ -172,7 +174,7 @@ def outcome(
         return "skip", ()
     custom = next((c for c in policy.custom if c.name == rule.name), None)
     try:
-        if custom is not None and not custom.matches(view, ctx):
+        if custom is not None and not custom.matches(view, subject):
             return "skip", ()
     except CustomRuleError:
         return "error", ()

@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from jobguard.core.context import Context
 from jobguard.core.engine import Report, evaluate
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
+from jobguard.core.subject import Operation, Subject
 from jobguard.core.view import JobView
 from jobguard.lint.linter import FileResult, lint_bytes
 from jobguard.policy import Policy, load_policy
@@ -45,8 +46,10 @@ def api_only() -> Policy:
     return Policy(rules=MappingProxyType(off))
 
 
-def lint_text(text: str, policy: Policy | None = None, ctx: Context | None = None) -> FileResult:
-    return lint_bytes("test.yaml", text.encode(), policy or builtin_defaults(), ctx)
+def lint_text(
+    text: str, policy: Policy | None = None, version: Version = DEFAULT_KUBERNETES_VERSION
+) -> FileResult:
+    return lint_bytes("test.yaml", text.encode(), policy or builtin_defaults(), version)
 
 
 def pairs(result: FileResult, rule: str | None = None) -> list[tuple[str, str]]:
@@ -59,12 +62,23 @@ def pairs(result: FileResult, rule: str | None = None) -> list[tuple[str, str]]:
     ]
 
 
-def evaluate_obj(
-    obj: dict[str, Any], policy: Policy | None = None, ctx: Context | None = None, **view_kw: Any
-) -> Report:
-    view = JobView.of(obj, **view_kw)
+def subject_of(
+    obj: dict[str, Any],
+    *,
+    operation: str = Operation.MANIFEST,
+    old_object: dict[str, Any] | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
+    **view_kw: Any,
+) -> Subject:
+    """A subject over a view built by hand (``view_kw``: defaulted, applied...)."""
+    view = JobView.of(obj, kubernetes_version=version, **view_kw)
     assert view is not None, "not a Job or CronJob"
-    return evaluate(view, policy or builtin_defaults(), ctx, rules=REGISTRY)
+    return Subject.of(view, Operation(operation), old_object=old_object)
+
+
+def evaluate_obj(obj: dict[str, Any], policy: Policy | None = None, **kw: Any) -> Report:
+    """``obj`` judged with every rule; ``kw`` as :func:`subject_of` takes them."""
+    return evaluate(subject_of(obj, **kw), policy or builtin_defaults(), rules=REGISTRY)
 
 
 def load_yaml(text: str) -> Any:

@@ -29,6 +29,7 @@ from jobguard.core.jsoncopy import copy_json
 from jobguard.core.kubernetes.apiserver import default_cronjob, default_job, default_job_spec
 from jobguard.core.kubernetes.schema import structure_errors
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
+from jobguard.core.subject import LAST_APPLIED
 from jobguard.lint.fix import plan_fix
 from jobguard.lint.linter import lint_bytes
 from jobguard.policy import Policy, load_policy
@@ -63,7 +64,7 @@ def kubectl_applied(manifest: dict[str, Any]) -> dict[str, Any]:
     out = copy_json(manifest)
     metadata = out.setdefault("metadata", {})
     annotations = metadata.setdefault("annotations", {})
-    annotations[admission.LAST_APPLIED] = json.dumps(manifest, sort_keys=True)
+    annotations[LAST_APPLIED] = json.dumps(manifest, sort_keys=True)
     return out
 
 

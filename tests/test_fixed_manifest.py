@@ -10,8 +10,8 @@ import jsonpatch
 import pytest
 import yaml
 
-from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.lint.linter import lint_bytes
 from jobguard.policy import Policy, load_policy
@@ -83,14 +83,14 @@ def _fix(text: str, policy: Policy) -> tuple[dict[str, Any], dict[str, Any], lis
     view = JobView.of(original)
     assert view is not None
     rules = REGISTRY.named(*FIXING_RULES)
-    report = evaluate(view, policy, Context(), rules=rules)
+    report = evaluate(Subject.of(view), policy, rules=rules)
     fixed, patch = report.fixed()
     return original, fixed, patch, report
 
 
 def _relint(obj: dict[str, Any], policy: Policy) -> list[tuple[str, str]]:
     """Every rule, through the real lint path, on the fixed object written back as YAML."""
-    result = lint_bytes("fixed.yaml", yaml.safe_dump(obj).encode(), policy, Context())
+    result = lint_bytes("fixed.yaml", yaml.safe_dump(obj).encode(), policy)
     assert not result.problems
     return pairs(result)
 
@@ -185,5 +185,5 @@ def test_fixing_twice_changes_nothing_more(text: str) -> None:
     view = JobView.of(fixed)
     assert view is not None
     rules = REGISTRY.named(*FIXING_RULES)
-    again = evaluate(view, policy, Context(), rules=rules)
+    again = evaluate(Subject.of(view), policy, rules=rules)
     assert again.fixed() == (fixed, [])

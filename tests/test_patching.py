@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.core.model import Edit, RemoveValue, SetValue
 from jobguard.core.patching import PatchConflict, WorkingCopy, _apply_one, apply_edits, patch_for
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules import ALL_RULES
 from jobguard.yamlsource import iter_objects, parse_stream
@@ -28,7 +28,7 @@ def _fix_edits() -> list[tuple[dict[str, Any], tuple[Edit, ...]]]:
             for rule in ALL_RULES:
                 if view.kind not in rule.kinds:
                     continue
-                for violation in rule.check(view, rule.options(), Context()):
+                for violation in rule.check(view, rule.options(), Subject.of(view)):
                     if violation.fix is not None:
                         found.append((source.data, violation.fix.edits))
     return found

@@ -40,7 +40,7 @@ def test_an_unknown_top_level_key_names_file_line_and_column(tmp_path: Path) -> 
     assert problems([path]) == [
         f"{path}:3:1: rulez: unknown key 'rulez' (did you mean 'rules'?); expected one of: "
         "apiVersion, kind, metadata, extends, scope, suppressions, rules, exemptions, on_rule_error, "
-        "restated_api_defaults, custom_rules"
+        "restated_api_defaults, trust, custom_rules"
     ]
 
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from jobguard.core.context import Context
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules import ALL_RULES
 from jobguard.rules.base import Rule
@@ -59,6 +59,6 @@ def test_a_rule_declaring_no_fixes_never_attaches_one(rule: Rule) -> None:
             if view is None or view.kind not in rule.kinds:
                 continue
             checked += 1
-            for violation in rule.check(view, rule.options(), Context()):
+            for violation in rule.check(view, rule.options(), Subject.of(view)):
                 assert violation.fix is None, f"{fixture.name}: {violation.path}"
     assert checked

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.lint.linter import lint_bytes
 from jobguard.rules import REGISTRY
@@ -36,12 +37,12 @@ def _header(path: Path, key: str) -> list[str]:
     ]
 
 
-def _ctx(path: Path) -> Context:
+def _version(path: Path) -> Version:
     version = _header(path, "version")
     if version:
         major, minor = version[0].split(".")
-        return Context(kubernetes_version=(int(major), int(minor)))
-    return Context()
+        return (int(major), int(minor))
+    return DEFAULT_KUBERNETES_VERSION
 
 
 def _cases(prefix: str) -> list[Path]:
@@ -56,7 +57,7 @@ def _id(path: Path) -> str:
 def test_fail_fixture_reports_exactly_the_expected_paths(fixture: Path) -> None:
     rule = fixture.parent.name
     policy = policy_for(next(iter(_header(fixture, "policy")), None))
-    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
+    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _version(fixture))
     assert not result.problems, result.problems
     paths = _header(fixture, "expect") or [e.split(": ", 1)[0] for e in _header(fixture, "error")]
     expected = [(rule, p) for p in paths]
@@ -68,7 +69,7 @@ def test_fail_fixture_reports_exactly_the_expected_paths(fixture: Path) -> None:
 def test_fail_fixture_messages_start_with_the_api_servers_error_text(fixture: Path) -> None:
     rule = fixture.parent.name
     policy = policy_for(next(iter(_header(fixture, "policy")), None))
-    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
+    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _version(fixture))
     lines = [
         f"{lf.finding.field}: {lf.finding.message}"
         for obj in result.objects
@@ -85,7 +86,7 @@ def test_fail_fixture_messages_start_with_the_api_servers_error_text(fixture: Pa
 def test_pass_fixture_reports_nothing_for_its_rule(fixture: Path) -> None:
     rule = fixture.parent.name
     policy = policy_for(next(iter(_header(fixture, "policy")), None))
-    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _ctx(fixture))
+    result = lint_bytes(str(fixture), fixture.read_bytes(), policy, _version(fixture))
     assert not result.problems, result.problems
     assert result.objects, "a pass fixture must contain at least one Job or CronJob"
     assert pairs(result, rule) == []
@@ -94,15 +95,17 @@ def test_pass_fixture_reports_nothing_for_its_rule(fixture: Path) -> None:
 @pytest.mark.parametrize("fixture", _cases("fail"), ids=_id)
 def test_applying_the_safe_fixes_clears_the_fixed_findings(fixture: Path) -> None:
     policy = policy_for(next(iter(_header(fixture, "policy")), None))
-    ctx = _ctx(fixture)
+    version = _version(fixture)
     for src in iter_objects(parse_stream(fixture.read_bytes())):
-        view = JobView.of(src.data)
+        view = JobView.of(src.data, kubernetes_version=version)
         if view is None:
             continue
-        report = evaluate(view, policy, ctx, rules=REGISTRY)
+        report = evaluate(Subject.of(view), policy, rules=REGISTRY)
         fixed_keys = {(f.rule, f.field) for f in report.findings if f.fix and f.fix.safe}
         if not fixed_keys:
             continue
         fixed_obj, _patch = report.fixed()
-        again = evaluate(JobView(fixed_obj), policy, ctx, rules=REGISTRY)
+        again = evaluate(
+            Subject.of(JobView(fixed_obj, kubernetes_version=version)), policy, rules=REGISTRY
+        )
         assert not fixed_keys & {(f.rule, f.field) for f in again.findings}

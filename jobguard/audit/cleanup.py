@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from jobguard.audit.judge import cronjob_owner
-
 FINISHED_CONDITIONS = ("Complete", "Failed")
 #: What the API server fills in for unset history limits (SetDefaults_CronJob).
 HISTORY_DEFAULTS = {"successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1}
@@ -99,13 +97,14 @@ class CleanupCollector:
     )
     cronjobs: list[tuple[str, str, dict[str, int]]] = field(default_factory=list)
 
-    def add_job(self, obj: Mapping[str, Any]) -> None:
+    def add_job(self, obj: Mapping[str, Any], owner: str | None) -> None:
+        """A listed Job; ``owner`` names the CronJob whose scheduled run it is (its history
+        limits, not a TTL, clean it up), as :attr:`Subject.cronjob_owner` decides."""
         state = finished(obj)
         if state is None:
             return
         metadata = obj.get("metadata") or {}
         namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
-        owner = cronjob_owner(obj)
         if owner is not None:
             outcome = "successful" if state[0] == "Complete" else "failed"
             self.held[(namespace, owner)][outcome] += 1

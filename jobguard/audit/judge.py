@@ -7,82 +7,36 @@ validating webhook's (the ``api-*`` checks of what the API server rejects cannot
 object it stored), with the policy's scope, exemptions and suppression annotations applied by
 the engine as at admission.
 
-A Job the CronJob controller created is attributed to its CronJob: its location names the
-CronJob, and its deny-level findings are warnings, as the webhook lets a scheduled run through
-(the template is judged, and fixed, on the CronJob). A Job made by hand from a CronJob
-(``kubectl create job --from=cronjob/...``) is judged as any Job.
+A CronJob's scheduled run is attributed to its CronJob: its location names the CronJob, and its
+deny-level findings are warnings, as the webhook lets a scheduled run through (the template is
+judged, and fixed, on the CronJob). A stored Job is a scheduled run only when the CronJob its
+controlling ownerReference names exists, by uid, in the same audit's listing
+(:attr:`jobguard.core.subject.Subject.scheduled_run`): a Job whose owner is made up, or gone, is
+judged as any Job, and so is one made by hand from a CronJob (``kubectl create job
+--from=cronjob/...``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
-from jobguard.core.kubernetes.versions import Version
 from jobguard.core.model import Action, Finding, Severity
-from jobguard.core.view import JobView
+from jobguard.core.subject import Subject
 from jobguard.lint.linter import LocatedFinding, ObjectResult
 from jobguard.policy.model import Policy
 from jobguard.rules import validating_rules
-from jobguard.webhook.admission import admission_view
-
-#: Set by the CronJob controller on the Jobs it schedules (Kubernetes 1.28 and later).
-SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
-#: Set by ``kubectl create job --from=cronjob/...``.
-MANUAL_ANNOTATION = "cronjob.kubernetes.io/instantiate"
-CONTROLLER_MANAGER = "kube-controller-manager"
 
 DENY, WARN, AUDIT, ALLOW = "deny", "warn", "audit", "allow"
 
 
-def cronjob_owner(obj: Mapping[str, Any]) -> str | None:
-    """The name of the CronJob that owns this Job, if one does."""
-    metadata = obj.get("metadata")
-    refs = metadata.get("ownerReferences") if isinstance(metadata, dict) else None
-    for ref in refs if isinstance(refs, list) else []:
-        if (
-            isinstance(ref, dict)
-            and ref.get("kind") == "CronJob"
-            and isinstance(ref.get("name"), str)
-        ):
-            return str(ref["name"])
-    return None
-
-
-def _creator(metadata: Mapping[str, Any]) -> str | None:
-    """The field manager that wrote the object's spec first (not a status writer)."""
-    entries = metadata.get("managedFields")
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and not entry.get("subresource"):
-            manager = entry.get("manager")
-            return manager if isinstance(manager, str) else None
-    return None
-
-
-def scheduled_by_cronjob(obj: Mapping[str, Any]) -> bool:
-    """A Job the CronJob controller created on schedule (not one made by hand from it)."""
-    if obj.get("kind") != "Job" or cronjob_owner(obj) is None:
-        return False
-    metadata = obj.get("metadata")
-    if not isinstance(metadata, dict):
-        return False
-    annotations = metadata.get("annotations")
-    annotations = annotations if isinstance(annotations, dict) else {}
-    if MANUAL_ANNOTATION in annotations:
-        return False
-    return SCHEDULED_ANNOTATION in annotations or _creator(metadata) == CONTROLLER_MANAGER
-
-
-def location(obj: Mapping[str, Any]) -> str:
+def location(subject: Subject) -> str:
     """``Kind/namespace/name``: what stands in for ``file:line`` in every output format."""
-    metadata = obj.get("metadata")
-    metadata = metadata if isinstance(metadata, dict) else {}
-    where = f"{obj.get('kind')}/{metadata.get('namespace') or '-'}/{metadata.get('name') or '-'}"
-    if scheduled_by_cronjob(obj):
-        where += f" (of CronJob {cronjob_owner(obj)})"
+    view = subject.view
+    where = f"{view.kind}/{view.namespace or '-'}/{view.name or '-'}"
+    owner = subject.cronjob_owner
+    if owner is not None:
+        where += f" (of CronJob {owner})"
     return where
 
 
@@ -111,18 +65,12 @@ class Judgement:
     exempted: tuple[Finding, ...] = ()
 
 
-def stored_view(obj: dict[str, Any], version: Version) -> JobView | None:
-    return admission_view(obj, version)
-
-
-def judge(obj: dict[str, Any], policy: Policy, ctx: Context) -> Judgement | None:
-    """The webhook's verdict on a stored object, or None for something not a Job or CronJob."""
-    view = stored_view(obj, ctx.kubernetes_version)
-    if view is None:
-        return None
-    report = evaluate(view, policy, ctx, rules=validating_rules())
+def judge(subject: Subject, policy: Policy) -> Judgement:
+    """The webhook's verdict on a stored object."""
+    view = subject.view
+    report = evaluate(subject, policy, rules=validating_rules())
     findings = report.findings
-    if scheduled_by_cronjob(obj):
+    if subject.scheduled_run:
         findings = tuple(_as_scheduled_run(f) for f in findings)
     exempted = tuple(
         f
@@ -142,7 +90,7 @@ def judge(obj: dict[str, Any], policy: Policy, ctx: Context) -> Judgement | None
         else ()
     )
     result = ObjectResult(
-        file=location(obj),
+        file=location(subject),
         document=0,
         kind=view.kind,
         name=view.name,

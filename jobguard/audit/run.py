@@ -29,9 +29,10 @@ from jobguard.audit.cluster import (
 from jobguard.audit.fixes import FixPlan, plan
 from jobguard.audit.judge import judge
 from jobguard.audit.policyreport import ReportBuilder
-from jobguard.core.context import Context
 from jobguard.core.engine import INTERNAL_ERROR_RULE
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.model import Severity
+from jobguard.core.subject import Subject
 from jobguard.lint.linter import (
     NESTED_TOO_DEEPLY,
     FileResult,
@@ -46,7 +47,8 @@ from jobguard.rules.cronjob_history_limits import NAME as HISTORY_RULE
 @dataclass(frozen=True)
 class AuditOptions:
     namespaces: tuple[str, ...] = ()  # empty: all namespaces
-    context: Context = field(default_factory=Context)
+    #: The Kubernetes version whose API server stored (and defaulted) the objects.
+    kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION
     cleanup: bool = False
     fix: bool = False
     report: bool = False
@@ -93,6 +95,9 @@ class Audit:
     verdicts: dict[str, int] = field(default_factory=dict)
     unreachable: bool = False
     sink: Sink | None = None
+    #: The uids of the CronJobs listed so far (they are listed before the Jobs): a Job is a
+    #: CronJob's scheduled run only when its controlling CronJob is among them.
+    cronjob_uids: set[str] = field(default_factory=set)
 
     def problem(self, where: str, message: str, severity: Severity = Severity.ERROR) -> None:
         problem = InputProblem(where, message, severity=severity)
@@ -129,14 +134,19 @@ def _history_bounds(policy: Policy) -> tuple[int | None, int | None]:
 
 def _visit(audit: Audit, obj: dict[str, Any], policy: Policy, options: AuditOptions) -> None:
     try:
-        judgement = judge(obj, policy, options.context)
+        subject = Subject.stored(obj, options.kubernetes_version, cronjob_uids=audit.cronjob_uids)
+        if subject is None:
+            return
+        judgement = judge(subject, policy)
     except RecursionError:
         metadata = obj.get("metadata") or {}
         where = f"{obj.get('kind')}/{metadata.get('namespace')}/{metadata.get('name')}"
         audit.problem(where, NESTED_TOO_DEEPLY)
         return
-    if judgement is None:
-        return
+    if subject.kind == "CronJob":
+        uid = subject.view.metadata.get("uid")
+        if isinstance(uid, str) and uid:
+            audit.cronjob_uids.add(uid)
     if options.keep_results:
         audit.result.files.append(FileResult(judgement.result.file, (judgement.result,)))
     audit.tally.add(judgement.result)
@@ -147,12 +157,12 @@ def _visit(audit: Audit, obj: dict[str, Any], policy: Policy, options: AuditOpti
     if audit.reports is not None:
         audit.reports.add(obj, findings, judgement.exempted, judgement.rules_run)
     if audit.cleanup is not None:
-        if obj.get("kind") == "Job":
-            audit.cleanup.add_job(obj)
+        if subject.kind == "Job":
+            audit.cleanup.add_job(obj, subject.cronjob_owner)
         else:
             audit.cleanup.add_cronjob(obj)
     if options.fix and not any(f.rule == INTERNAL_ERROR_RULE for f in findings):
-        fix = plan(obj, policy, options.context)
+        fix = plan(subject, policy)
         if fix is not None:
             audit.fixes.append(fix)
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from jobguard.cel.inputs import cel_inputs, job_spec
 from jobguard.cel.program import CelEvaluationError, Program, activation
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import FieldPath, Key
 from jobguard.core.rule import NoOptions, Rule
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import RuleSpec
 
@@ -112,17 +112,17 @@ class CustomRule:
             raise failure
         return True
 
-    def matches(self, view: JobView, ctx: Context) -> bool:
+    def matches(self, view: JobView, subject: Subject) -> bool:
         """Whether the match conditions select the object (CustomRuleError if one fails)."""
-        return self._matches(SharedInputs((self,)).base(view, ctx)[1])
+        return self._matches(SharedInputs((self,)).base(view, subject)[1])
 
     def check(
-        self, shared: SharedInputs, view: JobView, _options: Any, ctx: Context
+        self, shared: SharedInputs, view: JobView, _options: Any, subject: Subject
     ) -> Iterable[Violation]:
-        _values, base = shared.base(view, ctx)
+        _values, base = shared.base(view, subject)
         if not self._matches(base):
             return []
-        inputs, failed = shared.with_variables(self, view, ctx)
+        inputs, failed = shared.with_variables(self, view, subject)
         found = []
         try:
             for validation in self.validations:
@@ -182,28 +182,28 @@ class SharedInputs:
                     sources[index][name] = program.source
                     self._groups[index].append((name, program))
 
-    def base(self, view: JobView, ctx: Context) -> tuple[dict[str, Any], Any]:
+    def base(self, view: JobView, subject: Subject) -> tuple[dict[str, Any], Any]:
         """The inputs as plain values, and their activation (``variables`` holds ``job``)."""
-        key = (_MEMO_KEY, ctx.operation, id(ctx.old_object), id(self))
+        key = (_MEMO_KEY, subject.api_operation, id(subject.old_object), id(self))
         memo = view.memo
         found: tuple[dict[str, Any], Any] | None = memo.get(key)
         if found is None:
-            values = cel_inputs(view, ctx)
+            values = cel_inputs(view, subject)
             spec = job_spec(view.obj)
             values["variables"] = {} if spec is None else {"job": spec}
             found = memo[key] = (values, activation(values))
         return found
 
     def with_variables(
-        self, rule: CustomRule, view: JobView, ctx: Context
+        self, rule: CustomRule, view: JobView, subject: Subject
     ) -> tuple[Any, dict[str, str]]:
         """The activation holding ``rule``'s variables, and the errors of those that failed
         (left out: as in the API server, a variable is an error only where it is read)."""
-        values, base = self.base(view, ctx)
+        values, base = self.base(view, subject)
         group = self._group.get(rule.name)
         if group is None:
             return base, {}
-        key = (_MEMO_KEY, ctx.operation, id(ctx.old_object), id(self), group)
+        key = (_MEMO_KEY, subject.api_operation, id(subject.old_object), id(self), group)
         memo = view.memo
         found: tuple[Any, dict[str, str]] | None = memo.get(key)
         if found is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobguard.core.context import Context
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 __all__ = ["RESOURCES", "cel_inputs", "job_spec"]
@@ -32,8 +32,8 @@ def job_spec(obj: Any) -> Any:
     return spec
 
 
-def cel_inputs(view: JobView, ctx: Context) -> dict[str, Any]:
-    """``object``, ``oldObject``, ``request`` and ``params`` for ``view`` judged in ``ctx``.
+def cel_inputs(view: JobView, subject: Subject) -> dict[str, Any]:
+    """``object``, ``oldObject``, ``request`` and ``params`` for ``view`` judged as ``subject``.
 
     A manifest (``jobguard lint``, ``jobguard test``) is judged as the CREATE it will be. The
     request carries what jobguard knows of every request; fields it does not know (userInfo in
@@ -44,16 +44,18 @@ def cel_inputs(view: JobView, ctx: Context) -> dict[str, Any]:
     about 5,000 levels of nesting); what reaches here is bounded well below by the readers
     (YAML: 1,000 levels; the webhook's JSON: about 1,000).
     """
-    key = (_MEMO_KEY, ctx.operation, id(ctx.old_object))
+    key = (_MEMO_KEY, subject.api_operation, id(subject.old_object), subject.requester)
     memo = view.memo
     found = memo.get(key)
     if found is not None:
         return dict(found)
-    update = ctx.operation == "UPDATE" and ctx.old_object is not None
+    update = subject.is_update and subject.old_object is not None
     kind = view.kind
-    inputs = {
+    inputs: dict[str, Any] = {
         "object": view.obj,
-        "oldObject": dict(ctx.old_object) if update and ctx.old_object is not None else None,
+        "oldObject": dict(subject.old_object)
+        if update and subject.old_object is not None
+        else None,
         "request": {
             "operation": "UPDATE" if update else "CREATE",
             "kind": {"group": "batch", "version": "v1", "kind": kind},
@@ -64,5 +66,10 @@ def cel_inputs(view: JobView, ctx: Context) -> dict[str, Any]:
         },
         "params": None,
     }
+    if subject.requester is not None:
+        inputs["request"]["userInfo"] = {
+            "username": subject.requester.username,
+            "groups": list(subject.requester.groups),
+        }
     memo[key] = inputs
     return dict(inputs)

@@ -133,7 +133,6 @@ def audit(
     from jobguard.audit.cluster import Cluster, ClusterError
     from jobguard.audit.run import AuditOptions, now_utc, run_audit
     from jobguard.cli.policy_files import kubernetes_version_setting, load_policy_or_exit
-    from jobguard.core.context import Context
     from jobguard.webhook.cluster_version import target_version
 
     if in_cluster and (kubeconfig or kube_context):
@@ -155,7 +154,7 @@ def audit(
     version = target_version(setting, lambda line: click.echo(line, err=True), cluster.version)
     options = AuditOptions(
         namespaces=namespaces,
-        context=Context(operation="CREATE", kubernetes_version=version),
+        kubernetes_version=version,
         cleanup=cleanup,
         fix=fix,
         report=report,

@@ -541,14 +541,13 @@ def _lint(
     options: LintOptions,
     on_file: Callable[[FileResult, int, int], None] | None = None,
 ) -> LintResult:
-    from jobguard.core.context import Context
     from jobguard.lint.linter import lint_paths
     from jobguard.lint.selection import narrow
 
     linted = lint_paths(
         walked.files,
         options.policy,
-        Context(kubernetes_version=options.version),
+        options.version,
         max_bytes=options.max_file_size,
         jobs=options.jobs,
         stdin_name=options.stdin_name,
@@ -568,7 +567,6 @@ def _fix_stdin(options: LintOptions) -> int:
     """``--fix -``: the fixed document on stdout (the input as it was when nothing is to be
     fixed or it cannot be fixed safely), the report of what remains on stderr. ``--diff -``:
     the diff on stdout."""
-    from jobguard.core.context import Context
     from jobguard.lint.fix import plan_fix
     from jobguard.lint.linter import LintResult, lint_bytes
     from jobguard.lint.selection import narrow
@@ -577,10 +575,11 @@ def _fix_stdin(options: LintOptions) -> int:
     name = options.stdin_name
     if len(raw) > options.max_file_size:
         _fail(f"{name}: more than {options.max_file_size:,} bytes (--max-file-size); not fixed")
-    ctx = Context(kubernetes_version=options.version)
 
     def lint_stdin(content: bytes) -> LintResult:
-        linted = lint_bytes(name, content, options.policy, ctx, max_bytes=options.max_file_size)
+        linted = lint_bytes(
+            name, content, options.policy, options.version, max_bytes=options.max_file_size
+        )
         return narrow(LintResult([linted]), options.select, options.ignore)
 
     result = lint_stdin(raw)

@@ -74,6 +74,9 @@ def rules(category: str | None, policies: tuple[str, ...], fmt: str) -> None:
                     "default_options": _options(r.options()),
                     "action": settings.action.value,
                     "options": _options(settings.options),
+                    # the api rules a denial of this rule stands for (its finding then has
+                    # category api and answers to their names too)
+                    "stands_for": sorted(r.subsumes),
                     **({"source": sources[r.name]} if r.name in sources else {}),
                 }
             )
@@ -130,6 +133,12 @@ def explain(rule: str, policies: tuple[str, ...]) -> None:
         f"{found.code} {found.name} ({found.category.value}, default action: {found.default_action.value})\n"
     )
     click.echo(plain_text(found.doc))
+    if found.subsumes:
+        click.echo(
+            f"\nStands for: {', '.join(sorted(found.subsumes))}. Where this rule denies what the "
+            "API server also rejects, one finding is reported, this rule's (it carries the fix), "
+            "with category api; --select and --ignore know it by either name."
+        )
     defaults = {f.name: f.default for f in dataclasses.fields(found.options)}
     if defaults:
         click.echo("\nDefaults: " + ", ".join(f"{k}={v!r}" for k, v in defaults.items()))

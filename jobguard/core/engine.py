@@ -1,4 +1,4 @@
-"""engine.evaluate(view, policy, context, rules=...) -> Report: every front end goes through here.
+"""engine.evaluate(subject, policy, rules=...) -> Report: every front end goes through here.
 
 The caller says which rules run (a :class:`jobguard.core.rule.RuleSet` chosen from the registry in
 :mod:`jobguard.rules`); the engine knows no rule by name.
@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from jobguard.core.context import Context
 from jobguard.core.fixplan import FixPlan, plan_fixes
 from jobguard.core.kubernetes.defaults import restates_defaults
 from jobguard.core.model import Action, Category, Edit, Finding, Severity
@@ -61,21 +60,20 @@ class Report:
         return plan.obj, plan.patch
 
     def _manifest_plan(self) -> FixPlan:
-        return plan_fixes(self, Subject.manifest(self.view.kind))
+        return plan_fixes(self, Subject.of(self.view))
 
 
 def _run_rule(
     rule: Rule,
-    view: JobView,
+    subject: Subject,
     options: Any,
-    ctx: Context,
     action: Action,
     patches: bool = True,
     on_error: Action = Action.WARN,
     restated_as_info: bool = False,
 ) -> Iterable[Finding]:
     try:
-        violations = list(rule.check(view, options, ctx))
+        violations = list(rule.check(subject.view, options, subject))
     except RecursionError:
         raise  # the object is nested too deeply to judge: the input's problem, not the rule's
     except Exception as exc:  # a rule bug must never take the webhook or the lint run down
@@ -95,6 +93,7 @@ def _run_rule(
             failed_rule=rule.name,
         )
         return
+    view = subject.view
     for v in violations:
         severity = action.severity
         if (
@@ -191,30 +190,29 @@ def applies(rule: Rule, settings: RuleSettings, policy_in_scope: bool, view: Job
 
 
 def evaluate(
-    view: JobView,
+    subject: Subject,
     policy: Policy,
-    ctx: Context | None = None,
     *,
     rules: RuleSet,
     file: str | None = None,
     patches: bool = True,
 ) -> Report:
-    """Run every rule of ``rules`` the policy enables for this object and apply suppressions.
+    """Run every rule of ``rules`` the policy enables for ``subject`` and apply suppressions.
 
     Findings of rules the policy exempts the object from go to ``suppressed`` like annotation
     suppressions; ``file`` (the manifest's path, lint only) lets file-glob exemptions match.
     ``patches=False`` skips building each fix's JSON Patch (a verdict needs none); fixes that
     would conflict with the object are then kept rather than dropped.
     """
-    ctx = ctx or Context()
+    view = subject.view
     rules = policy.extend(rules)  # the policy's custom rules join the selection
     in_scope = policy.in_scope(view.namespace, view.labels)
     on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)
     if annotated:  # set only where there are annotations to check (most objects carry none)
         known = rules.known
-        if ctx.known_rules != known or ctx.unsuppressible != policy.unsuppressible:
-            ctx = replace(ctx, known_rules=known, unsuppressible=policy.unsuppressible)
+        if subject.known_rules != known or subject.unsuppressible != policy.unsuppressible:
+            subject = replace(subject, known_rules=known, unsuppressible=policy.unsuppressible)
     suppressed_rules = annotated if policy.suppressions_allowed else {}
     findings: list[Finding] = []
     suppressed: list[Finding] = []
@@ -225,9 +223,8 @@ def evaluate(
             continue
         for finding in _run_rule(
             rule,
-            view,
+            subject,
             settings.options,
-            ctx,
             settings.action,
             patches,
             on_error,

@@ -14,8 +14,8 @@ What is applied, in report order:
   neither blocks, nor warns, nor changes the object or the file. Unsafe fixes are suggestions.
 * A fix that cannot be applied to the object as fixed so far (a parent on its path is not a
   map) is skipped, with the reason; the others still apply.
-* On UPDATE, a finding the existing object already had (same rule, same path, and its fix
-  would change the existing object) is left alone: the update did not introduce it, and the
+* On UPDATE, a finding the existing object already had (same rule, same path, the same value
+  there, and its fix would change the existing object) is left alone: the update did not introduce it, and the
   validating webhook does not block it either. That
   keeps a metadata-only change of a legacy object free of unasked-for spec changes, and makes
   re-applying an unchanged manifest a no-op.
@@ -104,7 +104,7 @@ def plan_fixes(report: Report, subject: Subject, *, before: Report | None = None
     for finding in report.findings:
         if not applies(finding):
             continue
-        if _key(finding) in existing:
+        if subject.forgiven(_key(finding), existing):
             skipped.append(Skipped(finding, EXISTING))
         else:
             wanted.append(finding)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 __all__ = ["Check", "NoOptions", "Rule", "RuleSet"]
@@ -23,7 +23,7 @@ class NoOptions:
     """For rules that take no options."""
 
 
-Check = Callable[[JobView, Any, Context], Iterable[Violation]]
+Check = Callable[[JobView, Any, Subject], Iterable[Violation]]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from jobguard.core.kubernetes.defaults import (
     job_spec_root,
     same_value,
 )
+from jobguard.core.kubernetes.managedfields import AppliedFields
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.paths import MISSING, FieldPath, lookup
 
@@ -49,9 +50,11 @@ class JobView:
     Derived values (kind, labels, the Job spec...) are computed once per view: every rule asks
     for them, on every admission request. A view's object must not be changed while it is used.
 
-    ``defaulted`` is true for objects that went through the API server's defaulting (admission);
-    ``applied`` is the user's own manifest when known (kubectl's last-applied-configuration),
-    used to tell user-set fields from API defaults. ``kubernetes_version`` is the API server
+    ``defaulted`` is true for objects whose API defaults are told from the user's values
+    (the mutating webhook and audit); ``applied`` (kubectl's last-applied-configuration) and
+    ``applied_fields`` (the fields server-side apply entries own) are the evidence of what the
+    user wrote. A view is made by :class:`jobguard.core.subject.Subject`, which reads that
+    evidence from the object; nothing else does. ``kubernetes_version`` is the API server
     that defaulted the object: some defaults depend on it (manualSelector from 1.29).
     """
 
@@ -61,6 +64,7 @@ class JobView:
     # Keys a YAML mapping of the source repeats (the loader kept the last value), when known.
     duplicate_keys: tuple[FieldPath, ...] = ()
     kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION
+    applied_fields: AppliedFields | None = None
 
     @staticmethod
     def of(
@@ -70,11 +74,12 @@ class JobView:
         applied: Mapping[str, Any] | None = None,
         duplicate_keys: tuple[FieldPath, ...] = (),
         kubernetes_version: Version = DEFAULT_KUBERNETES_VERSION,
+        applied_fields: AppliedFields | None = None,
     ) -> JobView | None:
         """The view of ``obj`` if it is a Job or CronJob mapping, else None."""
         if not isinstance(obj, dict) or obj.get("kind") not in JOB_KINDS:
             return None
-        return JobView(obj, defaulted, applied, duplicate_keys, kubernetes_version)
+        return JobView(obj, defaulted, applied, duplicate_keys, kubernetes_version, applied_fields)
 
     @cached_property
     def memo(self) -> dict[Hashable, Any]:
@@ -118,18 +123,6 @@ class JobView:
     @cached_property
     def annotations(self) -> dict[str, str]:
         return _str_map(self.metadata.get("annotations"))
-
-    @cached_property
-    def owner_kinds(self) -> tuple[str, ...]:
-        refs = self.metadata.get("ownerReferences")
-        if not isinstance(refs, list):
-            return ()
-        return tuple(str(r.get("kind")) for r in refs if isinstance(r, dict))
-
-    @cached_property
-    def owned_by_cronjob(self) -> bool:
-        """A Job the CronJob controller created (its TTL and history are the CronJob's business)."""
-        return not self.is_cronjob and "CronJob" in self.owner_kinds
 
     # -- paths ----------------------------------------------------------------------------
     @cached_property
@@ -200,11 +193,13 @@ class JobView:
         """Whether the user, not the API server's defaulting, put a value at this path.
 
         On a raw manifest (lint) that is simply "the field is present". On a defaulted object
-        (admission) a field holding exactly the API default counts as unset unless the user's
-        own manifest (``applied``) shows it: a mutating webhook cannot tell ``backoffLimit: 6``
-        written by hand from the default, and treating it as unset is what lets the policy's
-        default take effect. Which default that is may depend on the version that defaulted
-        the object (``kubernetes_version``).
+        (admission, audit) a field holding exactly the API default counts as unset unless the
+        user's own manifest shows it: kubectl's last-applied-configuration (``applied``) or a
+        server-side apply that owns the field (``applied_fields``: Flux, Argo CD, ``kubectl
+        apply --server-side``). Without such evidence a mutating webhook cannot tell
+        ``backoffLimit: 6`` written by hand from the default, and treating it as unset is what
+        lets the policy's default take effect. Which default that is may depend on the version
+        that defaulted the object (``kubernetes_version``).
         """
         path = tuple(relative)
         value = lookup(self.job_spec, path)
@@ -233,12 +228,15 @@ class JobView:
         default: ApiDefault | None,
         root: Mapping[str, Any],
     ) -> bool:
-        """On a defaulted object: kubectl's record of the manifest when there is one, else
-        whether ``value`` differs from what ``default`` would have written into ``root``."""
-        if self.applied is not None:
-            # What the user wrote counts unless the API server defaults over it ("" too, for
-            # the fields it defaults when empty).
-            return not is_unset(default, lookup(self.applied, path))
+        """On a defaulted object: the user's manifest shows ``path`` (kubectl's record, or a
+        server-side apply owning it), or ``value`` differs from what ``default`` would have
+        written into ``root`` (someone, not defaulting, wrote it)."""
+        # What the user wrote counts unless the API server defaults over it ("" too, for
+        # the fields it defaults when empty).
+        if self.applied is not None and not is_unset(default, lookup(self.applied, path)):
+            return True
+        if self.applied_fields and self.applied_fields.owns(self.obj, path):
+            return True
         if default is None:
             return True
         api_value = defaulted_value(default, root, self.kubernetes_version)

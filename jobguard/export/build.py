@@ -13,14 +13,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobguard.cel.custom_rule import CustomRule
-from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.versions import Version, show
 from jobguard.core.model import Action
 from jobguard.core.rule import Rule
 from jobguard.core.suppressions import SUPPRESS_PREFIX, may_suppress
 from jobguard.export.cel import bind, is_glob, lit, matches_any, present
 from jobguard.export.custom import validating_policy
-from jobguard.export.native import TRANSLATIONS, Check, Context, Default, Translation
+from jobguard.export.native import (
+    TRANSLATIONS,
+    Check,
+    Context,
+    Default,
+    Translation,
+    scheduled_run,
+)
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
 from jobguard.rules import REGISTRY, fixing_rules, validating_rules
 
@@ -167,12 +173,10 @@ def admission_match(policy: Policy, rule: Rule, settings: RuleSettings) -> Match
     return match
 
 
-SCHEDULED_RUN = (
-    "!(request.operation == 'CREATE' && object.kind == 'Job' && "
-    f"request.userInfo.username in {lit(sorted(CRONJOB_CONTROLLER_USERS))} && "
-    "has(object.metadata.ownerReferences) && "
-    "object.metadata.ownerReferences.exists(r, r.kind == 'CronJob'))"
-)
+def not_a_scheduled_run(policy: Policy) -> str:
+    """The matchCondition that lets a CronJob's scheduled run through a deny policy, as the
+    webhook warns about it instead of denying it (the same test the rules' CEL skips it by)."""
+    return "!" + bind(scheduled_run(tuple(policy.cronjob_controllers)), "Job")
 
 
 # -- objects -----------------------------------------------------------------------------------
@@ -335,6 +339,7 @@ def translate(policy: Policy, version: Version) -> tuple[RuleExport, ...]:
         version=version,
         known_rules=tuple(sorted(REGISTRY.known)),
         unsuppressible=tuple(sorted(policy.unsuppressible)),
+        controllers=tuple(sorted(policy.cronjob_controllers)),
     )
     out = []
     for rule in REGISTRY.rules:
@@ -369,7 +374,9 @@ def custom_objects(policy: Policy, item: RuleExport, needs: str) -> list[dict[st
     match = admission_match(policy, item.rule, item.settings)
     conditions = list(match.conditions)
     if action is Action.DENY:
-        conditions.append({"name": "not-a-scheduled-run", "expression": SCHEDULED_RUN})
+        conditions.append(
+            {"name": "not-a-scheduled-run", "expression": not_a_scheduled_run(policy)}
+        )
     name = f"jobguard-{rule}"
     policy_object = validating_policy(
         item.custom, action, name, conditions, _metadata(name, rule, action, (), needs)
@@ -415,7 +422,9 @@ def export_policy(policy: Policy, version: Version) -> Export:
         match = admission_match(policy, item.rule, item.settings)
         conditions = list(match.conditions)
         if item.settings.action is Action.DENY:
-            conditions.append({"name": "not-a-scheduled-run", "expression": SCHEDULED_RUN})
+            conditions.append(
+                {"name": "not-a-scheduled-run", "expression": not_a_scheduled_run(policy)}
+            )
         objects += validating_objects(item, match, conditions, needs)
         if item.mutates and api_version is not None:
             objects += mutating_objects(item, match, api_version, needs)

@@ -63,6 +63,8 @@ class Context:
     version: Version
     known_rules: tuple[str, ...]
     unsuppressible: tuple[str, ...]
+    #: Who the CronJob controller acts as (the policy's ``trust.cronjob_controllers``).
+    controllers: tuple[str, ...] = ()
 
 
 # -- shared pieces -----------------------------------------------------------------------------
@@ -85,12 +87,23 @@ def has_c(relative: str) -> str:
     return present(f"$c.{relative}")
 
 
-OWNED_BY_CRONJOB = "(has($o.metadata.ownerReferences) && $o.metadata.ownerReferences.exists(r, r.kind == 'CronJob'))"
+def scheduled_run(controllers: tuple[str, ...]) -> str:
+    """:attr:`jobguard.core.subject.Subject.scheduled_run` in CEL: a Job created by one of the
+    CronJob controller's identities (``request.userInfo.username``) AND controlled by a CronJob
+    (its ownerReference with ``controller: true``). The ownerReference alone is written by
+    whoever creates the Job, so it decides nothing by itself."""
+    return (
+        "(request.operation == 'CREATE' && $o.kind == 'Job' && "
+        f"request.userInfo.username in {lit(sorted(controllers))} && "
+        "has($o.metadata.ownerReferences) && $o.metadata.ownerReferences.exists(r, "
+        "has(r.controller) && r.controller && r.kind == 'CronJob' && "
+        "r.apiVersion.startsWith('batch/')))"
+    )
 
 
-def not_owned(kind: str) -> str:
-    """Jobs a CronJob created are judged through their CronJob (CronJobs have no such owner)."""
-    return f"!{OWNED_BY_CRONJOB}" if kind == "Job" else ""
+def not_scheduled_run(kind: str, ctx: Context) -> str:
+    """Skip a CronJob's scheduled runs: judged through their CronJob (CronJobs have none)."""
+    return f"!{scheduled_run(ctx.controllers)}" if kind == "Job" else ""
 
 
 def user_set(kind: str, relative: str, version: Version) -> str:
@@ -154,7 +167,7 @@ def restart_policy(o: Any, ctx: Context) -> Translation:
 def completions_parallelism(o: Any, ctx: Context) -> Translation:
     checks, defaults = [], []
     for kind in KINDS:
-        guard = not_owned(kind)
+        guard = not_scheduled_run(kind, ctx)
         c, p = "$s.completions", "$s.parallelism"
         has_c, has_p = has("completions"), has("parallelism")
         indexed = f"({has('completionMode')} && $s.completionMode == 'Indexed')"
@@ -168,7 +181,13 @@ def completions_parallelism(o: Any, ctx: Context) -> Translation:
             rel: str, cond: str, text: str, detail: str | None = None, kind: str = kind
         ) -> None:
             checks.append(
-                Check(kind, path(kind, rel), all_of([not_owned(kind), cond]), text, detail)
+                Check(
+                    kind,
+                    path(kind, rel),
+                    all_of([not_scheduled_run(kind, ctx), cond]),
+                    text,
+                    detail,
+                )
             )
 
         add(
@@ -246,7 +265,7 @@ def backoff_limit(o: Any, ctx: Context) -> Translation:
     checks, defaults = [], []
     target = o.value_for_unset
     for kind in KINDS:
-        guard = not_owned(kind)
+        guard = not_scheduled_run(kind, ctx)
         has_bl, has_pi, bl = has("backoffLimit"), has("backoffLimitPerIndex"), "$s.backoffLimit"
         if target is not None:
             checks.append(
@@ -294,7 +313,7 @@ def ttl_after_finished(o: Any, ctx: Context) -> Translation:
     checks, defaults = [], []
     skip = o.cronjobs == "skip"
     for kind in KINDS:
-        guard = not_owned(kind) if skip else ""
+        guard = not_scheduled_run(kind, ctx) if skip else ""
         has_t, t = has("ttlSecondsAfterFinished"), "$s.ttlSecondsAfterFinished"
         p = path(kind, "ttlSecondsAfterFinished")
         ptr = pointer(kind, "ttlSecondsAfterFinished")
@@ -343,7 +362,7 @@ def ttl_after_finished(o: Any, ctx: Context) -> Translation:
 def active_deadline(o: Any, ctx: Context) -> Translation:
     checks = []
     for kind in KINDS:
-        guard = not_owned(kind)
+        guard = not_scheduled_run(kind, ctx)
         has_j, j = has("activeDeadlineSeconds"), "$s.activeDeadlineSeconds"
         pod = "$s.template.spec.activeDeadlineSeconds"
         pod_set = f"({has('template.spec.activeDeadlineSeconds')} && {pod} >= 1)"

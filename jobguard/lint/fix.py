@@ -34,7 +34,6 @@ from jobguard.core.fixplan import FixPlan, applies, plan_fixes
 from jobguard.core.model import Edit, Finding, Severity
 from jobguard.core.paths import field_path
 from jobguard.core.subject import Subject
-from jobguard.core.view import JobView
 from jobguard.lint.linter import FileResult
 from jobguard.lint.text_edits import Unwritable, detect_indent, write_edits
 from jobguard.lint.unified_diff import Region, unified_diff
@@ -196,10 +195,10 @@ def _is_json(text: str) -> bool:
 
 def _plan(data: dict[str, Any], findings: tuple[Finding, ...]) -> FixPlan:
     """The webhook's plan for this document: the same function, the same findings."""
-    view = JobView.of(data)
-    if view is None:
+    subject = Subject.manifest(data)
+    if subject is None:
         raise _Refused("the document is no longer a Job or CronJob")
-    return plan_fixes(Report(view, findings), Subject.manifest(view.kind))
+    return plan_fixes(Report(subject.view, findings), subject)
 
 
 def _fix_text(

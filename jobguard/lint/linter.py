@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
-from jobguard.core.kubernetes.versions import Version
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.model import Finding, Severity
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy.model import Policy
 from jobguard.rules import REGISTRY
@@ -113,16 +113,16 @@ def lint_bytes(
     file: str,
     raw: bytes,
     policy: Policy,
-    ctx: Context | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FileResult:
-    """Lint one file's content. Never raises on bad input.
+    """Lint one file's content as the API server of ``version`` would take it. Never raises
+    on bad input.
 
     Documents are read and judged one at a time and only their results kept, so memory stays
     flat in the number of documents (a node tree weighs about thirty times its text).
     """
-    version = ctx.kubernetes_version if ctx is not None else DEFAULT_KUBERNETES_VERSION
     problems: list[InputProblem] = []
     objects: list[ObjectResult] = []
     skipped = 0
@@ -133,7 +133,7 @@ def lint_bytes(
             continue
         for src in objects_of(document):
             seen_any = True
-            skipped += _judge(file, src, policy, ctx, version, objects, problems)
+            skipped += _judge(file, src, policy, version, objects, problems)
     if not seen_any and not problems:
         problems.append(
             InputProblem(file, "empty file: no documents to lint", severity=Severity.WARNING)
@@ -145,7 +145,6 @@ def _judge(
     file: str,
     src: SourceObject,
     policy: Policy,
-    ctx: Context | None,
     version: Version,
     objects: list[ObjectResult],
     problems: list[InputProblem],
@@ -163,23 +162,20 @@ def _judge(
             )
         )
         return 0
-    view = JobView.of(
-        src.data,
-        duplicate_keys=src.duplicate_keys(),
-        kubernetes_version=version,
-    )
-    if view is None:
+    subject = Subject.manifest(src.data, version, duplicate_keys=src.duplicate_keys())
+    if subject is None:
         misspelt = misspelt_kind(src.data)
         if misspelt is None:
             return 1
         problems.append(InputProblem(file, misspelt, *src.position(("kind",))))
         return 0
     try:
-        report = evaluate(view, policy, ctx, rules=REGISTRY, file=file)
+        report = evaluate(subject, policy, rules=REGISTRY, file=file)
     except RecursionError:
         line, col = src.position(())
         problems.append(InputProblem(file, NESTED_TOO_DEEPLY, line, col))
         return 0
+    view = subject.view
     located = tuple(LocatedFinding(f, *src.position(f.path)) for f in report.findings)
     exempted = sum(
         1
@@ -259,7 +255,7 @@ def _stdin_size(already: int) -> str:
 def lint_file(
     file: str,
     policy: Policy,
-    ctx: Context | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
     max_bytes: int = DEFAULT_MAX_BYTES,
     stdin_name: str = STDIN_NAME,
 ) -> FileResult:
@@ -279,48 +275,48 @@ def lint_file(
                 ),
             ),
         )
-    return lint_bytes(shown, raw, policy, ctx, max_bytes=max_bytes)
+    return lint_bytes(shown, raw, policy, version, max_bytes=max_bytes)
 
 
 # -- parallel runs ----------------------------------------------------------------------------
 
-_worker_state: tuple[Policy, Context | None, int] | None = None
+_worker_state: tuple[Policy, Version, int] | None = None
 
 
-def _worker_init(policy: Policy, ctx: Context | None, max_bytes: int) -> None:
+def _worker_init(policy: Policy, version: Version, max_bytes: int) -> None:
     global _worker_state
-    _worker_state = (policy, ctx, max_bytes)
+    _worker_state = (policy, version, max_bytes)
 
 
 def _worker_lint(file: str) -> FileResult:
     assert _worker_state is not None
-    policy, ctx, max_bytes = _worker_state
-    return lint_file(file, policy, ctx, max_bytes)
+    policy, version, max_bytes = _worker_state
+    return lint_file(file, policy, version, max_bytes)
 
 
 def _lint_many(
     files: Sequence[str],
     policy: Policy,
-    ctx: Context | None,
+    version: Version,
     max_bytes: int,
     jobs: int,
     stdin_name: str,
 ) -> Iterator[FileResult]:
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or STDIN in files:
         for f in files:
-            yield lint_file(f, policy, ctx, max_bytes, stdin_name)
+            yield lint_file(f, policy, version, max_bytes, stdin_name)
         return
     import multiprocessing
 
     mp = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with mp.Pool(jobs, initializer=_worker_init, initargs=(policy, ctx, max_bytes)) as pool:
+    with mp.Pool(jobs, initializer=_worker_init, initargs=(policy, version, max_bytes)) as pool:
         yield from pool.imap(_worker_lint, files, chunksize=64)
 
 
 def lint_paths(
     paths: Iterable[str],
     policy: Policy,
-    ctx: Context | None = None,
+    version: Version = DEFAULT_KUBERNETES_VERSION,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
@@ -339,7 +335,7 @@ def lint_paths(
         for done, fr in enumerate(result.files, 1):
             on_file(fr, done, total)
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    for fr in _lint_many(files, policy, ctx, max_bytes, workers, stdin_name):
+    for fr in _lint_many(files, policy, version, max_bytes, workers, stdin_name):
         result.files.append(fr)
         if on_file is not None:
             on_file(fr, len(result.files), total)

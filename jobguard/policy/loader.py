@@ -11,6 +11,10 @@ A policy file::
     suppressions:
       allowed: true                    # honour suppress.jobguard.dev/<rule> annotations
       forbid: [restart-policy]         # rules no annotation may silence
+    trust:
+      cronjob_controllers: [system:serviceaccount:kube-system:cronjob-controller]
+                                       # who creates CronJobs' scheduled runs (default: the
+                                       # controller's service account and the controller manager)
     rules:
       backoff-limit: {action: deny, default: 4, max: 10}
     exemptions:                        # rules that do not apply to matching objects
@@ -26,6 +30,7 @@ Layering: files are applied in order (``extends`` first, then the file itself; s
 ``--policy`` options left to right). A later file overrides an earlier one key by key inside a
 rule; lists are replaced whole, except ``suppressions.forbid``, which accumulates: a team file can
 add to the organisation's forbidden list, never take from it. ``exemptions`` accumulate too.
+``trust.cronjob_controllers`` is replaced whole by a later file that sets it.
 
 Every unknown key and bad value is an error naming the file, line and column; nothing is applied
 from a policy that has any error.
@@ -46,6 +51,7 @@ from typing import Any, Literal
 import yaml
 
 from jobguard.cel.custom_rule import CustomRule
+from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 from jobguard.core.paths import FieldPath, field_path
@@ -232,8 +238,10 @@ _TOP_KEYS = (
     "exemptions",
     "on_rule_error",
     "restated_api_defaults",
+    "trust",
     "custom_rules",
 )
+_TRUST_KEYS = ("cronjob_controllers",)
 #: What a rule that crashes on an object does to it (``warn``: allowed with a warning).
 ON_RULE_ERROR = ("warn", "deny")
 #: The severity of a finding whose only fix writes what the Job gets anyway (the API server's
@@ -255,6 +263,7 @@ class _Layer:
     on_rule_error: str | None = None
     restated_api_defaults: str | None = None
     forbid: set[str] = dataclasses.field(default_factory=set)
+    cronjob_controllers: tuple[str, ...] | None = None
     rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(
         default_factory=dict
     )
@@ -482,6 +491,14 @@ def _read_file(
             )
         layer.forbid.add(name)
 
+    trust = reader.mapping(body.get("trust"), ("trust",), _TRUST_KEYS)
+    if "cronjob_controllers" in trust:
+        trust_path: FieldPath = ("trust", "cronjob_controllers")
+        users = reader.str_list(trust["cronjob_controllers"], trust_path)
+        if any(not user for user in users):
+            reader.problem(trust_path, "must not contain an empty user name")
+        layer.cronjob_controllers = users
+
     layer.exemptions.extend(_read_exemptions(reader, body.get("exemptions"), rule_names))
 
     rules = body.get("rules")
@@ -501,6 +518,8 @@ def _read_file(
             continue
         merged = layer.rules.setdefault(str(name), {})
         for opt, value in settings.items():
+            # Re-inserted, not overwritten: the last entry is always the latest file's.
+            merged.pop(str(opt), None)
             merged[str(opt)] = (value, reader.origin, (*rpath, str(opt)))
     layer.sources.append(display)
 
@@ -582,12 +601,17 @@ def _compile_rule(
         problems.append(PolicyProblem("<policy>", 0, 0, f"rule {rule.name}: {exc}"))
     validate = getattr(options, "validate", None)
     if validate is not None:
+        # The latest file to change this rule made any conflict between its options: the
+        # problem is reported there (a max below the inherited default is the user's file's
+        # mistake, not the bundled policy's).
+        latest, latest_path = next(reversed(origins.values()))
         for field_name, message in validate():
-            if field_name in origins:
+            if field_name in origins and origins[field_name][0] is latest:
                 origin, path = origins[field_name]
-            else:  # the problem is with a default: point at the rule itself
-                origin, path = next(iter(origins.values()))
-                path = path[:-1]
+            else:  # from an extended policy, or the rule's own default: point at the rule
+                origin, path = latest, latest_path[:-1]
+                if field_name in origins:
+                    message += f" ({field_name} comes from {origins[field_name][0].file})"
             _Reader(origin, problems).problem(path, message)
     return RuleSettings(action, options, scope)
 
@@ -627,6 +651,9 @@ def load_policy(
         unsuppressible=frozenset(layer.forbid),
         deny_on_rule_error=layer.on_rule_error == "deny",
         restated_defaults_as_info=layer.restated_api_defaults != "action",
+        cronjob_controllers=CRONJOB_CONTROLLER_USERS
+        if layer.cronjob_controllers is None
+        else frozenset(layer.cronjob_controllers),
         sources=tuple(layer.sources),
         exemptions=tuple(layer.exemptions),
         custom=tuple(layer.custom_rules),

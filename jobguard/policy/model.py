@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobguard.core.cached import cached_property
 from jobguard.core.engine import INTERNAL_ERROR_RULE
+from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
 
@@ -135,6 +136,9 @@ class Policy:
     # ``restated_api_defaults: info`` (the default): a finding whose only fix writes what the
     # Job gets anyway is reported as info, whatever the rule's action (``action``: as usual).
     restated_defaults_as_info: bool = True
+    # ``trust.cronjob_controllers``: the users the CronJob controller acts as. Only a Job one of
+    # them creates, controlled by a CronJob, is a scheduled run (warned about, never denied).
+    cronjob_controllers: frozenset[str] = CRONJOB_CONTROLLER_USERS
     #: The policy's own rules (``custom_rules:``), in the order the files declare them.
     custom: tuple[CustomRule, ...] = ()
 

@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.model import Action
 from jobguard.policy import custom_rules
 from jobguard.policy.custom_rules import custom_rules_schema
@@ -230,6 +231,23 @@ def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
             "enum": list(RESTATED_API_DEFAULTS),
             "default": "info",
         },
+        "trust": lambda: _nullable(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "cronjob_controllers": _nullable(
+                        {
+                            **_string_list({"type": "string", "minLength": 1}),
+                            "description": "The users the CronJob controller creates "
+                            "scheduled runs as; only their Jobs controlled by a CronJob are "
+                            "a CronJob's scheduled runs.",
+                            "default": sorted(CRONJOB_CONTROLLER_USERS),
+                        }
+                    ),
+                },
+            }
+        ),
         "custom_rules": custom_rules_schema,
     }
 

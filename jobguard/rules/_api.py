@@ -11,32 +11,32 @@ from __future__ import annotations
 import json
 from typing import Any, TypeGuard
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.apiserver import ApiObject, simulate
 from jobguard.core.kubernetes.names import go_quote
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 _SIMULATION = "api-object"  # this module's key in JobView.memo
 
 
-def api_object(view: JobView, ctx: Context) -> ApiObject:
+def api_object(view: JobView, subject: Subject) -> ApiObject:
     """The simulation of ``view``'s object for this evaluation's operation and version.
 
     Computed once and kept in the view's memo, so every API rule of one evaluation judges the
     same simulated object (and pays for one copy of it); it goes when the view goes.
     """
-    key = (_SIMULATION, ctx.operation, ctx.kubernetes_version)
+    key = (_SIMULATION, subject.api_operation, subject.version)
     found = view.memo.get(key)
     if found is None:
-        found = simulate(view.obj, operation=ctx.operation, version=ctx.kubernetes_version)
+        found = simulate(view.obj, operation=subject.api_operation, version=subject.version)
         view.memo[key] = found
     result: ApiObject = found
     return result
 
 
-def api_view(view: JobView, ctx: Context) -> JobView:
+def api_view(view: JobView, subject: Subject) -> JobView:
     """A JobView over the simulated object (same kind, same paths)."""
-    return api_object(view, ctx).view
+    return api_object(view, subject).view
 
 
 def shown(value: Any) -> str:

@@ -9,7 +9,8 @@ What: three checks on the deadlines of a Job (CronJob: under ``spec.jobTemplate.
   meant. When such a pod-level deadline is there, the ``require`` finding is not reported as
   well: moving the value up fixes both.
 
-A Job created by a CronJob (an ownerReference of kind CronJob) is not judged: it is a copy of the
+A CronJob's scheduled run (a Job the CronJob controller creates, see ``Subject.scheduled_run``; an
+ownerReference alone does not make one) is not judged: it is a copy of the
 CronJob's job template, which this rule judges on the CronJob, and denying the copy would only
 make the CronJob controller fail to start its runs (a suppression annotation on the CronJob does
 not reach the Jobs it creates).
@@ -51,8 +52,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, RemoveValue, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import below_minimum, exceeds
 
@@ -87,8 +88,8 @@ def _capped(value: int, options: Options) -> int:
     return value if options.max is None else min(value, options.max)
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
-    if view.owned_by_cronjob:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
+    if subject.scheduled_run:
         return  # a copy of the CronJob's template, judged on the CronJob
     job_path = view.at(*JOB_FIELD)
     pod_path = view.at(*POD_FIELD)

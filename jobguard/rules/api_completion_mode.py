@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, unsupported
 from jobguard.rules.base import NoOptions
@@ -55,8 +55,8 @@ def _int(sim: JobView, name: str) -> int | None:
     return value if is_int(value) else None
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     if not sim.job_spec:
         return
     per_index = _int(sim, "backoffLimitPerIndex")

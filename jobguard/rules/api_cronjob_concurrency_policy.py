@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, unsupported
 from jobguard.rules.base import NoOptions
@@ -36,8 +36,8 @@ REMEDIATION = "Use Allow, Forbid or Replace (case-sensitive)."
 POLICIES = ("Allow", "Forbid", "Replace")
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    spec = api_object(view, ctx).obj.get("spec")
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    spec = api_object(view, subject).obj.get("spec")
     value = spec.get("concurrencyPolicy") if isinstance(spec, dict) else None
     if isinstance(value, str) and value not in POLICIES:
         yield Violation(("spec", "concurrencyPolicy"), unsupported(value, POLICIES))

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid
 from jobguard.rules.base import NoOptions
@@ -38,8 +38,8 @@ SUMMARY = "A selector or manualSelector: true in a CronJob's job template"
 REMEDIATION = "Remove spec.jobTemplate.spec.selector and manualSelector: the API server generates each Job's selector."
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     selector = sim.get("selector")
     if selector is not None and sim.has("selector"):
         yield Violation(

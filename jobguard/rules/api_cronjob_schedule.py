@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.cron import CronSyntaxError, parse_schedule
 from jobguard.core.kubernetes.timezones import load_location_error
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid
 from jobguard.rules.base import NoOptions
@@ -45,14 +45,14 @@ REMEDIATION = (
 )
 
 
-def _old_schedule(ctx: Context) -> Any:
-    old = ctx.old_object
+def _old_schedule(subject: Subject) -> Any:
+    old = subject.old_object
     spec = old.get("spec") if isinstance(old, dict) else None
     return spec.get("schedule") if isinstance(spec, dict) else None
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    spec = api_object(view, ctx).obj.get("spec")
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    spec = api_object(view, subject).obj.get("spec")
     if spec is None:
         spec = {}  # a missing or null spec decodes as an empty one, without a schedule
     if not isinstance(spec, dict):
@@ -76,8 +76,8 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                 errors.append(
                     invalid(schedule, f"provided bad location {parsed.time_zone}: {zone_error}")
                 )
-    old = _old_schedule(ctx)
-    tz_allowed = ctx.is_update and isinstance(old, str) and "TZ" in old
+    old = _old_schedule(subject)
+    tz_allowed = subject.is_update and isinstance(old, str) and "TZ" in old
     if "TZ" in schedule:
         if not tz_allowed:
             errors.append(

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.timezones import time_zone_errors
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid
 from jobguard.rules.base import NoOptions
@@ -37,15 +37,15 @@ SUMMARY = "CronJob timeZone values that are not IANA time zone names"
 REMEDIATION = "Use an IANA time zone name such as Europe/Berlin or Etc/UTC, exactly as the database spells it."
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    spec = api_object(view, ctx).obj.get("spec")
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    spec = api_object(view, subject).obj.get("spec")
     if not isinstance(spec, dict):
         return
     zone = spec.get("timeZone")
     if not isinstance(zone, str):
         return
-    if ctx.is_update and isinstance(ctx.old_object, dict):
-        old_spec = ctx.old_object.get("spec")
+    if subject.is_update and isinstance(subject.old_object, dict):
+        old_spec = subject.old_object.get("spec")
         if isinstance(old_spec, dict) and old_spec.get("timeZone") == zone:
             return  # only a changed timeZone is validated on update
     errors = time_zone_errors(zone)

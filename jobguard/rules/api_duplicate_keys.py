@@ -24,10 +24,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.schema import typed_path
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import MISSING, lookup
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -51,7 +51,7 @@ def kept_value(value: object) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     for raw in view.duplicate_keys:
         name = raw[-1]
         value = lookup(view.obj, raw)

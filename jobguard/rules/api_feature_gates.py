@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.schema import fields_present, short_type
 from jobguard.core.kubernetes.versions import (
     CRONJOB_FEATURES,
@@ -49,6 +48,7 @@ from jobguard.core.kubernetes.versions import (
     show,
 )
 from jobguard.core.model import Action, Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -120,7 +120,7 @@ def _pod_fields(view: JobView, version: Version) -> Iterator[Violation]:
         yield Violation(path, _dropped(gate.gate, field, version, gate.enabled))
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    version = ctx.kubernetes_version
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    version = subject.version
     yield from _job_features(view, version)
     yield from _pod_fields(view, version)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -46,7 +46,7 @@ REMEDIATION = (
 )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     """Nothing to judge on one object: the finding needs the deployed object too, so the lint
     front end makes it (``jobguard.lint.updates``) when it has both."""
     return iter(())

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -50,7 +50,7 @@ def _negative(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value < 0
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     for name in JOB_FIELDS:
         value = view.get(name)
         if _negative(value):

@@ -44,7 +44,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import (
     ANNOTATIONS_TOTAL_MAX,
     dns1123_label_errors,
@@ -54,6 +53,7 @@ from jobguard.core.kubernetes.names import (
 )
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid, is_int
 from jobguard.rules.base import NoOptions
@@ -216,8 +216,8 @@ def finalizer_errors(finalizers: Any) -> Iterator[Violation]:
             )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    api = api_object(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    api = api_object(view, subject)
     metadata = api.obj.get("metadata")
     metadata = metadata if isinstance(metadata, dict) else {}
     name = metadata.get("name")
@@ -255,7 +255,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         if annotations:
             yield Violation(sim.at("template", "annotations"), "; ".join(annotations))
 
-    creating = ctx.operation == "CREATE"
+    creating = subject.api_operation == "CREATE"
     # The name the API server validates: on create with generateName only, the generated one.
     from_prefix = creating and not name and isinstance(generate_name, str) and generate_name
     if from_prefix:

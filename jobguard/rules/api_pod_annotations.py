@@ -41,10 +41,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import go_quote
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid
 from jobguard.rules.api_pod_security import local_path_errors
@@ -215,8 +215,8 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     annotations = _mapping(_mapping(sim.template.get("metadata")).get("annotations"))
     if not annotations:
         return

@@ -46,11 +46,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_label_errors, qualified_name_errors
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid
 from jobguard.rules.api_pod_security import non_reserved_path_errors
@@ -212,11 +212,11 @@ def _volume_names(sim: JobView) -> set[str]:
     }
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     if not sim.pod_spec:
         return
-    files = ctx.kubernetes_version >= FILE_KEY_REF_SINCE
+    files = subject.version >= FILE_KEY_REF_SINCE
     volumes: set[str] | None = None
     for init in (False, True):
         for at, container in sim.containers(init=init):

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import qualified_name_errors
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, unsupported
 from jobguard.rules.base import NoOptions
@@ -93,8 +93,8 @@ def _exit_codes(codes: dict[str, Any], at: FieldPath, names: set[str]) -> Iterat
         yield Violation((*at, "values"), invalid(ints, "must be ordered"))
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     policy = sim.get("podFailurePolicy")
     if not isinstance(policy, dict):
         return

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_subdomain_errors, max_len_error
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid
 from jobguard.rules.base import NoOptions
@@ -46,10 +46,10 @@ HOSTNAME_OVERRIDE_SINCE = (1, 35)  # HostnameOverride on by default; the field i
 HOSTNAME_MAX = 64
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    if ctx.kubernetes_version < HOSTNAME_OVERRIDE_SINCE:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    if subject.version < HOSTNAME_OVERRIDE_SINCE:
         return
-    sim = api_view(view, ctx)
+    sim = api_view(view, subject)
     pod = sim.pod_spec
     value = pod.get("hostnameOverride") if pod else None
     if not isinstance(value, str):

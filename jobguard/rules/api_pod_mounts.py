@@ -36,9 +36,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
 from jobguard.rules.base import NoOptions
@@ -188,8 +188,8 @@ def _devices(
             names.add(name)
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     if not sim.pod_spec:
         return
     volumes: dict[str, dict[str, Any]] | None = None
@@ -200,5 +200,5 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                 continue
             if volumes is None:
                 volumes = _volumes(sim)
-            yield from _mounts(at, container, volumes, ctx.kubernetes_version)
+            yield from _mounts(at, container, volumes, subject.version)
             yield from _devices(at, container, volumes)

@@ -39,9 +39,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, shown, unsupported
 from jobguard.rules.api_pod_security import local_path_errors
@@ -259,13 +259,13 @@ def _resize(at: FieldPath, container: dict[str, Any], pod_policy: Any) -> Iterat
 _CONTAINER_FIELDS = (*PROBES, "lifecycle", "volumeMounts", "resizePolicy")
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     pod = sim.pod_spec
     if not pod:
         return
     grace = pod.get("terminationGracePeriodSeconds")
-    resize = ctx.kubernetes_version >= RESIZE_SINCE
+    resize = subject.version >= RESIZE_SINCE
     for init in (False, True):
         for at, container in sim.containers(init=init):
             if not any(k in container for k in _CONTAINER_FIELDS):
@@ -286,12 +286,12 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                                 handler,
                                 LIFECYCLE_HANDLERS,
                                 grace,
-                                ctx.kubernetes_version,
+                                subject.version,
                             )
                 for kind in PROBES:
                     probe = container.get(kind)
                     if isinstance(probe, dict):
-                        yield from _probe((*at, kind), kind, probe, grace, ctx.kubernetes_version)
+                        yield from _probe((*at, kind), kind, probe, grace, subject.version)
             yield from _mounts(at, container)
             if resize:
                 yield from _resize(at, container, pod.get("restartPolicy"))

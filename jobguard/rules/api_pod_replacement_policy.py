@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, unsupported
 from jobguard.rules.base import NoOptions
@@ -36,8 +36,8 @@ REMEDIATION = (
 )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     value = sim.get("podReplacementPolicy")
     if not isinstance(value, str):
         return

@@ -47,11 +47,11 @@ from collections.abc import Iterator
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_label_errors, qualified_name_errors
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
 from jobguard.rules.base import NoOptions
@@ -404,12 +404,12 @@ def _number(amount: Decimal) -> str:
     return str(amount.normalize())
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     pod = sim.pod_spec
     if not pod:
         return
-    version = ctx.kubernetes_version
+    version = subject.version
     claim_names: set[str] | None = None
     for init in (False, True):
         for at, container in sim.containers(init=init):

@@ -44,7 +44,6 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
@@ -54,6 +53,7 @@ from jobguard.core.kubernetes.names import (
 from jobguard.core.kubernetes.versions import TOPOLOGY_SPREAD_KEYS_MERGED_SINCE, Version
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, shown, unsupported
 from jobguard.rules.api_selector import selector_syntax_errors
@@ -521,8 +521,8 @@ def _has_host_ports(sim: JobView) -> bool:
     )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     pod = sim.pod_spec
     if not pod:
         return
@@ -535,10 +535,10 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         yield from _topology_spread(
             (*at, "topologySpreadConstraints"),
             pod.get("topologySpreadConstraints"),
-            ctx.kubernetes_version,
+            subject.version,
         )
         yield from _names(at, pod)
-        if ctx.kubernetes_version >= RESOURCE_CLAIMS_SINCE:
+        if subject.version >= RESOURCE_CLAIMS_SINCE:
             yield from _resource_claims(at, pod.get("resourceClaims"))
     if _has_host_ports(sim):
         yield from _host_ports(sim, pod)

@@ -55,11 +55,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_subdomain_errors
 from jobguard.core.kubernetes.versions import selinux_mount_enabled
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, shown, unsupported
 from jobguard.rules.base import NoOptions
@@ -525,8 +525,8 @@ def _os(
 _RELEVANT_POD_FIELDS = ("securityContext", "os", "hostUsers", "shareProcessNamespace")
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     pod = sim.pod_spec
     if not pod:
         return
@@ -537,7 +537,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         return  # the usual pod: nothing of this rule's to look at
     at = sim.at("template", "spec")
     context = _mapping(pod.get("securityContext"))
-    version = ctx.kubernetes_version
+    version = subject.version
     if version < HOST_USERS_SINCE and "hostUsers" in pod:
         pod = {k: v for k, v in pod.items() if k != "hostUsers"}  # dropped by the API server
     host_users = pod.get("hostUsers") is not False
@@ -548,7 +548,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             yield from _container_context(
                 (*path, "securityContext"), container.get("securityContext"), host_users, version
             )
-    only_recursive = ctx.operation == "CREATE" and not selinux_mount_enabled(version)
+    only_recursive = subject.api_operation == "CREATE" and not selinux_mount_enabled(version)
     yield from _pod_context((*at, "securityContext"), context, pod, only_recursive=only_recursive)
     if with_context or context.get("windowsOptions") is not None:
         yield from _host_process(at, pod, containers)

@@ -37,7 +37,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
@@ -46,6 +45,7 @@ from jobguard.core.kubernetes.names import (
 )
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, shown, unsupported
 from jobguard.rules.api_object_meta import label_errors
@@ -374,8 +374,8 @@ def toleration_errors(path: FieldPath, items: Any) -> Iterator[Violation]:
             yield Violation((*at, "effect"), unsupported(effect, TAINT_EFFECTS))
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     pod = sim.pod_spec
     if not pod:
         return
@@ -407,5 +407,5 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         yield Violation(sim.at("template", "spec", "nodeSelector"), "; ".join(selector_errors))
     for init in (False, True):
         for at, container in sim.containers(init=init):
-            yield from _container(at, container, ctx.kubernetes_version)
+            yield from _container(at, container, subject.version)
     yield from _tolerations(sim)

@@ -38,12 +38,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_label_errors, qualified_name_errors
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.kubernetes.versions import Version, pod_gate_on
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, shown, unsupported
 from jobguard.rules.api_pod_resources import overcommit_allowed
@@ -309,8 +309,8 @@ def pod_spec_absent(view: JobView) -> bool:
     return node is None
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     if not isinstance(sim.template.get("spec"), dict):
         if pod_spec_absent(view):
             yield Violation(
@@ -325,7 +325,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
             "Required value (a pod needs at least one container)",
         )
     yield from _volumes(sim)
-    version = ctx.kubernetes_version
+    version = subject.version
     seen: set[str] = set()
     yield from _containers(sim, "containers", seen, init=False, version=version)
     yield from _containers(sim, "initContainers", seen, init=True, version=version)

@@ -62,7 +62,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
@@ -71,6 +70,7 @@ from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.kubernetes.versions import IMAGE_VOLUME_REFERENCE_IN_TEMPLATES_SINCE, Version
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key, field_path
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int, unsupported
 from jobguard.rules.api_pod_env import (
@@ -735,13 +735,13 @@ def _storageos(at: FieldPath, storageos: dict[str, Any]) -> Iterator[Violation]:
         yield Violation((*at, "secretRef", "name"), "Required value")
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     volumes = sim.pod_spec.get("volumes")
     if not isinstance(volumes, list):
         return
     for index, volume in enumerate(volumes):
         if isinstance(volume, dict):
             yield from _volume(
-                sim.at("template", "spec", "volumes", index), volume, ctx.kubernetes_version
+                sim.at("template", "spec", "volumes", index), volume, subject.version
             )

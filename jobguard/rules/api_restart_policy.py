@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import MISSING
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, unsupported
 from jobguard.rules.base import NoOptions
@@ -45,8 +45,8 @@ POD_RESTART_POLICIES = ("Always", "OnFailure", "Never")
 JOB_RESTART_POLICIES = ("OnFailure", "Never")
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     path = view.at("template", "spec", "restartPolicy")
     value = sim.get("template", "spec", "restartPolicy")
     if not isinstance(value, str) or not isinstance(sim.get("template", "spec"), dict):

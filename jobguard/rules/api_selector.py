@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.apiserver import (
     CONTROLLER_UID_LABEL,
     GENERATED_LABELS,
@@ -53,6 +52,7 @@ from jobguard.core.kubernetes.names import label_value_errors, qualified_name_er
 from jobguard.core.kubernetes.selectors import parse_selector
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath, Key
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_object, invalid, shown
 from jobguard.rules.api_object_meta import label_errors
@@ -144,8 +144,8 @@ def selector_syntax_errors(selector: Any, at: FieldPath) -> Iterator[Violation]:
                     )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    api = api_object(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    api = api_object(view, subject)
     sim = api.view
     spec = sim.job_spec
     if not spec:

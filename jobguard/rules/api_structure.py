@@ -36,10 +36,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.schema import structure_errors
 from jobguard.core.model import Category, Fix, RemoveValue, SetValue, Violation
 from jobguard.core.paths import FieldPath, lookup
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._typos import suggestion
 from jobguard.rules.base import NoOptions
@@ -83,12 +83,12 @@ def misspelt_kind(obj: object) -> str | None:
     )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     api_version = view.obj.get("apiVersion")
     if api_version != SERVED_API_VERSION and not (
         api_version == "batch/v1beta1"
         and view.is_cronjob
-        and ctx.kubernetes_version < CRONJOB_V1BETA1_REMOVED
+        and subject.version < CRONJOB_V1BETA1_REMOVED
     ):
         if not api_version:
             message = f"apiVersion not set (kubectl refuses the object); {view.kind} is batch/v1"
@@ -98,11 +98,11 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
                 f"{view.kind} is served as batch/v1"
             )
         yield Violation(("apiVersion",), message)
-    for error in structure_errors(view.obj, ctx.kubernetes_version):
-        yield Violation(error.path, error.message, _rename(view, error.path, ctx))
+    for error in structure_errors(view.obj, subject.version):
+        yield Violation(error.path, error.message, _rename(view, error.path, subject))
 
 
-def _rename(view: JobView, path: FieldPath, ctx: Context) -> Fix | None:
+def _rename(view: JobView, path: FieldPath, subject: Subject) -> Fix | None:
     """Renaming an unknown field to its did-you-mean (the message's), when that field is not
     set already."""
     name, parent = path[-1] if path else None, path[:-1]
@@ -111,7 +111,7 @@ def _rename(view: JobView, path: FieldPath, ctx: Context) -> Fix | None:
     mapping = lookup(view.obj, parent)
     if not isinstance(mapping, dict) or name not in mapping:
         return None
-    guess = suggestion(view.kind, parent, name, mapping[name], ctx.kubernetes_version)
+    guess = suggestion(view.kind, parent, name, mapping[name], subject.version)
     if guess is None or guess in mapping:
         return None
     return Fix(

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.indexes import IndexListError, count_indexes
 from jobguard.core.model import Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, invalid, is_int
 from jobguard.rules.base import NoOptions
@@ -45,8 +45,8 @@ MAX_RULES = 20
 MAX_INDEXES_BYTES = 65536
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    sim = api_view(view, ctx)
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    sim = api_view(view, subject)
     policy = sim.get("successPolicy")
     if not isinstance(policy, dict):
         return

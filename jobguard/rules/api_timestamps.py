@@ -31,9 +31,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Violation
 from jobguard.core.paths import FieldPath
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import shown
 from jobguard.rules.base import NoOptions
@@ -125,7 +125,7 @@ def time_fields(obj: dict[str, Any], kind: str) -> Iterator[tuple[FieldPath, Any
                 yield ("status", "conditions", index, key), condition[key]
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     for path, value in time_fields(view.obj, view.kind):
         if isinstance(value, str) and not rfc3339_valid(value):
             yield Violation(

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.names import dns1123_label_errors
 from jobguard.core.model import Action, Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, is_int
 from jobguard.rules.base import NoOptions
@@ -41,8 +41,8 @@ SUMMARY = "What the API server accepts with a warning (non-DNS-label names, huge
 REMEDIATION = "Use a DNS-label name (lower case, digits, '-', at most 63 characters); keep huge Indexed Jobs below the tracking limits."
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
-    if ctx.operation != "CREATE":
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
+    if subject.api_operation != "CREATE":
         return
     name = view.name
     if name is not None:
@@ -57,7 +57,7 @@ def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation
         # Defaulting only ever sets NonIndexed: no need to simulate the API server (the
         # validating webhook runs this rule alone of the api-* rules, on every review).
         return
-    sim = api_view(view, ctx)
+    sim = api_view(view, subject)
     completions, parallelism = sim.get("completions"), sim.get("parallelism")
     if (
         sim.get("completionMode") == "Indexed"

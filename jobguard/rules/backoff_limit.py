@@ -33,7 +33,8 @@ wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing 
 is never held to ``max`` (the validating webhook reads the stored object like a manifest and would
 otherwise deny every such Job).
 
-A Job created by a CronJob (an ownerReference of kind CronJob) is not judged: it is a copy of the
+A CronJob's scheduled run (a Job the CronJob controller creates, see ``Subject.scheduled_run``; an
+ownerReference alone does not make one) is not judged: it is a copy of the
 CronJob's job template, which this rule judges (and gives the policy's default) on the CronJob.
 The copy's ``backoffLimit: 6`` may be the template's own explicit value, and denying the copy
 would only make the CronJob controller fail to start its runs (a suppression annotation on the
@@ -50,9 +51,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_DEFAULT, BACKOFF_LIMIT_WITH_PER_INDEX
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
 from jobguard.rules.base import below_minimum, exceeds
@@ -90,8 +91,8 @@ class Options:
         return None
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
-    if view.owned_by_cronjob:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
+    if subject.scheduled_run:
         return  # a copy of the CronJob's template, judged on the CronJob
     path = view.at("backoffLimit")
     if view.has("backoffLimitPerIndex") and not view.user_set("backoffLimit"):

@@ -58,7 +58,8 @@ in the cluster exactly as in lint (kubectl's last-applied-configuration, when pr
 written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
 from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job.
 
-A Job created by a CronJob (an ownerReference of kind CronJob) is not judged: its counts are a
+A CronJob's scheduled run (a Job the CronJob controller creates, see ``Subject.scheduled_run``; an
+ownerReference alone does not make one) is not judged: its counts are a
 copy of the CronJob's job template, which this rule judges (and fills in) on the CronJob, where
 the API server does not default them. Denying the copy would only make the CronJob controller
 fail to start its runs (a suppression annotation on the CronJob does not reach its Jobs).
@@ -77,8 +78,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
 from jobguard.rules._typos import near_miss_key
@@ -231,8 +232,8 @@ def _parallelism_findings(view: JobView, kind: JobType, options: Options) -> Ite
         )
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
-    if view.owned_by_cronjob:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
+    if subject.scheduled_run:
         return  # a copy of the CronJob's template, judged on the CronJob
     kind = job_type(view)
     yield from _completions_findings(view, kind, options)

@@ -40,9 +40,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 CODE = "JG113"
@@ -85,7 +85,7 @@ def user_set_value(view: JobView) -> str | None:
     return value
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     raw = view.cronjob_spec.get("concurrencyPolicy")
     if raw is not None and not isinstance(raw, str):
         return  # a type error, reported by the structure rules

@@ -37,9 +37,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._typos import near_miss_key
 
@@ -101,7 +101,7 @@ def _set(field: str, value: int, *, safe: bool) -> Fix:
     return Fix(f"set {field}: {value}", (SetValue(("spec", field), value),), safe=safe)
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     field = "successfulJobsHistoryLimit"
     limit = _limit(view, field)
     if (

@@ -52,9 +52,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.cron import CronSchedule, CronSyntaxError, parse_schedule
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 CODE = "JG112"
@@ -100,7 +100,7 @@ def _needs_time_zone(schedule: CronSchedule, options: Options) -> bool:
     return options.require_time_zone == "when-pinned" and schedule.depends_on_time_zone
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     spec = view.cronjob_spec
     text = spec.get("schedule")
     if not isinstance(text, str):

@@ -43,8 +43,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._typos import near_miss_key
 
@@ -75,7 +75,7 @@ class Options:
         return []
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     value = view.cronjob_spec.get("startingDeadlineSeconds")
     if value is None:
         if options.required and near_miss_key(view, PATH) is None:

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.engine import INTERNAL_ERROR_RULE
 from jobguard.core.model import Action, Category, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
 
@@ -39,6 +39,6 @@ REMEDIATION = (
 )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     """Never run: the engine makes this finding when another rule raises."""
     return iter(())

@@ -57,10 +57,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.selectors import LabelSelector, parse_selector
 from jobguard.core.model import Category, Fix, RemoveValue, Violation
 from jobguard.core.paths import Key, lookup
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 CODE = "JG110"
@@ -112,11 +112,11 @@ def is_unique(selector: LabelSelector, unique_keys: tuple[str, ...]) -> bool:
     return any(selector.pins(key) for key in unique_keys)
 
 
-def _grandfathered(ctx: Context) -> bool:
+def _grandfathered(subject: Subject) -> bool:
     """An UPDATE of a Job created with a manual selector (immutable, nothing to fix now)."""
-    if not ctx.is_update or ctx.old_object is None:
+    if not subject.is_update or subject.old_object is None:
         return False
-    return lookup(ctx.old_object, ("spec", "manualSelector")) is True
+    return lookup(subject.old_object, ("spec", "manualSelector")) is True
 
 
 def _generate_selector_fix(view: JobView) -> Fix:
@@ -131,14 +131,14 @@ def _generate_selector_fix(view: JobView) -> Fix:
     return Fix("let the API server generate the selector", tuple(edits), safe=False)
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
-    if view.get("manualSelector") is not True or _grandfathered(ctx):
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
+    if view.get("manualSelector") is not True or _grandfathered(subject):
         return
     if not is_exempt(view, options):
         yield Violation(
             view.at("manualSelector"),
             "manualSelector: true is not allowed; let the API server generate the selector",
-            None if ctx.is_update else _generate_selector_fix(view),
+            None if subject.is_update else _generate_selector_fix(view),
         )
     selector = parse_selector(view.get("selector"))
     if selector is None:

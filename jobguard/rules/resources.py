@@ -56,10 +56,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.quantity import parse_quantity
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import FieldPath, field_path
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 
 CODE = "JG111"
@@ -117,8 +117,8 @@ def _resource_map(resources: dict[str, Any], kind: str) -> dict[str, Any] | None
     return value if isinstance(value, dict) else None
 
 
-def _pod_level(view: JobView, ctx: Context) -> dict[str, dict[str, Any]]:
-    if ctx.kubernetes_version < POD_LEVEL_RESOURCES_SINCE:
+def _pod_level(view: JobView, subject: Subject) -> dict[str, dict[str, Any]]:
+    if subject.version < POD_LEVEL_RESOURCES_SINCE:
         return {"requests": {}, "limits": {}}
     resources = view.pod_spec.get("resources")
     if not isinstance(resources, dict):
@@ -225,11 +225,11 @@ def _whole_pod(
     view: JobView,
     containers: list[tuple[FieldPath, dict[str, Any]]],
     options: Options,
-    ctx: Context,
+    subject: Subject,
 ) -> Violation:
     """One finding for a pod none of whose containers sets resources: one decision to make
     (and, from Kubernetes 1.34, one block to write: pod-level resources cover every container)."""
-    pod = _pod_level(view, ctx)
+    pod = _pod_level(view, subject)
     first = containers[0][1]
     requests = _resource_map(first.get("resources") or {}, "requests") or {}
     limits = _resource_map(first.get("resources") or {}, "limits") or {}
@@ -241,7 +241,7 @@ def _whole_pod(
     )
     hint = (
         f"; pod-level {field_path((*view.at('template', 'spec'), 'resources'))} covers them all"
-        if ctx.kubernetes_version >= POD_LEVEL_RESOURCES_SINCE
+        if subject.version >= POD_LEVEL_RESOURCES_SINCE
         else ""
     )
     return Violation(
@@ -251,12 +251,12 @@ def _whole_pod(
     )
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
-    pod = _pod_level(view, ctx)
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
+    pod = _pod_level(view, subject)
     maxima = options.maxima()
     containers = [(p, c) for p, c in _pod_containers(view) if isinstance(c, dict)]
     if len(containers) > 1 and all(_bare(c, options, pod) for _, c in containers):
-        yield _whole_pod(view, containers, options, ctx)
+        yield _whole_pod(view, containers, options, subject)
         return
     for path, container in _pod_containers(view):
         yield from _container_violations(path, container, options, pod, maxima)

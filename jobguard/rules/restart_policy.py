@@ -25,6 +25,11 @@ unsafe fix only, because changing it changes how failures are retried.
 Admission: the mutating webhook sees ``Always`` where the manifest omitted the field; both are
 treated as "not set".
 
+Output: where the API server rejects the value too (omitted, ``Always``, unknown), this rule's
+denial is the one finding reported for it, with category ``api`` (what the server rejects) and
+standing for ``api-restart-policy`` (``--select``/``--ignore`` know it by either name). A value
+the server accepts but the policy does not allow is category ``policy``.
+
 Options:
   allowed  restart policies accepted (default ``[Never, OnFailure]``)
   default  value set by the fix (default ``Never``); must be in ``allowed``
@@ -36,9 +41,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from jobguard.core.context import Context
 from jobguard.core.model import Category, Fix, SetValue, Violation
 from jobguard.core.paths import MISSING
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._typos import near_miss_key
 
@@ -70,7 +75,7 @@ class Options:
         return []
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     path = view.at("template", "spec", "restartPolicy")
     value = view.get("template", "spec", "restartPolicy")
     if value is not MISSING and value is not None and not isinstance(value, str):

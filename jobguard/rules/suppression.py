@@ -24,9 +24,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import Key
+from jobguard.core.subject import Subject
 from jobguard.core.suppressions import SUPPRESS_PREFIX, suppressions
 from jobguard.core.view import JobView
 from jobguard.rules.base import NoOptions
@@ -43,16 +43,16 @@ REMEDIATION = (
 )
 
 
-def check(view: JobView, options: NoOptions, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Violation]:
     for rule, reason in sorted(suppressions(view).items()):
         path = ("metadata", "annotations", Key(SUPPRESS_PREFIX + rule))
-        if rule not in ctx.known_rules:
-            close = difflib.get_close_matches(rule, sorted(ctx.known_rules), n=1)
+        if rule not in subject.known_rules:
+            close = difflib.get_close_matches(rule, sorted(subject.known_rules), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             yield Violation(
                 path, f"suppression names unknown rule {rule!r}{hint}; it silences nothing"
             )
-        elif rule in ctx.unsuppressible:
+        elif rule in subject.unsuppressible:
             yield Violation(
                 path, f"the policy forbids suppressing {rule!r}; the suppression is ignored"
             )

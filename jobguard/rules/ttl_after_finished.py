@@ -5,8 +5,8 @@ is reported when it is not set (the policy's ``default`` is written), below ``mi
 ``max``.
 
 CronJobs are a policy choice (option ``cronjobs``). With ``skip`` (the default) a CronJob's job
-template is not given the default and a Job created by a CronJob (an ownerReference of kind
-CronJob) is not judged at all: the CronJob controller already deletes its finished Jobs, keeping
+template is not given the default and a CronJob's scheduled run (created by the CronJob
+controller, see ``Subject.scheduled_run``) is not judged at all: the CronJob controller already deletes its finished Jobs, keeping
 the newest ``successfulJobsHistoryLimit`` (3) and ``failedJobsHistoryLimit`` (1). A TTL would fight
 those limits: it deletes the failed Job the history was meant to keep for debugging, often before
 anyone looked. An explicit TTL in a CronJob template is still held to ``min`` and ``max``. With
@@ -51,8 +51,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
 from jobguard.rules.base import below_minimum, exceeds
@@ -128,9 +128,9 @@ def _set(view: JobView, value: int, *, safe: bool) -> Fix:
     )
 
 
-def check(view: JobView, options: Options, ctx: Context) -> Iterator[Violation]:
+def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violation]:
     skip_cronjobs = options.cronjobs == "skip"
-    if view.owned_by_cronjob and skip_cronjobs:
+    if subject.scheduled_run and skip_cronjobs:
         return  # judged through its CronJob, whose history limits clean it up
     path = view.at(*FIELD)
     if not view.has(*FIELD):

@@ -15,28 +15,32 @@ unjudged. Then:
 * validate: evaluate the object exactly as ``jobguard lint`` evaluates a file (that is what makes
   the CLI and the cluster agree); deny-level findings deny with 403 naming each rule and field,
   warn-level ones become warnings, audit-level ones are only logged and counted. On UPDATE a
-  violation already present in ``oldObject`` (same rule, same path) does not block: it is shown
-  as a warning, so a legacy Job still takes a label or finalizer change.
+  violation already present in ``oldObject`` (same rule, same path, same value there: ratcheting
+  by value, :meth:`jobguard.core.subject.Subject.forgiven`) does not block: it is shown as a
+  warning, so a legacy Job still takes a label or finalizer change, while a changed violating
+  value is denied like a new one. A CronJob's scheduled run
+  (:attr:`jobguard.core.subject.Subject.scheduled_run`: the controller's identity AND a
+  controlling CronJob ownerReference) is warned about, never denied.
+
+What the request says about itself is asked of :class:`jobguard.core.subject.Subject`; this
+module reads no ownerReference, annotation or managedFields entry itself.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobguard.cel.custom_rule import denial_message as custom_denial
 from jobguard.cel.custom_rule import warning_message as custom_warning
-from jobguard.core.context import DEFAULT_KUBERNETES_VERSION, Context
 from jobguard.core.engine import evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fixes
-from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
-from jobguard.core.kubernetes.versions import Version
 from jobguard.core.model import Finding, SetValue, Severity
-from jobguard.core.paths import field_path
-from jobguard.core.subject import Subject
-from jobguard.core.view import JOB_KINDS, JobView
+from jobguard.core.paths import FieldPath, field_path
+from jobguard.core.subject import DEFAULT_KUBERNETES_VERSION, Requester, Subject
+from jobguard.core.view import JOB_KINDS
 from jobguard.policy import Policy
 from jobguard.rules import fixing_rules, validating_rules
 from jobguard.webhook import responses
@@ -44,8 +48,6 @@ from jobguard.webhook.responses import Answer
 from jobguard.webhook.review import Review
 
 MUTATE, VALIDATE = "mutate", "validate"
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-MAX_LAST_APPLIED_CHARS = 1024 * 1024
 
 #: Fixes left out on UPDATE that need no warning: the validating webhook speaks about them.
 QUIET_SKIPS = frozenset({EXISTING, IMMUTABLE})
@@ -119,29 +121,30 @@ def with_namespace(obj: dict[str, Any], namespace: str | None) -> dict[str, Any]
     return {**obj, "metadata": {**base, "namespace": namespace}}
 
 
-def last_applied(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    """kubectl's record of the user's own manifest, when present and readable."""
-    metadata = obj.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
-    raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
-    if not isinstance(raw, str) or len(raw) > MAX_LAST_APPLIED_CHARS:
-        return None
-    try:
-        applied = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(applied, dict) or applied.get("kind") != obj.get("kind"):
-        return None
-    return applied
+def request_subject(
+    review: Review,
+    policy: Policy,
+    version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION,
+    *,
+    defaulted: bool,
+) -> Subject | None:
+    """What a review asks to be judged (None unless a Job or CronJob): its object (with the
+    request's namespace, for scope), the old object, and who asked.
 
-
-def admission_view(
-    obj: dict[str, Any], version: Version = DEFAULT_KUBERNETES_VERSION
-) -> JobView | None:
-    """The mutating webhook's view: API defaults count as unset unless kubectl's
-    last-applied-configuration shows the user wrote them (managedFields is no evidence at
-    CREATE: it lists defaulted fields too)."""
-    return JobView.of(obj, defaulted=True, applied=last_applied(obj), kubernetes_version=version)
+    ``defaulted``: the mutating webhook tells API defaults from the user's values (it decides
+    what to fill in); the validating webhook judges the final object as lint judges a file.
+    """
+    assert review.object is not None  # parse_review requires it on CREATE and UPDATE
+    old = review.old_object
+    return Subject.admission(
+        review.operation,
+        with_namespace(review.object, review.namespace),
+        old_object=with_namespace(old, review.namespace) if old is not None else None,
+        requester=Requester(review.username, review.groups),
+        version=version,
+        controllers=policy.cronjob_controllers,
+        defaulted=defaulted,
+    )
 
 
 def _not_a_job(review: Review) -> Outcome:
@@ -197,34 +200,22 @@ def skip_warning(skipped: Skipped) -> str:
     return responses.short(f"jobguard {skipped.finding.rule}: fix not applied: {skipped.reason}")
 
 
-def subject_of(review: Review, kind: str, version: tuple[int, int]) -> Subject:
-    if review.operation == "UPDATE" and review.old_object is not None:
-        return Subject.update(kind, review.old_object, version)
-    return Subject.create(kind, version)
-
-
 def mutate(
     review: Review, policy: Policy, version: tuple[int, int] = DEFAULT_KUBERNETES_VERSION
 ) -> Outcome:
     guarded = run_guards(review)
     if guarded is not None:
         return guarded
-    assert review.object is not None  # parse_review requires it on CREATE and UPDATE
-    view = admission_view(with_namespace(review.object, review.namespace), version)
-    if view is None:
+    subject = request_subject(review, policy, version, defaulted=True)
+    if subject is None:
         return _not_a_job(review)
-    subject = subject_of(review, view.kind, version)
-    ctx = Context(
-        operation=review.operation, old_object=review.old_object, kubernetes_version=version
-    )
     # One evaluation without per-finding patches: the plan builds the single patch.
-    report = evaluate(view, policy, ctx, rules=fixing_rules(), patches=False)
+    report = evaluate(subject, policy, rules=fixing_rules(), patches=False)
     before = None
     if subject.is_update and any(applies(f) for f in report.findings):
-        old_object = with_namespace(dict(review.old_object or {}), review.namespace)
-        old_view = admission_view(old_object, version)
-        if old_view is not None:
-            before = evaluate(old_view, policy, ctx, rules=fixing_rules(), patches=False)
+        old = subject.old()
+        if old is not None:
+            before = evaluate(old, policy, rules=fixing_rules(), patches=False)
     plan = plan_fixes(report, subject, before=before)
     warnings = (
         [change_warning(f) for f in plan.applied]
@@ -236,22 +227,8 @@ def mutate(
     return Outcome(responses.allow(review.uid, warnings, plan.patch), PATCHED, "", report.findings)
 
 
-def _key(finding: Finding) -> tuple[str, tuple[Any, ...]]:
+def _key(finding: Finding) -> tuple[str, FieldPath]:
     return (finding.rule, finding.path)
-
-
-def scheduled_run(review: Review, view: JobView) -> bool:
-    """A Job the CronJob controller creates for one of its CronJobs.
-
-    Both the owner and the requester must say so: an ownerReference alone is written by
-    whoever creates the Job (``kubectl create job --from=cronjob/...`` too), so it cannot lift a
-    denial by itself.
-    """
-    return (
-        review.operation == "CREATE"
-        and view.owned_by_cronjob
-        and review.username in CRONJOB_CONTROLLER_USERS
-    )
 
 
 def validate(
@@ -260,41 +237,35 @@ def validate(
     guarded = run_guards(review)
     if guarded is not None:
         return guarded
-    assert review.object is not None  # parse_review requires it on CREATE and UPDATE
-    view = JobView.of(with_namespace(review.object, review.namespace), kubernetes_version=version)
-    if view is None:
+    subject = request_subject(review, policy, version, defaulted=False)
+    if subject is None:
         return _not_a_job(review)
-    ctx = Context(
-        operation=review.operation, old_object=review.old_object, kubernetes_version=version
-    )
     rules = validating_rules()
-    report = evaluate(view, policy, ctx, rules=rules, patches=False)
-    before: set[tuple[str, tuple[Any, ...]]] = set()
+    report = evaluate(subject, policy, rules=rules, patches=False)
+    before: set[tuple[str, FieldPath]] = set()
     # The old object only matters when the new one has something to deny.
-    old_view = (
-        JobView.of(review.old_object, kubernetes_version=version)
-        if review.old_object is not None
-        else None
-    )
     custom = policy.custom_names
-    if review.operation == "UPDATE" and report.errors and old_view is not None:
-        # A violation the old object already had does not block, except a custom rule's: a
-        # ValidatingAdmissionPolicy judges the new object alone.
-        before = {
-            _key(f)
-            for f in evaluate(old_view, policy, ctx, rules=rules, patches=False).findings
-            if f.rule not in custom
-        }
-    if scheduled_run(review, view):
+    if subject.is_update and report.errors:
+        old = subject.old()
+        if old is not None:
+            # A violation the old object already had does not block, except a custom rule's: a
+            # ValidatingAdmissionPolicy judges the new object alone.
+            before = {
+                _key(f)
+                for f in evaluate(old, policy, rules=rules, patches=False).findings
+                if f.rule not in custom
+            }
+    if subject.scheduled_run:
         # Denying it would only drop this run: the template was judged when the CronJob was
         # created or changed, and that is where a violation can be fixed.
         warnings = [finding_warning(f, scheduled=True) for f in report.errors] + [
             finding_warning(f) for f in report.findings if f.severity is Severity.WARNING
         ]
         return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)
-    blocking = tuple(f for f in report.errors if _key(f) not in before)
+    forgiven = {_key(f) for f in report.errors if subject.forgiven(_key(f), before)}
+    blocking = tuple(f for f in report.errors if _key(f) not in forgiven)
     warnings = [
-        finding_warning(f, preexisting=True) for f in report.errors if _key(f) in before
+        finding_warning(f, preexisting=True) for f in report.errors if _key(f) in forgiven
     ] + [warning_text(f, custom) for f in report.findings if f.severity is Severity.WARNING]
     if blocking:
         answer = responses.deny(review.uid, denial_message(blocking, custom), warnings)

@@ -108,6 +108,7 @@ class Review:
     old_object: dict[str, Any] | None
     dry_run: bool
     sub_resource: str | None
+    groups: tuple[str, ...] = ()
 
 
 def _optional_str(request: dict[str, Any], key: str, uid: str) -> str | None:
@@ -186,6 +187,7 @@ def parse_review(document: Any) -> Review:
         )
     user = request.get("userInfo")
     username = user.get("username") if isinstance(user, dict) else None
+    groups = user.get("groups") if isinstance(user, dict) else None
     dry_run = request.get("dryRun")
     if dry_run is not None and not isinstance(dry_run, bool):
         raise ReviewError("request.dryRun must be true or false", uid)
@@ -200,4 +202,5 @@ def parse_review(document: Any) -> Review:
         old_object=_object(request, "oldObject", uid, required=operation == "UPDATE"),
         dry_run=bool(dry_run),
         sub_resource=_optional_str(request, "subResource", uid),
+        groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
     )

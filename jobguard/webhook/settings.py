@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobguard.core.context import DEFAULT_KUBERNETES_VERSION
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION
 
 MIB = 1024 * 1024
 

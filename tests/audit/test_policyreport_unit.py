@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobguard.audit.judge import judge
 from jobguard.audit.policyreport import MAX_RESOURCES, ReportBuilder
-from jobguard.core.context import Context
+from jobguard.core.subject import Subject
 from jobguard.policy import load_policy
 from tests.audit import objects
 
@@ -14,8 +14,9 @@ def test_a_result_lists_at_most_max_resources_and_counts_them_all() -> None:
     policy = load_policy([])
     for index in range(MAX_RESOURCES + 50):
         obj = objects.renamed(objects.stored("job-ssa-job"), f"job-{index}")
-        judgement = judge(obj, policy, Context())
-        assert judgement is not None
+        subject = Subject.stored(obj)
+        assert subject is not None
+        judgement = judge(subject, policy)
         findings = tuple(lf.finding for lf in judgement.result.findings)
         builder.add(obj, findings, judgement.exempted, judgement.rules_run)
     report = builder.namespace_report("batch-demo", seconds=0)

@@ -110,13 +110,15 @@ def test_reports_hold_one_result_per_rule_and_outcome(captured: StandIn, audit: 
                 "result": "warn",
                 "severity": "medium",
                 "scored": True,
-                "message": f"3 objects, for example: {TTL_MESSAGE}",
+                "message": f"4 objects, for example: {TTL_MESSAGE}",
                 "resources": [
                     _job("indexed-render", "c43f98b3-0ad0-4074-886e-a676758791a8"),
+                    # made by hand from a CronJob (kubectl create job --from): any Job
+                    _job("manual-report", "a0d5e8df-9cae-442a-8f7e-99f20b0aadb4"),
                     _job("primes-b9bl7", "059ef3b6-dc4a-42ce-8f47-f66b7234c343"),
                     _job("ssa-job", "a47342a9-16a0-4c28-9b15-028dd57f359a"),
                 ],
-                "properties": {"objects": "3"},
+                "properties": {"objects": "4"},
             },
             *PASSES,
         ],
@@ -125,7 +127,7 @@ def test_reports_hold_one_result_per_rule_and_outcome(captured: StandIn, audit: 
     assert cluster["kind"] == "ClusterPolicyReport" and "namespace" not in cluster["metadata"]
     ttl = next(r for r in cluster["results"] if r["rule"] == "ttl-after-finished")
     assert ttl["resources"] == [{"apiVersion": "v1", "kind": "Namespace", "name": "batch-demo"}]
-    assert ttl["properties"] == {"objects": "3"}
+    assert ttl["properties"] == {"objects": "4"}
     assert cluster["summary"] == {"pass": 11, "fail": 0, "warn": 2, "error": 0, "skip": 0}
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.core.model import Action, Severity
 from jobguard.policy import PolicyError, load_policy
 from jobguard.policy.model import Policy
@@ -147,10 +146,8 @@ def test_old_object_and_request_are_those_of_the_admission_request(tmp_path: Pat
     )
     policy = load_policy([path])
     new, old = job({"team": "b"}), job({"team": "a"})
-    update = Context(operation="UPDATE", old_object=old)
-    assert custom(evaluate_obj(new, policy, update), "keep-team") == [
-        ("", "the team label cannot change", "error")
-    ]
+    update = evaluate_obj(new, policy, operation="UPDATE", old_object=old)
+    assert custom(update, "keep-team") == [("", "the team label cannot change", "error")]
     assert custom(evaluate_obj(new, policy), "keep-team") == []  # a manifest: a CREATE
 
 

@@ -19,7 +19,6 @@ from click.testing import CliRunner
 
 from jobguard.cel.custom_rule import warning_message
 from jobguard.cli import main
-from jobguard.core.context import Context
 from jobguard.export import export_policy, render_yaml
 from jobguard.lint.linter import lint_bytes
 from jobguard.policy import load_policy
@@ -27,6 +26,7 @@ from jobguard.policy.model import Policy
 from jobguard.webhook.responses import short
 from tests.audit.standin import running as standin_running
 from tests.cel import vap
+from tests.helpers import evaluate_obj
 from tests.webhook.support import Server, SessionCA, all_rules_off, review_for, running_server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom-rules" / "policy.yaml"
@@ -145,14 +145,17 @@ def ids(value: Any) -> str:
     return value["metadata"]["name"] if isinstance(value, dict) else ""
 
 
-def lint_verdicts(policy: Policy, obj: dict[str, Any], ctx: Context | None = None) -> Expected:
-    result = lint_bytes("obj.yaml", yaml.safe_dump(obj).encode(), policy, ctx)
-    return {
-        (lf.finding.rule, ACTIONS[lf.finding.severity.value], lf.finding.message)
-        for o in result.objects
-        for lf in o.findings
-        if lf.finding.rule in CUSTOM
-    }
+def lint_verdicts(
+    policy: Policy, obj: dict[str, Any], old: dict[str, Any] | None = None
+) -> Expected:
+    """What the engine reports for a manifest (lint) or, with ``old``, for an UPDATE of it."""
+    if old is not None:
+        report = evaluate_obj(obj, policy, operation="UPDATE", old_object=old)
+        findings = list(report.findings)
+    else:
+        result = lint_bytes("obj.yaml", yaml.safe_dump(obj).encode(), policy)
+        findings = [lf.finding for o in result.objects for lf in o.findings]
+    return {(f.rule, ACTIONS[f.severity.value], f.message) for f in findings if f.rule in CUSTOM}
 
 
 def export_verdicts(
@@ -220,8 +223,7 @@ def test_create_lint_and_export_agree(
 def test_update_lint_and_export_agree(
     policy: Policy, new: dict[str, Any], old: dict[str, Any], expected: Expected
 ) -> None:
-    ctx = Context(operation="UPDATE", old_object=old)
-    assert lint_verdicts(policy, new, ctx) == expected
+    assert lint_verdicts(policy, new, old) == expected
     assert export_verdicts(policy, new, "UPDATE", old) == expected
 
 

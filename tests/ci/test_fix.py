@@ -89,7 +89,7 @@ def test_the_kubectl_golden_fixes_exactly_the_findings_with_safe_fixes() -> None
 def test_the_fixed_data_equals_the_webhooks_patch_result() -> None:
     """Document by document, --fix writes what Report.fixed() (the mutating webhook) produces."""
     from jobguard.core.engine import evaluate
-    from jobguard.core.view import JobView
+    from jobguard.core.subject import Subject
     from jobguard.yamlsource import parse_stream
 
     source = (FIX_FIXTURES / "kubectl-multidoc.yaml").read_bytes()
@@ -99,9 +99,9 @@ def test_the_fixed_data_equals_the_webhooks_patch_result() -> None:
     after = [d.data for d in parse_stream(golden).documents]
     expected = []
     for doc in before:
-        view = JobView.of(doc)
+        subject = Subject.manifest(doc)
         expected.append(
-            doc if view is None else evaluate(view, POLICY, rules=fixable_rules).fixed()[0]
+            doc if subject is None else evaluate(subject, POLICY, rules=fixable_rules).fixed()[0]
         )
     assert after == expected
 

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from jobguard.cli import main
 from jobguard.core.engine import Report, evaluate
 from jobguard.core.fixplan import EXISTING, IMMUTABLE, REJECTED, applies, plan_fixes
+from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.model import Action, Category, Finding, Fix, SetValue, Severity
-from jobguard.core.subject import Subject
+from jobguard.core.subject import Operation, Subject
 from jobguard.core.view import JobView
 from jobguard.policy import load_policy
 from jobguard.rules import REGISTRY
@@ -54,6 +55,19 @@ def _finding(
     )
 
 
+def _new(kind: str, operation: Operation = Operation.MANIFEST) -> Subject:
+    view = JobView.of({"apiVersion": "batch/v1", "kind": kind, "spec": {}})
+    assert view is not None
+    return Subject.of(view, operation)
+
+
+def _update(old: dict[str, Any], version: Version = DEFAULT_KUBERNETES_VERSION) -> Subject:
+    """An UPDATE of ``old`` (to a copy of itself: only the old object matters here)."""
+    view = JobView.of(copy.deepcopy(old), kubernetes_version=version)
+    assert view is not None
+    return Subject.of(view, Operation.UPDATE, old_object=old)
+
+
 def _policy(tmp_path: Path, rules: dict[str, Any]) -> list[str]:
     return [str(all_rules_off(tmp_path)), str(write_policy(tmp_path / "policy.yaml", rules))]
 
@@ -69,7 +83,7 @@ def test_audit_and_unsafe_fixes_are_not_applied_deny_and_warn_ones_are() -> None
         _finding("d", Action.WARN, ("spec", "suspend"), True, safe=False),
     )
     assert [applies(f) for f in findings] == [False, True, True, False]
-    plan = plan_fixes(Report(view, findings), Subject.manifest("Job"))
+    plan = plan_fixes(Report(view, findings), Subject.of(view))
     assert plan.patch == [
         {"op": "add", "path": "/spec/parallelism", "value": 1},
         {"op": "add", "path": "/spec/completions", "value": 1},
@@ -87,7 +101,7 @@ def test_a_fix_that_cannot_apply_is_skipped_and_the_others_still_apply() -> None
         _finding("restart", Action.DENY, ("spec", "template", "spec", "restartPolicy"), "Never"),
         _finding("backoff", Action.WARN, ("spec", "backoffLimit"), 6),
     )
-    plan = plan_fixes(Report(view, findings), Subject.create("Job"))
+    plan = plan_fixes(Report(view, findings), Subject.of(view, Operation.CREATE))
     assert plan.patch == [{"op": "add", "path": "/spec/backoffLimit", "value": 6}]
     assert [(s.finding.rule, s.reason) for s in plan.skipped] == [
         ("restart", "cannot edit /spec/template/spec/restartPolicy: a parent is not a map")
@@ -100,10 +114,10 @@ def test_on_update_a_finding_the_old_object_had_is_left_alone() -> None:
     assert view is not None
     finding = _finding("concurrency", Action.WARN, ("spec", "concurrencyPolicy"), "Forbid")
     report = Report(view, (finding,))
-    plan = plan_fixes(report, Subject.update("CronJob", old), before=report)
+    plan = plan_fixes(report, _update(old), before=report)
     assert (plan.patch, [s.reason for s in plan.skipped]) == ([], [EXISTING])
     # Without the old report the finding counts as the update's own, and a CronJob may change.
-    assert plan_fixes(report, Subject.update("CronJob", old)).patch == [
+    assert plan_fixes(report, _update(old)).patch == [
         {"op": "add", "path": "/spec/concurrencyPolicy", "value": "Forbid"}
     ]
 
@@ -121,7 +135,7 @@ def test_on_a_job_update_an_immutable_path_is_never_fixed() -> None:
         _finding("completions", Action.WARN, ("spec", "completions"), 1),
         _finding("ttl", Action.WARN, ("spec", "ttlSecondsAfterFinished"), 60),
     )
-    plan = plan_fixes(Report(view, findings), Subject.update("Job", copy.deepcopy(job)))
+    plan = plan_fixes(Report(view, findings), _update(copy.deepcopy(job)))
     assert plan.patch == [{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 60}]
     assert [(s.finding.rule, s.reason) for s in plan.skipped] == [
         ("restart", IMMUTABLE),
@@ -185,8 +199,8 @@ def test_report_fixed_is_the_manifest_plan(name: str) -> None:
         }
     )
     assert view is not None
-    report = evaluate(view, policy, rules=REGISTRY)
-    plan = plan_fixes(report, Subject.manifest("CronJob"))
+    report = evaluate(Subject.of(view), policy, rules=REGISTRY)
+    plan = plan_fixes(report, Subject.of(view))
     assert report.fixed() == (plan.obj, plan.patch)
     assert report.safe_edits() == list(plan.edits)
     assert plan.patch  # restartPolicy at least
@@ -221,16 +235,16 @@ def _stored_job(**spec: Any) -> dict[str, Any]:
 def test_a_job_update_may_change_only_its_mutable_fields(
     path: tuple[str, ...], expected: bool
 ) -> None:
-    subject = Subject.update("Job", _stored_job(completionMode="NonIndexed"))
+    subject = _update(_stored_job(completionMode="NonIndexed"))
     assert subject.may_change(path) is expected
     # Manifests, CREATEs and CronJob UPDATEs may change anything.
-    assert Subject.manifest("Job").may_change(path)
-    assert Subject.create("Job").may_change(path)
-    assert Subject.update("CronJob", {"kind": "CronJob", "spec": {}}).may_change(path)
+    assert _new("Job").may_change(path)
+    assert _new("Job", Operation.CREATE).may_change(path)
+    assert _update({"kind": "CronJob", "spec": {}}).may_change(path)
 
 
 def test_a_suspended_job_may_change_its_scheduling_directives_only() -> None:
-    subject = Subject.update("Job", _stored_job(suspend=True))
+    subject = _update(_stored_job(suspend=True))
     pod = ("spec", "template", "spec")
     assert subject.may_change((*pod, "nodeSelector"))
     assert subject.may_change((*pod, "tolerations"))
@@ -243,8 +257,8 @@ def test_a_suspended_job_may_change_its_scheduling_directives_only() -> None:
 
 def test_an_indexed_job_may_change_completions_from_the_elastic_version_on() -> None:
     stored = _stored_job(completionMode="Indexed")
-    assert Subject.update("Job", stored, (1, 36)).may_change(("spec", "completions"))
-    assert not Subject.update("Job", stored, (1, 26)).may_change(("spec", "completions"))
+    assert _update(stored, (1, 36)).may_change(("spec", "completions"))
+    assert not _update(stored, (1, 26)).may_change(("spec", "completions"))
 
 
 def test_a_fix_the_api_server_would_reject_on_update_is_left_out() -> None:
@@ -267,6 +281,6 @@ def test_a_fix_the_api_server_would_reject_on_update_is_left_out() -> None:
         _finding("completions", Action.WARN, ("spec", "completions"), 5),
         _finding("ttl", Action.WARN, ("spec", "ttlSecondsAfterFinished"), 60),
     )
-    plan = plan_fixes(Report(view, findings), Subject.update("Job", stored, (1, 36)))
+    plan = plan_fixes(Report(view, findings), _update(stored, (1, 36)))
     assert plan.patch == [{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 60}]
     assert [(s.finding.rule, s.reason) for s in plan.skipped] == [("completions", REJECTED)]

@@ -10,6 +10,7 @@ from typing import Any
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Action, Category
 from jobguard.core.rule import RuleSet
+from jobguard.core.subject import Subject
 from jobguard.core.suppressions import may_suppress, suppressions
 from jobguard.core.view import JobView
 from jobguard.export.build import admission_match
@@ -56,7 +57,7 @@ def test_annotations_are_read_by_rule_name() -> None:
 
 def test_the_known_names_are_the_registrys_even_when_one_rule_runs() -> None:
     view = job({PREFIX + "restart-policy": "reviewed", PREFIX + "restart-polcy": "typo"})
-    report = evaluate(view, builtin_defaults(), rules=REGISTRY.named("suppression"))
+    report = evaluate(Subject.of(view), builtin_defaults(), rules=REGISTRY.named("suppression"))
     assert [(f.rule, f.field, f.message) for f in report.findings] == [
         ("suppression", TYPO, TYPO_MESSAGE)
     ]
@@ -66,7 +67,7 @@ def test_the_known_names_come_from_the_rule_set_not_from_the_engine() -> None:
     view = job({PREFIX + "restart-policy": "reviewed"})
     alone = RuleSet.of([RULES_BY_NAME["suppression"]])
     assert alone.known == frozenset({"suppression"})
-    report = evaluate(view, builtin_defaults(), rules=alone)
+    report = evaluate(Subject.of(view), builtin_defaults(), rules=alone)
     assert [f.message for f in report.findings] == [
         "suppression names unknown rule 'restart-policy'; it silences nothing"
     ]
@@ -74,7 +75,7 @@ def test_the_known_names_come_from_the_rule_set_not_from_the_engine() -> None:
 
 def test_the_suppression_rule_cannot_be_suppressed_by_an_annotation() -> None:
     view = job({PREFIX + "suppression": "quiet please", PREFIX + "restart-polcy": "typo"})
-    report = evaluate(view, builtin_defaults(), rules=REGISTRY.named("suppression"))
+    report = evaluate(Subject.of(view), builtin_defaults(), rules=REGISTRY.named("suppression"))
     assert found(report) == [("suppression", TYPO)]
     assert report.suppressed == ()
 
@@ -85,13 +86,13 @@ def test_a_rule_declaring_itself_unsuppressible_is_not_silenced_whatever_its_nam
     backoff = RULES_BY_NAME["backoff-limit"]
     view = job({PREFIX + "backoff-limit": "reviewed"})
     policy = builtin_defaults()
-    suppressible = evaluate(view, policy, rules=RuleSet((backoff,), REGISTRY.known))
+    suppressible = evaluate(Subject.of(view), policy, rules=RuleSet((backoff,), REGISTRY.known))
     assert found(suppressible) == []
     assert [(f.rule, f.field) for f in suppressible.suppressed] == [
         ("backoff-limit", "spec.backoffLimit")
     ]
     pinned = RuleSet((replace(backoff, suppressible=False),), REGISTRY.known)
-    report = evaluate(view, policy, rules=pinned)
+    report = evaluate(Subject.of(view), policy, rules=pinned)
     assert found(report) == [("backoff-limit", "spec.backoffLimit")]
     assert report.suppressed == ()
 
@@ -104,7 +105,9 @@ def test_a_failing_unsuppressible_rule_is_an_internal_error_the_annotation_may_l
 
     crashing = replace(RULES_BY_NAME["suppression"], check=crash)
     view = job({PREFIX + "internal-error": "known bug"})
-    report = evaluate(view, builtin_defaults(), rules=RuleSet((crashing,), REGISTRY.known))
+    report = evaluate(
+        Subject.of(view), builtin_defaults(), rules=RuleSet((crashing,), REGISTRY.known)
+    )
     assert found(report) == []
     assert [f.rule for f in report.suppressed] == ["internal-error"]
 

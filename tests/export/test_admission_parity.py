@@ -13,7 +13,6 @@ import jsonpatch
 import pytest
 import yaml
 
-from jobguard.core.view import JobView
 from jobguard.export import export_policy, render_yaml
 from jobguard.policy import Policy, load_policy
 from jobguard.policy.loader import bundled_policy_dir
@@ -67,12 +66,8 @@ def test_validating_policies_match_validate_on_real_requests(path: Path, policy_
     blocking = {(f.rule, pattern(f.field)) for f in outcome.blocking if f.rule in native}
     assert {(f.rule, f.path) for f in failures if f.action == "Deny"} == blocking
     review = parse_review(document)
-    view = JobView.of(review.object)
-    if (
-        review.operation == "CREATE"
-        and view is not None
-        and not admission.scheduled_run(review, view)
-    ):
+    subject = admission.request_subject(review, policy, VERSION, defaulted=False)
+    if review.operation == "CREATE" and subject is not None and not subject.scheduled_run:
         # An UPDATE keeping an old violation and a scheduled run get warnings from the webhook
         # in place of a denial; the native deny policies let them through silently
         # (docs/native.md). Everything else is the same finding for finding.

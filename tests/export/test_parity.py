@@ -23,9 +23,9 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.kubernetes.apiserver import default_cronjob, default_job
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.export import export_policy, render_yaml
 from jobguard.rules import REGISTRY
@@ -63,7 +63,7 @@ def decodable(obj: dict[str, Any]) -> bool:
     except (kubernetes_validate.ValidationError, kubernetes_validate.InvalidSchemaError):
         return False
     view = JobView.of(obj)
-    return view is not None and not evaluate(view, api_only(), Context(), rules=REGISTRY).errors
+    return view is not None and not evaluate(Subject.of(view), api_only(), rules=REGISTRY).errors
 
 
 def as_stored(obj: dict[str, Any]) -> dict[str, Any]:

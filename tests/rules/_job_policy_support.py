@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.engine import Report, evaluate
+from jobguard.core.subject import Operation, Requester, Subject
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, PolicyError, load_policy
 from jobguard.policy.model import builtin_defaults
@@ -16,6 +16,7 @@ from jobguard.rules import REGISTRY
 from tests.helpers import FIXTURES
 
 ADMISSION = FIXTURES / "admission"
+CAPTURED = FIXTURES / "admission-1.36"
 POD = {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox:1.36"}]}
 
 
@@ -46,11 +47,36 @@ def admission_object(name: str) -> dict[str, Any]:
     return copy.deepcopy(review["request"]["object"])
 
 
-def report(obj: dict[str, Any], rule: str, policy: Policy | None = None, **view_kw: Any) -> Report:
-    """``rule`` alone on ``obj`` (other rules' fixes cannot blur the patch)."""
+#: The identity the CronJob controller creates its scheduled runs as (fixture 028).
+CRONJOB_CONTROLLER = "system:serviceaccount:kube-system:cronjob-controller"
+
+
+def scheduled_run() -> dict[str, Any]:
+    """A CronJob's scheduled Job as the real controller created it (fixture 028: ownerReference
+    kind CronJob with ``controller: true``, created as ``CRONJOB_CONTROLLER``)."""
+    path = CAPTURED / "028-mutate-Job-CREATE-every-minute-29943884.json"
+    review = json.loads(path.read_text())
+    return copy.deepcopy(review["request"]["object"])
+
+
+def report(
+    obj: dict[str, Any],
+    rule: str,
+    policy: Policy | None = None,
+    *,
+    requester: str | None = None,
+    **view_kw: Any,
+) -> Report:
+    """``rule`` alone on ``obj`` (other rules' fixes cannot blur the patch); with a
+    ``requester``, judged as an admission CREATE that user sent."""
     view = JobView.of(obj, **view_kw)
     assert view is not None
-    return evaluate(view, policy or builtin_defaults(), Context(), rules=REGISTRY.named(rule))
+    subject = (
+        Subject.of(view)
+        if requester is None
+        else Subject.of(view, Operation.CREATE, requester=Requester(requester))
+    )
+    return evaluate(subject, policy or builtin_defaults(), rules=REGISTRY.named(rule))
 
 
 def findings(obj: dict[str, Any], rule: str, **kw: Any) -> list[tuple[str, str]]:

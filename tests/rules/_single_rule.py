@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobguard.core.context import Context
 from jobguard.core.engine import Report, evaluate
-from jobguard.core.view import JobView
 from jobguard.policy import Policy
 from jobguard.policy.model import builtin_defaults
 from jobguard.rules import REGISTRY
+from tests.helpers import subject_of
 
 
 def report_of(
     obj: dict[str, Any],
     rule: str,
     policy: Policy | None = None,
-    ctx: Context | None = None,
-    **view_kw: Any,
+    **kw: Any,
 ) -> Report:
-    view = JobView.of(obj, **view_kw)
-    assert view is not None, "not a Job or CronJob"
-    return evaluate(view, policy or builtin_defaults(), ctx, rules=REGISTRY.named(rule))
+    """``obj`` judged by ``rule`` alone; ``kw`` as :func:`tests.helpers.subject_of` takes them."""
+    return evaluate(subject_of(obj, **kw), policy or builtin_defaults(), rules=REGISTRY.named(rule))
 
 
 def found(obj: dict[str, Any], rule: str, **kw: Any) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jobguard.core.model import RemoveValue, SetValue
 from tests.rules._job_policy_support import (
+    CRONJOB_CONTROLLER,
     admission_object,
     cronjob,
     findings,
@@ -13,6 +14,7 @@ from tests.rules._job_policy_support import (
     policy,
     policy_problems,
     report,
+    scheduled_run,
 )
 
 RULE = "active-deadline"
@@ -107,15 +109,18 @@ def test_a_deadline_above_the_maximum_gets_only_an_unsafe_fix(tmp_path: Path) ->
     assert rep.fixed()[1] == []
 
 
-def test_a_cronjob_created_job_is_judged_through_its_cronjob(tmp_path: Path) -> None:
-    owned = admission_object("021-mutate-Job-CREATE-from-cron")
+def test_a_scheduled_run_is_judged_through_its_cronjob(tmp_path: Path) -> None:
+    owned = scheduled_run()
     owned["spec"]["template"]["spec"][DEADLINE] = 600
     pol = policy(tmp_path, RULE, "    require: true\n    max: 60\n")
-    assert report(owned, RULE, policy=pol, defaulted=True).findings == ()
-    owned["metadata"].pop("ownerReferences")
-    assert [f.field for f in report(owned, RULE, policy=pol, defaulted=True).findings] == [
-        "spec.template.spec.activeDeadlineSeconds"
-    ]
+    run = report(owned, RULE, policy=pol, defaulted=True, requester=CRONJOB_CONTROLLER)
+    assert run.findings == ()
+    # The same ownerReference from anyone else (a forged owner) is judged as any Job.
+    for judged in (
+        report(owned, RULE, policy=pol, defaulted=True, requester="admin"),
+        report(owned, RULE, policy=pol),  # a manifest: never a scheduled run
+    ):
+        assert [f.field for f in judged.findings] == ["spec.template.spec.activeDeadlineSeconds"]
 
 
 def test_a_deadline_from_the_manifest_survives_admission(tmp_path: Path) -> None:

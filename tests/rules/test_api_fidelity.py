@@ -17,7 +17,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.updates import job_update_errors
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from jobguard.core.model import Category
@@ -48,7 +47,7 @@ def _job() -> dict[str, Any]:
 
 def _api(obj: dict[str, Any], version: Version) -> list[tuple[str, str]]:
     text = yaml.safe_dump(obj, sort_keys=False)
-    result = lint_text(text, api_only(), Context(kubernetes_version=version))
+    result = lint_text(text, api_only(), version)
     return [
         (lf.finding.rule, lf.finding.field)
         for o in result.objects
@@ -94,7 +93,7 @@ def test_restart_rules_errors_name_the_rules_path() -> None:
         ],
     )
     text = yaml.safe_dump(job, sort_keys=False)
-    result = lint_text(text, api_only(), Context(kubernetes_version=(1, 36)))
+    result = lint_text(text, api_only(), (1, 36))
     found = [(lf.finding.field, lf.finding.message) for o in result.objects for lf in o.findings]
     at = "spec.template.spec.containers[0].restartPolicyRules"
     assert found == [
@@ -457,7 +456,7 @@ def test_kind_case_and_resource_version_match_the_oracle(
         obj["spec"] = _job()["spec"]
     else:
         obj["spec"] = {"schedule": "0 3 * * *", "jobTemplate": {"spec": _job()["spec"]}}
-    result = lint_text(yaml.safe_dump(obj), api_only(), Context(kubernetes_version=version))
+    result = lint_text(yaml.safe_dump(obj), api_only(), version)
     if written == canonical:
         assert result.problems == ()
         assert [

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.indexes import IndexListError, count_indexes
 from jobguard.core.kubernetes.names import (
     dns1123_label_errors,
@@ -308,12 +307,12 @@ def test_update_skips_create_only_checks() -> None:
         },
     }
     old = {"spec": {"schedule": "TZ=UTC 0 3 * * *"}}
-    created = evaluate_obj(cron, ctx=Context(operation="CREATE"))
+    created = evaluate_obj(cron, operation="CREATE")
     assert [(f.rule, f.field) for f in created.findings if f.category is Category.API] == [
         ("api-object-meta", "metadata.name"),
         ("api-cronjob-schedule", "spec.schedule"),
     ]
-    updated = evaluate_obj(cron, ctx=Context(operation="UPDATE", old_object=old))
+    updated = evaluate_obj(cron, operation="UPDATE", old_object=old)
     assert [f.rule for f in updated.findings if f.category is Category.API] == []
 
 

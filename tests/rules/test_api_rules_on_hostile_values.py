@@ -14,7 +14,6 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.versions import NEWEST, OLDEST
 from tests.helpers import evaluate_obj
 
@@ -118,6 +117,6 @@ def test_no_api_rule_fails_on_hostile_values(
     obj = job(kind)
     for (where, key), value in changes:
         place(obj, where, key, copy.deepcopy(value))
-    report = evaluate_obj(obj, ctx=Context(kubernetes_version=version))
+    report = evaluate_obj(obj, version=version)
     failures = [f.message for f in report.findings if f.rule == "internal-error"]
     assert not failures, failures

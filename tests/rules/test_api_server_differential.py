@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.versions import DEFAULT_KUBERNETES_VERSION, Version
 from tests.helpers import evaluate_obj
 
@@ -1018,7 +1017,7 @@ def expected(case: Case, kind: str) -> list[tuple[str, str]]:
 
 
 def api_findings(obj: dict[str, Any], version: Version) -> list[tuple[str, str]]:
-    report = evaluate_obj(obj, ctx=Context(kubernetes_version=version))
+    report = evaluate_obj(obj, version=version)
     return [
         (f.field, f.message)
         for f in report.findings

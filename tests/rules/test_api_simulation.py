@@ -254,8 +254,8 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, int
 def test_the_api_rules_of_one_evaluation_share_one_simulation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from jobguard.core.context import Context
     from jobguard.core.engine import evaluate
+    from jobguard.core.subject import Operation, Subject
     from jobguard.core.view import JobView
     from jobguard.policy.model import builtin_defaults
     from jobguard.rules import REGISTRY
@@ -265,15 +265,18 @@ def test_the_api_rules_of_one_evaluation_share_one_simulation(
     bad = job({"selector": {"matchLabels": {"app": "etl"}}})  # both rules report on it
     view = JobView.of(bad)
     assert view is not None
-    report = evaluate(view, builtin_defaults(), Context(), rules=rules)
+    report = evaluate(Subject.of(view), builtin_defaults(), rules=rules)
     assert {f.rule for f in report.findings} == {"api-selector", "api-restart-policy"}
     assert calls == [("CREATE", (1, 37))]  # the default version
     # Another operation or version is another simulation; another view starts afresh.
-    evaluate(view, builtin_defaults(), Context(kubernetes_version=(1, 29)), rules=rules)
-    evaluate(view, builtin_defaults(), Context(operation="UPDATE"), rules=rules)
+    evaluate(Subject.of(view), builtin_defaults(), rules=rules)  # the same: no new one
+    older = JobView.of(bad, kubernetes_version=(1, 29))
+    assert older is not None
+    evaluate(Subject.of(older), builtin_defaults(), rules=rules)
+    evaluate(Subject.of(view, Operation.UPDATE, old_object=bad), builtin_defaults(), rules=rules)
     other = JobView.of(bad)
     assert other is not None
-    evaluate(other, builtin_defaults(), Context(), rules=rules)
+    evaluate(Subject.of(other), builtin_defaults(), rules=rules)
     assert calls == [
         ("CREATE", (1, 37)),
         ("CREATE", (1, 29)),

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.rules._job_policy_support import (
+    CRONJOB_CONTROLLER,
     admission_object,
     cronjob,
     findings,
@@ -13,6 +14,7 @@ from tests.rules._job_policy_support import (
     policy,
     policy_problems,
     report,
+    scheduled_run,
 )
 
 RULE = "backoff-limit"
@@ -129,17 +131,19 @@ def test_options_are_validated_when_the_policy_loads(tmp_path: Path) -> None:
     ]
 
 
-def test_a_cronjob_created_job_is_judged_through_its_cronjob(tmp_path: Path) -> None:
-    owned = admission_object("021-mutate-Job-CREATE-from-cron")
-    assert owned["spec"]["backoffLimit"] == 6  # maybe the template's own 6: not ours to replace
+def test_a_scheduled_run_is_judged_through_its_cronjob(tmp_path: Path) -> None:
+    owned = scheduled_run()
+    owned["spec"]["backoffLimit"] = 6  # maybe the template's own 6: not ours to replace
     pol = policy(tmp_path, RULE, "    default: 3\n    max: 10\n")
-    assert report(owned, RULE, policy=pol, defaulted=True).findings == ()
+    controller = {"requester": CRONJOB_CONTROLLER}
+    assert report(owned, RULE, policy=pol, defaulted=True, **controller).findings == ()
     owned["spec"]["backoffLimit"] = 50  # the validating webhook must not stop the CronJob's run
-    assert report(owned, RULE, policy=pol).findings == ()
-    owned["metadata"].pop("ownerReferences")
-    assert [f.field for f in report(owned, RULE, policy=pol, defaulted=True).findings] == [
+    assert report(owned, RULE, policy=pol, **controller).findings == ()
+    # The same ownerReference from a user (a forged owner) or in a file is judged as any Job.
+    assert [f.field for f in report(owned, RULE, policy=pol, requester="admin").findings] == [
         "spec.backoffLimit"
     ]
+    assert [f.field for f in report(owned, RULE, policy=pol).findings] == ["spec.backoffLimit"]
 
 
 def test_the_validating_webhook_view_of_a_per_index_job_is_not_denied(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 from jobguard.core.view import JobView
 from jobguard.rules.completions_parallelism import JobType, job_type
 from tests.rules._job_policy_support import (
+    CRONJOB_CONTROLLER,
     admission_object,
     cronjob,
     findings,
@@ -17,6 +18,7 @@ from tests.rules._job_policy_support import (
     policy,
     policy_problems,
     report,
+    scheduled_run,
 )
 
 RULE = "completions-parallelism"
@@ -272,12 +274,16 @@ def test_options_are_validated_when_the_policy_loads(tmp_path: Path) -> None:
     ]
 
 
-def test_a_cronjob_created_job_is_judged_through_its_cronjob(tmp_path: Path) -> None:
+def test_a_scheduled_run_is_judged_through_its_cronjob(tmp_path: Path) -> None:
     pol = policy(tmp_path, RULE, "    default_parallelism: 4\n    max_parallelism: 8\n")
-    owned = admission_object("021-mutate-Job-CREATE-from-cron")
+    owned = scheduled_run()
     owned["spec"]["completions"] = 10  # from the template; parallelism 1 maybe the template's own
-    assert report(owned, RULE, policy=pol, defaulted=True).findings == ()
+    controller = {"requester": CRONJOB_CONTROLLER}
+    assert report(owned, RULE, policy=pol, defaulted=True, **controller).findings == ()
     owned["spec"]["parallelism"] = 0  # the validating webhook must not stop the CronJob's run
-    assert report(owned, RULE, policy=pol).findings == ()
-    owned["metadata"].pop("ownerReferences")
+    assert report(owned, RULE, policy=pol, **controller).findings == ()
+    # The same ownerReference from a user (a forged owner) or in a file is judged as any Job.
+    assert [f.field for f in report(owned, RULE, policy=pol, requester="admin").findings] == [
+        "spec.parallelism"
+    ]
     assert [f.field for f in report(owned, RULE, policy=pol).findings] == ["spec.parallelism"]

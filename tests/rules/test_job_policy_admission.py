@@ -80,8 +80,17 @@ def own_ops(name: str, policy: str) -> list[dict[str, Any]]:
             ],
         ),
         ("006-mutate-Job-CREATE-indexed-render", "jobguard:default", []),
-        # Created by a CronJob: its counts and limits are copies of the template; no TTL (skip).
-        ("021-mutate-Job-CREATE-from-cron", "jobguard:strict", []),
+        # Made by hand from a CronJob (`kubectl create job --from=cronjob/...`, user admin):
+        # not a scheduled run, so judged as any Job (a CronJob's scheduled run, created by
+        # the controller, is left alone: tests/security).
+        (
+            "021-mutate-Job-CREATE-from-cron",
+            "jobguard:strict",
+            [
+                {"op": "replace", "path": "/spec/backoffLimit", "value": 3},
+                {"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 86400},
+            ],
+        ),
         # The CronJob template is not defaulted by the API: the counts are written at its paths.
         (
             "010-mutate-CronJob-CREATE-nightly-report",

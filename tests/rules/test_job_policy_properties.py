@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobguard.core.context import Context
 from jobguard.core.engine import Report, evaluate
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy import Policy, load_policy
 from jobguard.rules import REGISTRY
@@ -52,7 +52,7 @@ policies = st.sampled_from(sorted(POLICIES))
 def _report(obj: dict[str, Any], policy: Policy, **view_kw: Any) -> Report:
     view = JobView.of(obj, **view_kw)
     assert view is not None
-    return evaluate(view, policy, Context(), rules=REGISTRY.named(*RULES))
+    return evaluate(Subject.of(view), policy, rules=REGISTRY.named(*RULES))
 
 
 def _pod(deadline: int | None) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.core.kubernetes.selectors import parse_selector
 from jobguard.core.patching import apply_edits
 from jobguard.policy import PolicyError, load_policy
@@ -103,8 +102,7 @@ def test_an_update_of_a_job_created_with_a_manual_selector_is_not_blocked() -> N
     job = manual_job({"matchLabels": {"app": "report"}}, {"app": "report"})
     resumed = copy.deepcopy(job)
     resumed["spec"]["suspend"] = False
-    ctx = Context(operation="UPDATE", old_object=job)
-    assert findings(resumed, ctx=ctx) == []
+    assert findings(resumed, operation="UPDATE", old_object=job) == []
 
 
 def test_turning_manual_selector_on_in_an_update_is_reported_without_a_fix() -> None:
@@ -114,7 +112,7 @@ def test_turning_manual_selector_on_in_an_update_is_reported_without_a_fix() -> 
         {"matchLabels": {"batch.kubernetes.io/controller-uid": UID}},
         {"batch.kubernetes.io/controller-uid": UID},
     )
-    report = evaluate_obj(new, ctx=Context(operation="UPDATE", old_object=old))
+    report = evaluate_obj(new, operation="UPDATE", old_object=old)
     (finding,) = [f for f in report.findings if f.rule == "manual-selector"]
     assert (finding.field, finding.fix, finding.patch) == ("spec.manualSelector", None, ())
 

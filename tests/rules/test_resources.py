@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import Context
 from jobguard.policy import PolicyError, load_policy
 from tests.rules._single_rule import found, report_of
 
@@ -75,11 +74,9 @@ def test_pod_level_resources_count_from_kubernetes_1_34() -> None:
         {"name": "sidecar"},
         resources={"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
     )
-    assert findings(obj, ctx=Context(kubernetes_version=(1, 34))) == []
+    assert findings(obj, version=(1, 34)) == []
     # Before 1.34 the pod level does not count: neither container sets anything, one finding.
-    assert [p for p, _ in findings(obj, ctx=Context(kubernetes_version=(1, 33)))] == [
-        "spec.template.spec"
-    ]
+    assert [p for p, _ in findings(obj, version=(1, 33))] == ["spec.template.spec"]
 
 
 def test_a_pod_none_of_whose_containers_sets_resources_is_one_finding() -> None:
@@ -96,7 +93,7 @@ def test_a_pod_none_of_whose_containers_sets_resources_is_one_finding() -> None:
         )
     ]
     # Before pod-level resources, the same finding without the hint.
-    (old,) = findings(obj, ctx=Context(kubernetes_version=(1, 33)))
+    (old,) = findings(obj, version=(1, 33))
     assert old[1].endswith("from other pods")
     # One container that sets something: each container is its own decision again.
     sized = {"name": "main", "resources": {"requests": {"cpu": "1"}}}

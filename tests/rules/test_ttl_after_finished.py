@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.rules._job_policy_support import (
+    CRONJOB_CONTROLLER,
     admission_object,
     cronjob,
     findings,
@@ -12,6 +13,7 @@ from tests.rules._job_policy_support import (
     policy,
     policy_problems,
     report,
+    scheduled_run,
 )
 
 RULE = "ttl-after-finished"
@@ -36,8 +38,11 @@ def test_an_unset_ttl_gets_the_policy_default_as_a_safe_fix() -> None:
 
 def test_cronjobs_are_skipped_by_default() -> None:
     assert findings(cronjob(), RULE) == []
-    owned = admission_object("021-mutate-Job-CREATE-from-cron")
-    assert report(owned, RULE, defaulted=True).findings == ()
+    owned = scheduled_run()
+    assert report(owned, RULE, defaulted=True, requester=CRONJOB_CONTROLLER).findings == ()
+    # A Job claiming a CronJob owner that its controller did not create gets the default.
+    forged = report(owned, RULE, defaulted=True, requester="admin")
+    assert [f.field for f in forged.findings] == ["spec.ttlSecondsAfterFinished"]
 
 
 def test_cronjobs_default_gives_templates_and_cronjob_jobs_the_default(tmp_path: Path) -> None:
@@ -47,8 +52,8 @@ def test_cronjobs_default_gives_templates_and_cronjob_jobs_the_default(tmp_path:
     assert rep.fixed()[1] == [
         {"op": "add", "path": "/spec/jobTemplate/spec/ttlSecondsAfterFinished", "value": 3600}
     ]
-    owned = admission_object("021-mutate-Job-CREATE-from-cron")
-    rep = report(owned, RULE, policy=pol, defaulted=True)
+    owned = scheduled_run()
+    rep = report(owned, RULE, policy=pol, defaulted=True, requester=CRONJOB_CONTROLLER)
     assert rep.fixed()[1] == [{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 3600}]
 
 

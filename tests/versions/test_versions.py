@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from jobguard.core.context import DEFAULT_KUBERNETES_VERSION
 from jobguard.core.kubernetes import versions
 from jobguard.core.kubernetes.schema import SCHEMA_FILE, fields_present, structure_errors
 from jobguard.core.kubernetes.versions import (
+    DEFAULT_KUBERNETES_VERSION,
     NEWEST,
     OLDEST,
     POD_FIELD_GATES,

@@ -12,8 +12,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from jobguard.core import subject as subject_module
+from jobguard.core.subject import Subject
+from jobguard.core.view import JobView
 from jobguard.rules import validating_rules
-from jobguard.webhook import admission, responses
+from jobguard.webhook import responses
 from jobguard.webhook.app import create_app
 from jobguard.webhook.settings import Settings
 from tests.webhook.support import (
@@ -42,11 +45,19 @@ def post(client: FlaskClient, webhook: str, review: dict[str, Any]) -> dict[str,
     return body
 
 
+CRONJOB_CONTROLLER = "system:serviceaccount:kube-system:cronjob-controller"
+
 # -- API defaults on the captured requests ----------------------------------------------------
 
 
+def admitted_view(obj: dict[str, Any]) -> JobView | None:
+    """The mutating webhook's view of an admitted object."""
+    subject = Subject.admission("CREATE", obj)
+    return None if subject is None else subject.view
+
+
 def test_kubectl_apply_job_counts_only_what_its_manifest_set() -> None:
-    view = admission.admission_view(fixture_object("001-mutate-Job-CREATE-pi.json"))
+    view = admitted_view(fixture_object("001-mutate-Job-CREATE-pi.json"))
     assert view is not None and view.applied is not None
     assert view.user_set("backoffLimit")  # 4, in the applied manifest
     assert view.user_set(*RESTART)  # Never, in the applied manifest
@@ -62,7 +73,7 @@ def test_job_without_last_applied_treats_api_default_values_as_unset() -> None:
     obj = fixture_object("003-mutate-Job-CREATE-noname.json")
     fields = obj["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
     assert "f:backoffLimit" in fields and "f:restartPolicy" in fields["f:template"]["f:spec"]
-    view = admission.admission_view(obj)
+    view = admitted_view(obj)
     assert view is not None and view.applied is None
     assert not view.user_set("backoffLimit")  # 6: the API default
     assert not view.user_set(*RESTART)  # Always: the pod default
@@ -71,7 +82,7 @@ def test_job_without_last_applied_treats_api_default_values_as_unset() -> None:
 
 
 def test_indexed_job_applied_manifest_shows_its_own_values() -> None:
-    view = admission.admission_view(fixture_object("006-mutate-Job-CREATE-indexed-render.json"))
+    view = admitted_view(fixture_object("006-mutate-Job-CREATE-indexed-render.json"))
     assert view is not None
     assert [view.user_set(f) for f in ("completions", "parallelism", "completionMode")] == [
         True,
@@ -83,7 +94,7 @@ def test_indexed_job_applied_manifest_shows_its_own_values() -> None:
 
 
 def test_cronjob_template_is_not_defaulted_except_its_pod() -> None:
-    view = admission.admission_view(fixture_object("025-mutate-CronJob-CREATE-cleanup-tmp.json"))
+    view = admitted_view(fixture_object("025-mutate-CronJob-CREATE-cleanup-tmp.json"))
     assert view is not None and view.is_cronjob
     assert view.user_set("backoffLimit")  # 2, and CronJob templates get no Job defaults
     assert not view.user_set(*RESTART)  # Always, the pod default, not in the manifest
@@ -96,9 +107,9 @@ def test_cronjob_template_is_not_defaulted_except_its_pod() -> None:
 )
 def test_unusable_last_applied_annotation_is_ignored(annotation: str) -> None:
     obj = fixture_object("001-mutate-Job-CREATE-pi.json")
-    obj["metadata"]["annotations"][admission.LAST_APPLIED] = annotation
-    assert admission.last_applied(obj) is None
-    view = admission.admission_view(obj)
+    obj["metadata"]["annotations"][subject_module.LAST_APPLIED] = annotation
+    assert subject_module.last_applied(obj) is None
+    view = admitted_view(obj)
     assert view is not None and view.applied is None
 
 
@@ -293,8 +304,17 @@ def test_jobs_created_by_a_cronjob_follow_the_ttl_rules_choice(
     rules = {"ttl-after-finished": {"action": "warn", "default": 3600, "cronjobs": cronjobs}}
     client = client_for(tmp_path, rules)
     from_cron = load_review("021-mutate-Job-CREATE-from-cron.json")
-    assert from_cron["request"]["object"]["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    owner = from_cron["request"]["object"]["metadata"]["ownerReferences"][0]
+    assert owner["kind"] == "CronJob"
+    # As the CronJob controller creates a scheduled run: its identity, a controlling owner.
+    owner["controller"] = True
+    from_cron["request"]["userInfo"]["username"] = CRONJOB_CONTROLLER
     assert patch_ops(post(client, "mutate", from_cron)) == expected
+    # The same Job from a user (kubectl create job --from=cronjob/...) is any Job.
+    from_cron["request"]["userInfo"]["username"] = "admin"
+    assert patch_ops(post(client, "mutate", from_cron)) == [
+        {"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": 3600}
+    ]
     # a Job nobody owns gets the default either way
     plain = load_review("023-mutate-Job-CREATE-kubectl-made.json")
     assert patch_ops(post(client, "mutate", plain)) == [
@@ -350,19 +370,23 @@ def test_validating_webhook_leaves_the_api_servers_own_checks_to_it(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("username", "denied"),
+    ("username", "controller", "denied"),
     [
-        ("system:serviceaccount:kube-system:cronjob-controller", False),
-        ("system:kube-controller-manager", False),
-        ("admin", True),  # kubectl create job --from=cronjob/...: a person's Job, judged as one
+        ("system:serviceaccount:kube-system:cronjob-controller", True, False),
+        ("system:kube-controller-manager", True, False),
+        ("admin", True, True),  # kubectl create job --from=cronjob/...: a person's Job
+        # The controller's identity with a CronJob owner that does not control the Job.
+        ("system:serviceaccount:kube-system:cronjob-controller", False, True),
     ],
 )
 def test_a_cronjob_run_is_not_denied_but_a_copy_made_by_hand_is(
-    tmp_path: Path, username: str, denied: bool
+    tmp_path: Path, username: str, controller: bool, denied: bool
 ) -> None:
     client = client_for(tmp_path, {"restart-policy": {"action": "deny", "allowed": ["Never"]}})
     review = load_review("022-validate-Job-CREATE-from-cron.json")
-    assert review["request"]["object"]["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    owner = review["request"]["object"]["metadata"]["ownerReferences"][0]
+    assert owner["kind"] == "CronJob"
+    owner["controller"] = controller
     review["request"]["userInfo"]["username"] = username
     response = post(client, "validate", review)["response"]
     assert response["allowed"] is not denied

@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from jobguard.core.context import Context
 from jobguard.core.engine import evaluate
 from jobguard.core.model import Category
 from jobguard.core.rule import RuleSet
+from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.policy.model import builtin_defaults
 from jobguard.rules import ALL_RULES, REGISTRY, fixing_rules
@@ -40,7 +40,7 @@ def test_rule_modules_opt_out_with_fixes_false() -> None:
         CATEGORY=Category.POLICY,
         SUMMARY="s",
         REMEDIATION="r",
-        check=lambda view, options, ctx: (),
+        check=lambda view, options, subject: (),
         __doc__="example: a rule",
     )
     assert rule_from_module(module).fixes is True
@@ -70,6 +70,6 @@ def test_rules_that_declare_they_never_fix_attach_no_fix(tmp_path: Path) -> None
             view = JobView.of(obj, defaulted=defaulted)
             if view is None:
                 continue
-            report = evaluate(view, builtin_defaults(), Context(), rules=declared)
+            report = evaluate(Subject.of(view), builtin_defaults(), rules=declared)
             offenders |= {f.rule for f in report.findings if f.fix is not None}
     assert offenders == set()

@@ -24,7 +24,7 @@ import pytest
 
 from jobguard.core.kubernetes.updates import job_update_errors
 from jobguard.core.paths import MISSING, lookup
-from jobguard.core.subject import Subject
+from jobguard.core.subject import LAST_APPLIED, Subject
 from jobguard.policy import load_policy
 from jobguard.webhook import admission
 from jobguard.webhook.review import parse_review
@@ -218,11 +218,12 @@ JOB_CREATES = sorted(p.name for p in CAPTURED.glob("*-mutate-Job-CREATE-*.json")
 def test_a_job_update_never_patches_an_immutable_path(create: str, first: str, second: str) -> None:
     stored = stored_after_create(create)
     new = copy.deepcopy(stored)
-    new["metadata"].get("annotations", {}).pop(admission.LAST_APPLIED, None)
+    new["metadata"].get("annotations", {}).pop(LAST_APPLIED, None)
     CHANGES[first](new)
     CHANGES[second](new)
     ops = ops_of(mutate(review_for(new, operation="UPDATE", old=stored)))
-    subject = Subject.update("Job", stored, VERSION)
+    subject = Subject.admission("UPDATE", new, old_object=stored, version=VERSION)
+    assert subject is not None
     for op in ops:
         path = tuple(int(p) if p.isdigit() else p for p in op["path"].strip("/").split("/"))
         # Either a path an existing Job may change, or its stored value put back.
