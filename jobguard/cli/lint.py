@@ -63,8 +63,9 @@ def _fail(message: str) -> NoReturn:
 @click.option(
     "--fix",
     is_flag=True,
-    help="Write the safe fixes (the ones the webhook applies) into the files, keeping comments "
-    "and layout; the report and exit code then show what remains.",
+    help="Write the safe fixes (the ones the webhook applies, less values the API server fills "
+    "in anyway unless the policy asks) into the files, keeping comments and layout; the report "
+    "and exit code then show what remains. With - (stdin): print the fixed document.",
 )
 @click.option(
     "--diff",
@@ -142,8 +143,9 @@ def _fail(message: str) -> NoReturn:
     "excludes",
     multiple=True,
     metavar="GLOB",
-    help="Leave out matching files and folders; repeatable. A glob without / matches any path "
-    "component (vendor, *.rendered.yaml), one with / the path (charts/vendor).",
+    help="Leave out matching files and folders of the folders walked; repeatable. A glob "
+    "without / matches any path component (vendor, *.rendered.yaml), one with / the path "
+    "(charts/vendor). Paths named on the command line are linted unless --force-exclude.",
 )
 @click.option(
     "--respect-gitignore/--no-respect-gitignore",
