@@ -604,8 +604,11 @@ def _compile_rule(
         # The latest file to change this rule made any conflict between its options: the
         # problem is reported there (a max below the inherited default is the user's file's
         # mistake, not the bundled policy's).
-        latest, latest_path = next(reversed(origins.values()))
         for field_name, message in validate():
+            if not origins:  # ``rule: {}``: only the rule's own defaults, which validate
+                problems.append(PolicyProblem("<policy>", 0, 0, f"rule {rule.name}: {message}"))
+                continue
+            latest, latest_path = next(reversed(origins.values()))
             if field_name in origins and origins[field_name][0] is latest:
                 origin, path = origins[field_name]
             else:  # from an extended policy, or the rule's own default: point at the rule
