@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark `jobguard serve` against a minimal allow-everything webhook, in one run.
 
-    python bench/webhook.py [--duration 10] [--connections 32] [--rate 300] [--update]
+    python bench/webhook.py [--duration 10] [--connections 32] [--rate 300] [--update] [--worker-baseline]
 
 Needs `wrk` (Debian: apt-get install -y wrk). Starts, one after the other, on this machine:
 
@@ -18,7 +18,8 @@ CronJob captured from kube-apiserver v1.36 to /mutate, row ``/mutate UPD``: an U
 against its old object and answered with a patch). For each it prints requests/s, p50/p99 latency and
 the server's own CPU time per request (arbiter and workers, from /proc) at full load
 (``--connections`` connections), then p50/p99 at a fixed ``--rate`` requests/s (paced by wrk's
-``delay()``). The client shares the machine with the server, as it does on
+``delay()``). ``--worker-baseline`` adds the null webhook on gunicorn's stock gthread worker, the
+same-run baseline of what jobguard's worker (jobguard.webhook.worker) costs. The client shares the machine with the server, as it does on
 every run: compare the columns, not the absolute numbers.
 """
 
@@ -262,6 +263,12 @@ def main() -> None:
     parser.add_argument(
         "--update", action="store_true", help="also measure /mutate on a CronJob UPDATE"
     )
+    parser.add_argument(
+        "--worker-baseline",
+        action="store_true",
+        help="also the null webhook on gunicorn's stock gthread worker (row 'null gthread'): "
+        "what jobguard's worker (requests received in the event loop) costs",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -280,7 +287,7 @@ def main() -> None:
         if args.update:
             bodies["/mutate UPD"] = ("/mutate", write_body(UPDATE_REVIEW, workdir))
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        tuning = []
+        tuning = ["--metrics-port", "0"]  # two servers side by side: no metrics port to share
         if args.workers:
             tuning += ["--workers", str(args.workers)]
         if args.threads:
@@ -295,6 +302,8 @@ def main() -> None:
             + "".join(f"  {r.name}: {{action: 'off'}}\n" for r in ALL_RULES)
         )
         ports = {"null webhook": free_port(), "jobguard": free_port(), "rules off": free_port()}
+        if args.worker_baseline:
+            ports["null gthread"] = free_port()
         overrides = {
             "bind": [f"127.0.0.1:{ports['null webhook']}"],
             "certfile": str(cert),
@@ -338,6 +347,14 @@ def main() -> None:
                 *tuning,
             ],
         }
+        if args.worker_baseline:
+            stock = {**overrides, "bind": [f"127.0.0.1:{ports['null gthread']}"]}
+            stock["worker_class"] = "gthread"
+            servers["null gthread"] = [
+                sys.executable,
+                "-c",
+                NULL_SERVER.format(root=str(ROOT), overrides=stock),
+            ]
         # Both servers run side by side (an idle one costs nothing) and the measurements
         # alternate between them, round after round: load from anything else on the machine
         # hits both columns alike. Each cell is the median over the rounds.
@@ -403,6 +420,13 @@ def main() -> None:
         null = {path: full.rps for name, path, full, _ in rows if name == "null webhook"}
         null_cpu = {path: full.cpu_us for name, path, full, _ in rows if name == "null webhook"}
         for name, path, full, paced in rows:
+            if name == "null gthread":
+                print(
+                    f"null webhook {path} on jobguard's worker: CPU per request "
+                    f"{null_cpu[path]:.0f} us against {full.cpu_us:.0f} us on stock gthread "
+                    f"({null_cpu[path] / full.cpu_us - 1:+.0%}); throughput "
+                    f"{null[path] / full.rps:.0%} of stock gthread's"
+                )
             if name == "jobguard":
                 print(
                     f"jobguard {path}: {full.rps / null[path]:.0%} of the null webhook's "
