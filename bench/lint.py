@@ -180,6 +180,19 @@ def timed(cmd: list[str], ok_codes: tuple[int, ...] = (0, 1)) -> float:
     return elapsed
 
 
+def compile_jobguard() -> None:
+    """Write jobguard's bytecode, as pip does on install: with PYTHONDONTWRITEBYTECODE set (or
+    a source checkout never imported), every run would compile each module again (about 40 ms
+    of a one-file lint)."""
+    import jobguard
+
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(jobguard.__file__).parent)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def jobguard_cmd() -> list[str]:
     exe = shutil.which("jobguard")
     return [exe] if exe else [sys.executable, "-m", "jobguard"]
@@ -262,9 +275,11 @@ def main() -> None:
     parser.add_argument("--unit-mib", type=float, default=4.0, help="--memory: the 1x size")
     args = parser.parse_args()
     if args.memory:
+        compile_jobguard()
         memory(args.unit_mib)
         return
 
+    compile_jobguard()
     with tempfile.TemporaryDirectory(prefix="jobguard-bench-") as tmp:
         corpus = Path(tmp) / "corpus"
         paths = make_corpus(corpus, args.files)
@@ -301,7 +316,10 @@ def main() -> None:
             print(f"{label:<42}{median:>10.0f}{best:>10.0f}")
         print(f"{'difference jobguard - baseline':<42}{cold[1][1] - cold[0][1]:>10.0f}")
         print()
-        print("targets: >= 2,000 files/s over the corpus; one-file lint < 200 ms wall")
+        print(
+            "targets: throughput 1.0x the baseline (about what kubeconform's takes); "
+            "one-file lint < 100 ms wall"
+        )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,22 @@
-"""``jobguard certs``: the webhook's CA and serving certificate, locally or in a cluster."""
+"""``jobguard certs``: the webhook's CA and serving certificate, locally or in a cluster.
+
+The command line and the defaults are first resolved into one frozen :class:`CertsOptions`;
+:func:`check_files` or :func:`run` then acts on it.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from jobguard.cli.extras import require_extra
+
+if TYPE_CHECKING:
+    from jobguard.certs import SubjectNames
 
 # 1 means "act now": renewal due (--check) or a cluster step failed.
 EXIT_OK, EXIT_RENEWAL_DUE, EXIT_UNUSABLE = 0, 1, 2
@@ -129,65 +138,161 @@ def certs(
     failed, 2 usage error or unusable files.
     """
     require_extra("server", "certs")
-    from jobguard.certs import (
-        CertificateError,
-        check_certs,
-        ensure_certs,
-        parse_subject_names,
-        service_dns_names,
+    options = resolve_options(
+        directory=directory,
+        service=service,
+        namespace=namespace,
+        extra_names=extra_names,
+        days=days,
+        ca_days=ca_days,
+        renew_before=renew_before,
+        renew=renew,
+        new_ca=new_ca,
+        check=check,
+        kubeconfig=kubeconfig,
+        context=context,
+        in_cluster=in_cluster,
+        tls_secret=tls_secret,
+        ca_secret=ca_secret,
+        webhook_configuration=webhook_configuration,
     )
+    if options.check:
+        check_files(options)
+    run(options)
+
+
+@dataclass(frozen=True)
+class CertsOptions:
+    """Everything ``jobguard certs`` acts on, resolved from the command line and the defaults.
+
+    ``names``: the serving certificate's subject names (the Service's DNS names, then --san).
+    ``cluster``: also write the Secrets and patch the caBundle (--kubeconfig or --in-cluster).
+    """
+
+    directory: str
+    names: SubjectNames
+    serving_days: int
+    ca_days: int
+    renew_before_days: int
+    renew: bool
+    new_ca: bool
+    check: bool
+    kubeconfig: str | None
+    context: str | None
+    in_cluster: bool
+    namespace: str
+    tls_secret: str
+    ca_secret: str
+    webhook_configuration: str
+
+    @property
+    def cluster(self) -> bool:
+        return self.kubeconfig is not None or self.in_cluster
+
+
+def resolve_options(
+    *,
+    directory: str,
+    service: str,
+    namespace: str,
+    extra_names: tuple[str, ...],
+    days: int,
+    ca_days: int,
+    renew_before: int,
+    renew: bool,
+    new_ca: bool,
+    check: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    in_cluster: bool,
+    tls_secret: str,
+    ca_secret: str,
+    webhook_configuration: str,
+) -> CertsOptions:
+    """The options of one run; a usage error (exit 2) for what cannot go together."""
+    from jobguard.certs import CertificateError, parse_subject_names, service_dns_names
 
     try:
         names = parse_subject_names(service_dns_names(service, namespace) + extra_names)
     except CertificateError as exc:
         raise click.UsageError(str(exc)) from exc
-    cluster_mode = kubeconfig is not None or in_cluster
-    if check and (cluster_mode or renew or new_ca):
+    cluster = kubeconfig is not None or in_cluster
+    if check and (cluster or renew or new_ca):
         raise click.UsageError("--check only reads local files: drop the other actions")
     if kubeconfig is not None and in_cluster:
         raise click.UsageError("use --kubeconfig or --in-cluster, not both")
+    return CertsOptions(
+        directory=directory,
+        names=names,
+        serving_days=days,
+        ca_days=ca_days,
+        renew_before_days=renew_before,
+        renew=renew,
+        new_ca=new_ca,
+        check=check,
+        kubeconfig=kubeconfig,
+        context=context,
+        in_cluster=in_cluster,
+        namespace=namespace,
+        tls_secret=tls_secret,
+        ca_secret=ca_secret,
+        webhook_configuration=webhook_configuration,
+    )
 
-    if check:
-        report = check_certs(directory, names, renew_before_days=renew_before)
-        for status in report.statuses:
-            click.echo(
-                f"{status.what}: {status.path} expires {status.not_after:%Y-%m-%d %H:%M} UTC "
-                f"({status.days_left:.0f} days left)"
-                + (f"; names: {', '.join(status.names)}" if status.names else "")
-            )
-        for problem in report.unusable:
-            click.echo(f"UNUSABLE: {problem}")
-        for problem in report.renewal_due:
-            click.echo(f"RENEW: {problem}")
-        if report.exit_code == EXIT_OK:
-            click.echo(f"OK: nothing expires within {renew_before} days")
-        sys.exit(report.exit_code)
+
+def check_files(options: CertsOptions) -> NoReturn:
+    """--check: report expiry and name coverage of the local files, then exit with the verdict."""
+    from jobguard.certs import check_certs
+
+    report = check_certs(
+        options.directory, options.names, renew_before_days=options.renew_before_days
+    )
+    for status in report.statuses:
+        click.echo(
+            f"{status.what}: {status.path} expires {status.not_after:%Y-%m-%d %H:%M} UTC "
+            f"({status.days_left:.0f} days left)"
+            + (f"; names: {', '.join(status.names)}" if status.names else "")
+        )
+    for problem in report.unusable:
+        click.echo(f"UNUSABLE: {problem}")
+    for problem in report.renewal_due:
+        click.echo(f"RENEW: {problem}")
+    if report.exit_code == EXIT_OK:
+        click.echo(f"OK: nothing expires within {options.renew_before_days} days")
+    sys.exit(report.exit_code)
+
+
+def run(options: CertsOptions) -> None:
+    """Create or renew the files, and with a cluster, pull and push them."""
+    from jobguard.certs import CertificateError, ensure_certs
 
     api_client = None
     pulled: list[str] = []
-    if cluster_mode:
+    if options.cluster:
         from jobguard.certs.cluster import ClusterError, ClusterTarget, load_api_client, pull_certs
         from jobguard.certs.files import CertPaths
 
-        target = ClusterTarget(namespace, tls_secret, ca_secret, webhook_configuration)
+        target = ClusterTarget(
+            options.namespace, options.tls_secret, options.ca_secret, options.webhook_configuration
+        )
         try:
-            api_client = load_api_client(kubeconfig, context, in_cluster)
-            pulled = pull_certs(api_client, target, CertPaths(Path(directory)))
+            api_client = load_api_client(options.kubeconfig, options.context, options.in_cluster)
+            pulled = pull_certs(api_client, target, CertPaths(Path(options.directory)))
         except ClusterError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_CLUSTER_FAILED)
         except OSError as exc:
-            click.echo(f"error: cannot write to {directory}: {exc}", err=True)
+            click.echo(f"error: cannot write to {options.directory}: {exc}", err=True)
             sys.exit(EXIT_UNUSABLE)
     try:
         result = ensure_certs(
-            directory,
-            names,
-            serving_days=days,
-            ca_days=ca_days,
-            renew_before_days=renew_before,
-            renew=renew,
-            new_ca=new_ca,
+            options.directory,
+            options.names,
+            serving_days=options.serving_days,
+            ca_days=options.ca_days,
+            renew_before_days=options.renew_before_days,
+            renew=options.renew,
+            new_ca=options.new_ca,
         )
     except (CertificateError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)
@@ -207,9 +312,9 @@ def certs(
         finally:
             api_client.close()
         for name, outcome in pushed.secrets:
-            click.echo(f"Secret {namespace}/{name}: {outcome}", err=True)
+            click.echo(f"Secret {options.namespace}/{name}: {outcome}", err=True)
         for kind, outcome in pushed.webhooks:
-            click.echo(f"{kind} {webhook_configuration}: caBundle {outcome}", err=True)
+            click.echo(f"{kind} {options.webhook_configuration}: caBundle {outcome}", err=True)
         if pushed.ca_bundle != result.ca_bundle:
             click.echo(
                 "the caBundle also trusts the cluster's previous CA until the next run", err=True

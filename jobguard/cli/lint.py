@@ -63,8 +63,9 @@ def _fail(message: str) -> NoReturn:
 @click.option(
     "--fix",
     is_flag=True,
-    help="Write the safe fixes (the ones the webhook applies) into the files, keeping comments "
-    "and layout; the report and exit code then show what remains.",
+    help="Write the safe fixes (the ones the webhook applies, less values the API server fills "
+    "in anyway unless the policy asks) into the files, keeping comments and layout; the report "
+    "and exit code then show what remains. With - (stdin): print the fixed document.",
 )
 @click.option(
     "--diff",
@@ -142,8 +143,9 @@ def _fail(message: str) -> NoReturn:
     "excludes",
     multiple=True,
     metavar="GLOB",
-    help="Leave out matching files and folders; repeatable. A glob without / matches any path "
-    "component (vendor, *.rendered.yaml), one with / the path (charts/vendor).",
+    help="Leave out matching files and folders of the folders walked; repeatable. A glob "
+    "without / matches any path component (vendor, *.rendered.yaml), one with / the path "
+    "(charts/vendor). Paths named on the command line are linted unless --force-exclude.",
 )
 @click.option(
     "--respect-gitignore/--no-respect-gitignore",
@@ -495,15 +497,17 @@ def _targets(options: LintOptions) -> tuple[list[str], list[bytes]]:
     return targets, old_contents
 
 
+def _stdin_excluded(options: LintOptions) -> bool:
+    """``--stdin-filename`` names a path the excludes leave out."""
+    return options.stdin_name != STDIN_DEFAULT_NAME and any(
+        e.matches(options.stdin_name) for e in options.excludes
+    )
+
+
 def _walk(targets: list[str], options: LintOptions) -> Walked:
     from jobguard.lint.walk import collect
 
-    if (
-        STDIN in targets
-        and options.force_exclude
-        and options.stdin_name != STDIN_DEFAULT_NAME
-        and any(e.matches(options.stdin_name) for e in options.excludes)
-    ):
+    if STDIN in targets and options.force_exclude and _stdin_excluded(options):
         targets = [t for t in targets if t != STDIN]
     return collect(
         targets,
@@ -573,6 +577,10 @@ def _fix_stdin(options: LintOptions) -> int:
 
     raw = sys.stdin.buffer.read(options.max_file_size + 1)
     name = options.stdin_name
+    if options.force_exclude and _stdin_excluded(options):
+        if not options.diff:
+            sys.stdout.buffer.write(raw)  # excluded: passed through, as ruff does
+        return EXIT_OK
     if len(raw) > options.max_file_size:
         _fail(f"{name}: more than {options.max_file_size:,} bytes (--max-file-size); not fixed")
 

@@ -48,11 +48,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from jobguard.cel.custom_rule import CustomRule
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
@@ -60,6 +59,9 @@ from jobguard.core.paths import FieldPath, field_path
 from jobguard.policy.custom_rules import read_custom_rules
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
 from jobguard.yamlsource import Document, parse_stream
+
+if TYPE_CHECKING:
+    from jobguard.cel.custom_rule import CustomRule
 
 API_VERSION = "jobguard.dev/v1"
 BUILTIN_PREFIX = "jobguard:"
@@ -624,8 +626,11 @@ def _compile_rule(
         # The latest file to change this rule made any conflict between its options: the
         # problem is reported there (a max below the inherited default is the user's file's
         # mistake, not the bundled policy's).
-        latest, latest_path = next(reversed(origins.values()))
         for field_name, message in validate():
+            if not origins:  # ``rule: {}``: only the rule's own defaults, which validate
+                problems.append(PolicyProblem("<policy>", 0, 0, f"rule {rule.name}: {message}"))
+                continue
+            latest, latest_path = next(reversed(origins.values()))
             if field_name in origins and origins[field_name][0] is latest:
                 origin, path = origins[field_name]
             else:  # from an extended policy, or the rule's own default: point at the rule

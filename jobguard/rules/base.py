@@ -147,9 +147,11 @@ def spec_from_module(module: Any) -> RuleSpec:
     for name in names:
         if name in MODULE_ATTRIBUTES or name in ("Options", "check"):
             continue
+        if not name.isupper() and not _defined_in(module, name):
+            continue  # an import: only the module's own names can misspell (and difflib is slow)
         choices = list(MODULE_ATTRIBUTES) if name.isupper() else ["Options", "check"]
         close = difflib.get_close_matches(name, choices, n=1, cutoff=_MISSPELT)
-        if close and (name.isupper() or _defined_in(module, name)):
+        if close:
             problems.append(f"{name} looks like a misspelling of {close[0]}")
     if problems:
         raise RuleSpecError(f"{where}: " + "; ".join(problems))

@@ -159,14 +159,15 @@ def _not_a_job(review: Review) -> Outcome:
 
 def change_warning(finding: Finding) -> str:
     title = finding.fix.title if finding.fix else "changed"
-    return responses.short(f"jobguard {finding.rule}: {finding.field}: {title}")
+    return responses.warning(f"jobguard {finding.rule}: {finding.field}", title)
 
 
 def finding_warning(finding: Finding, *, preexisting: bool = False, scheduled: bool = False) -> str:
-    # The note goes first: a long message is cut at the end.
+    # The note goes first, in the head that is never cut: a long message is cut at the end.
     note = " (existing, not blocking)" if preexisting else ""
     note = " (CronJob run, not blocking)" if scheduled else note
-    return responses.short(f"jobguard {finding.rule}{note}: {finding.field}: {finding.message}")
+    where = finding.field or "(object)"  # as in the denial
+    return responses.warning(f"jobguard {finding.rule}{note}: {where}", finding.message)
 
 
 def denial_message(
@@ -211,14 +212,14 @@ def warning_text(finding: Finding, custom: frozenset[str]) -> str:
 
 
 def restore_warning(edit: SetValue) -> str:
-    return responses.short(
-        f"jobguard: {field_path(edit.path)}: kept {json.dumps(edit.value)}"
-        " (immutable in an existing Job; the update would be rejected)"
+    return responses.warning(
+        f"jobguard: {field_path(edit.path)}",
+        f"kept {json.dumps(edit.value)} (immutable in an existing Job; the update would be rejected)",
     )
 
 
 def skip_warning(skipped: Skipped) -> str:
-    return responses.short(f"jobguard {skipped.finding.rule}: fix not applied: {skipped.reason}")
+    return responses.warning(f"jobguard {skipped.finding.rule}: fix not applied", skipped.reason)
 
 
 def mutate(

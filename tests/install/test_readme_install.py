@@ -111,10 +111,7 @@ def test_helm_install_renders_valid_objects(helm_binary: str, tmp_path: Path) ->
     deployment = next(o for o in objects if o["kind"] == "Deployment")
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == "ghcr.io/example/jobguard:0.2.0"
-    # The certificates Job is a hook: helm lists it apart, and it is valid too.
-    hooks = manifests(result.stdout.split("HOOKS:", 1)[1].split("MANIFEST:", 1)[0])
-    assert [o["kind"] for o in hooks] == ["Job"]
-    validate(hooks)
+    assert "Job" in {o["kind"] for o in objects}  # the certificates Job, no hook
 
 
 def test_helm_upgrade_with_your_own_policy_renders_valid_objects(

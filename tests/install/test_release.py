@@ -171,3 +171,53 @@ def test_the_release_notes_of_this_version_are_not_empty(version: str) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("### Added\n")
+
+
+def test_the_release_packages_a_chart_pinned_to_the_pushed_image(tmp_path: Path) -> None:
+    """The chart job's script, run as the workflow runs it (bash, with its environment) on a copy
+    of the chart: the packaged chart pulls the pushed image by digest, and lints."""
+    from tests.install import helm
+
+    try:
+        binary = helm.helm()
+    except helm.HelmMissing as missing:
+        pytest.skip(str(missing))
+    [step] = [
+        s
+        for s in workflow("release.yml")["jobs"]["chart"]["steps"]
+        if "helm package" in s.get("run", "")
+    ]
+    shutil.copytree(ROOT / "charts" / "jobguard", tmp_path / "charts" / "jobguard")
+    digest = "sha256:" + "0123456789abcdef" * 4
+    env = {
+        "PATH": f"{Path(binary).parent}:/usr/bin:/bin",
+        "VERSION": __version__,
+        "DIGEST": digest,
+        "OWNER": "Example-Org",
+        "REGISTRY": "ghcr.io",
+    }
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", step["run"]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    packaged = tmp_path / f"jobguard-{__version__}.tgz"
+    rendered = subprocess.run(
+        [binary, "template", "jobguard", str(packaged)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    images = {
+        c["image"]
+        for obj in yaml.safe_load_all(rendered)
+        if obj and obj["kind"] == "Deployment"
+        for c in obj["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"ghcr.io/example-org/jobguard@{digest}"}

@@ -245,13 +245,62 @@ def test_validating_answers_never_carry_a_patch(tmp_path: Path) -> None:
     assert "patch" not in answer["response"] and "patchType" not in answer["response"]
 
 
-def test_warnings_are_cut_to_under_120_characters_and_capped_in_number() -> None:
-    answer = responses.allow("u", ["w" * 300] + [f"w{i}" for i in range(40)])
+def test_warnings_are_capped_in_number_with_a_count_of_the_rest() -> None:
+    answer = responses.allow("u", [f"w{i}" for i in range(40)])
     warnings = answer.review["response"]["warnings"]
-    assert len(warnings) == responses.MAX_WARNINGS
-    assert warnings[0] == "w" * 118 + "…"
-    assert warnings[-1] == "jobguard: 22 more warnings not shown"
-    assert all(len(w) < 120 for w in warnings)
+    assert warnings == [f"w{i}" for i in range(19)] + ["jobguard: 21 more warnings not shown"]
+
+
+def test_warnings_stay_within_the_api_servers_limits() -> None:
+    """The API server keeps warnings whole up to 4,096 characters in all (both webhooks and
+    its own), then cuts each to 256 and drops the rest, and drops one with a control
+    character: one answer stays at most half that, each warning under the cut."""
+    many = [f"jobguard rule-{i}: spec.x: " + "word " * 40 for i in range(19)]
+    warnings = responses.allow("u", [*many, "w" * 300, "bad\x01value"]).review["response"][
+        "warnings"
+    ]
+    assert sum(map(len, warnings)) <= responses.MAX_WARNINGS_CHARS <= 4096 // 2
+    assert all(len(w) <= responses.API_WARNING_CHARS and w.isprintable() for w in warnings)
+    assert warnings[-1] == f"jobguard: {21 - (len(warnings) - 1)} more warnings not shown"
+    assert responses.allow("u", ["bad\x01value\ttab"]).review["response"]["warnings"] == [
+        "bad\ufffdvalue tab"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head", "detail", "expected"),
+    [
+        # short enough: whole
+        ("jobguard backoff-limit: spec.backoffLimit", "6 is fine", None),
+        # cut at the last word boundary that fits, never mid-word
+        (
+            "jobguard backoff-limit: spec.backoffLimit",
+            "backoffLimit 500 is above the maximum of 10 set by the policy; retries multiply "
+            "the cost of a failing Job",
+            "jobguard backoff-limit: spec.backoffLimit: backoffLimit 500 is above the maximum "
+            "of 10 set by the policy; retries multiply…",
+        ),
+        # a long field path is kept whole, with room for the start of the message
+        (
+            "jobguard restart-policy (existing, not blocking): "
+            "spec.jobTemplate.spec.template.spec.restartPolicy",
+            "restartPolicy 'OnFailure' is not allowed by policy; use Never, as the CronJob's "
+            "runs would otherwise restart in place",
+            "jobguard restart-policy (existing, not blocking): "
+            "spec.jobTemplate.spec.template.spec.restartPolicy: restartPolicy 'OnFailure' is "
+            "not allowed by policy; use Never, as the CronJob's…",
+        ),
+        # one word longer than the room: cut where the room ends
+        ("jobguard x: spec.command", "y" * 200, "jobguard x: spec.command: " + "y" * 92 + "…"),
+    ],
+)
+def test_a_warning_keeps_its_rule_and_path_and_is_cut_at_a_word_boundary(
+    head: str, detail: str, expected: str | None
+) -> None:
+    text = responses.warning(head, detail)
+    assert text == (expected or f"{head}: {detail}")
+    assert text.startswith(head + ": ")
+    assert len(text) <= max(responses.MAX_WARNING_CHARS, len(head) + 2 + responses.MIN_DETAIL_CHARS)
 
 
 def test_patch_is_base64_json_patch_with_its_type() -> None:
@@ -397,7 +446,8 @@ def test_a_cronjob_run_is_not_denied_but_a_copy_made_by_hand_is(
     else:
         assert response["warnings"] == [
             "jobguard restart-policy (CronJob run, not blocking): "
-            "spec.template.spec.restartPolicy: restartPolicy 'OnFailure' is no…"
+            "spec.template.spec.restartPolicy: restartPolicy 'OnFailure' is not allowed by "
+            "policy; use Never"
         ]
 
 

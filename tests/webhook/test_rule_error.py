@@ -13,7 +13,7 @@ import pytest
 
 from jobguard.policy import PolicyError, load_policy
 from jobguard.rules import validating_rules
-from jobguard.webhook import admission
+from jobguard.webhook import admission, responses
 from jobguard.webhook.app import create_app
 from jobguard.webhook.settings import Settings
 from tests.webhook.support import fixture_object, review_for
@@ -81,7 +81,12 @@ def test_a_crashing_rule_warns_by_default(tmp_path: Path, crashing_backoff_limit
     response = validate(tmp_path, "warn")
     assert response["allowed"] is True
     assert "status" not in response
-    assert response["warnings"][0] == f"jobguard internal-error: : {MESSAGE}"
+    assert response["warnings"][0] == responses.warning(
+        "jobguard internal-error: (object)", MESSAGE
+    )
+    assert response["warnings"][0].startswith(
+        "jobguard internal-error: (object): rule backoff-limit"
+    )
 
 
 def test_on_rule_error_defaults_to_warn_and_rejects_other_values(tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ VALIDATE_ANSWERS: dict[str, tuple[bool, str | None, list[str]]] = {
         None,
         [
             "jobguard restart-policy (existing, not blocking): "
-            "spec.jobTemplate.spec.template.spec.restartPolicy: restartPolicy 'On…"
+            "spec.jobTemplate.spec.template.spec.restartPolicy: restartPolicy 'OnFailure' is "
+            "not allowed by policy; use Never"
         ],
     ),
     "020-validate-Job-DELETE-pi.json": (True, None, []),
@@ -190,9 +191,9 @@ def test_deny_names_every_rule_and_field_path(server: Server) -> None:
     assert response["allowed"] is False
     assert response["status"]["message"] == DENIED_ONFAILURE.format(path=CRON_PATH)
     assert response["warnings"] == [
-        # cut at the warning length limit
+        # the rule and field path whole, and the message after them (room for 80 characters)
         "jobguard active-deadline: spec.jobTemplate.spec.activeDeadlineSeconds: "
-        "activeDeadlineSeconds 86400 is above the policy\u2026"
+        "activeDeadlineSeconds 86400 is above the policy's maximum 3600"
     ]
 
 
