@@ -121,8 +121,8 @@ def test_a_reasoned_suppression_annotation_lifts_only_its_rule(tmp_path: Path) -
     quiet = job({"suppress.jobguard.dev/backoff-limit": "vendor chart, tracked"}, backoffLimit=50)
     # backoff-limit denies under strict: the object may not lift it without the policy's leave,
     # and the suppression rule says the annotation is ignored.
-    failures = {(f.rule, f.action) for f in k8s_cel.validate(strict, k8s_cel.Request(quiet))}
-    assert {("backoff-limit", "Deny"), ("suppression", "Warn")} <= failures
+    kept = {(f.rule, f.action) for f in k8s_cel.validate(strict, k8s_cel.Request(quiet))}
+    assert {("backoff-limit", "Deny"), ("suppression", "Warn")} <= kept
     permits = tmp_path / "permits.yaml"
     permits.write_text(
         "apiVersion: jobguard.dev/v1\nkind: Policy\n"

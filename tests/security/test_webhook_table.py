@@ -64,10 +64,11 @@ def test_a_scheduled_run_by_the_controller_is_warned_about_not_denied(
     assert review["request"]["userInfo"]["username"] == CRONJOB_CONTROLLER
     answer = response(strict_server, "validate", review)
     assert answer["allowed"] is True
-    assert answer["warnings"] == [
+    [warning] = answer["warnings"]  # the head is never cut; the message may be
+    assert warning.startswith(
         "jobguard resources (CronJob run, not blocking): "
-        "spec.template.spec.containers[0].resources: container 'main' has no cp…"
-    ]
+        "spec.template.spec.containers[0].resources: container 'main' has no cpu request"
+    )
     assert "patch" not in response(strict_server, "mutate", captured("028"))
 
 
@@ -130,10 +131,11 @@ def test_an_unchanged_violating_value_is_allowed_with_a_warning(strict_server: S
     assert _at(old, path) == _at(new, path) == 50
     answer = response(strict_server, "validate", review)
     assert answer["allowed"] is True
-    assert (
+    head = (
         "jobguard backoff-limit (existing, not blocking): spec.jobTemplate.spec.backoffLimit: "
-        "backoffLimit 50 is above the poli…"
-    ) in answer["warnings"]
+        "backoffLimit 50 is above"
+    )
+    assert [w for w in answer["warnings"] if w.startswith(head)] != []
 
 
 def test_a_changed_violating_value_is_denied(strict_server: Server) -> None:
