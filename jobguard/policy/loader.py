@@ -46,11 +46,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from jobguard.cel.custom_rule import CustomRule
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
@@ -58,6 +57,9 @@ from jobguard.core.paths import FieldPath, field_path
 from jobguard.policy.custom_rules import read_custom_rules
 from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
 from jobguard.yamlsource import Document, parse_stream
+
+if TYPE_CHECKING:
+    from jobguard.cel.custom_rule import CustomRule
 
 API_VERSION = "jobguard.dev/v1"
 BUILTIN_PREFIX = "jobguard:"

@@ -144,6 +144,8 @@ class Policy:
 
     @cached_property
     def custom_rules(self) -> tuple[Rule, ...]:
+        if not self.custom:
+            return ()  # without importing the CEL library
         from jobguard.cel.custom_rule import SharedInputs
 
         shared = SharedInputs(self.custom)  # one evaluation of their inputs per object

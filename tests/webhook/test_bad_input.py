@@ -251,3 +251,36 @@ def test_server_still_answers_after_all_the_bad_input(server: Server) -> None:
     assert "Traceback" not in server.log_path.read_text()
     bad = [line for line in server.log_lines() if line.get("status") == 500]
     assert bad == []
+
+
+def test_a_client_that_expects_100_continue_gets_it_and_then_its_answer(server: Server) -> None:
+    """``Expect: 100-continue``: the client sends its body only after "100 Continue", which the
+    server's event loop sends while it waits for that body."""
+    review = load_review("002-validate-Job-CREATE-pi.json")
+    body = json.dumps(review).encode()
+    head = (
+        "POST /validate HTTP/1.1\r\nHost: jobguard\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+    context = ssl.create_default_context(cafile=str(server.ca_path))
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(head)
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = tls.recv(65536)
+            assert chunk, "closed without 100 Continue"
+            interim += chunk
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        tls.sendall(body)
+        reply = interim[len(b"HTTP/1.1 100 Continue\r\n\r\n") :]
+        while b'"uid"' not in reply or not reply.rstrip().endswith(b"}"):
+            chunk = tls.recv(65536)
+            assert chunk, reply
+            reply += chunk
+    final = reply[reply.index(b"HTTP/1.1 2") :]  # after any further 100 Continue
+    assert final.startswith(b"HTTP/1.1 200 ")
+    answer = json.loads(final.partition(b"\r\n\r\n")[2])
+    assert answer["response"]["uid"] == review["request"]["uid"]

@@ -63,6 +63,9 @@ def test_without_a_certificate_it_creates_a_dev_ca_in_certs_and_says_so(tmp_path
             "cluster (Service host/port is not set.); version-dependent rules target the "
             "default, Kubernetes 1.37"
         ) in log.read_text()
+        # --metrics-port 0: the admission port is the only listener
+        [listening] = [line for line in log.read_text().splitlines() if "Listening at:" in line]
+        assert f"Listening at: https://127.0.0.1:{port} (" in listening
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
