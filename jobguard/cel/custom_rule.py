@@ -188,7 +188,7 @@ class SharedInputs:
         memo = view.memo
         found: tuple[dict[str, Any], Any] | None = memo.get(key)
         if found is None:
-            values = cel_inputs(view, subject)
+            values = cel_inputs(subject)
             spec = job_spec(view.obj)
             values["variables"] = {} if spec is None else {"job": spec}
             found = memo[key] = (values, activation(values))
