@@ -145,7 +145,7 @@ def test_the_pruned_walks_agree_with_walking_everything(version: tuple[int, int]
 
 
 def test_a_null_item_deep_in_an_init_container_becomes_an_object() -> None:
-    job = {
+    job: dict[str, Any] = {
         "kind": "Job",
         "spec": {
             "template": {
