@@ -62,6 +62,8 @@ class Translation:
 class Context:
     version: Version
     known_rules: tuple[str, ...]
+    #: The rules the object's own annotation may not silence here (the policy's decision,
+    #: :meth:`jobguard.policy.model.Policy.annotation_refusal`).
     unsuppressible: tuple[str, ...]
     #: Who the CronJob controller acts as (the policy's ``trust.cronjob_controllers``).
     controllers: tuple[str, ...] = ()

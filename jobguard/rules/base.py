@@ -106,7 +106,9 @@ class RuleSpec:
             fixes=self.fixes,
             checked_by_apiserver=self.checked_by_apiserver,
             subsumes=self.subsumes,
-            suppressible=self.suppressible,
+            # What the API server rejects is no exception anyone can take: never an
+            # annotation's to silence (the object would fail anyway; lint must say so).
+            suppressible=self.suppressible and self.category is not Category.API,
         )
 
 

@@ -1,7 +1,8 @@
 """manual-selector: a Job must let the API server generate its pod selector.
 
 What: ``spec.manualSelector: true`` is denied unless the Job is exempt (``exempt_namespaces``,
-``exempt_label``, or a reasoned ``suppress.jobguard.dev/manual-selector`` annotation). Whether
+``exempt_label``, or an exemption in the policy file; the object's own suppression annotation
+never lifts this rule). Whether
 exempt or not, a Job with a manual selector is also checked for:
 
 * an empty selector (``selector: {}``), reported at ``spec.selector``: it matches every pod in the
@@ -66,6 +67,9 @@ from jobguard.core.view import JobView
 CODE = "JG110"
 NAME = "manual-selector"
 CATEGORY = Category.POLICY
+# Never silenced by the object itself (a Job that may adopt and delete other workloads' pods):
+# a reviewed handover gets an exemption in the policy file, or exempt_namespaces.
+SUPPRESSIBLE = False
 KINDS = ("Job",)
 SUMMARY = "No manualSelector unless exempt; a manual selector must be non-empty, unique and match"
 REMEDIATION = (

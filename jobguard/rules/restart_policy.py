@@ -50,6 +50,8 @@ from jobguard.rules._typos import near_miss_key
 CODE = "JG101"
 NAME = "restart-policy"
 CATEGORY = Category.POLICY
+# Never silenced by the object itself: an exemption in the policy file lifts it.
+SUPPRESSIBLE = False
 # A denied missing or disallowed restartPolicy is also what api-restart-policy reports there;
 # this rule's finding carries the fix, so the API one is dropped (and kept when this one is off
 # or only warns, since the API server would still reject the Job).
