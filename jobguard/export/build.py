@@ -17,18 +17,21 @@ from jobguard.core.kubernetes.versions import Version, show
 from jobguard.core.model import Action
 from jobguard.core.rule import Rule
 from jobguard.core.suppressions import SUPPRESS_PREFIX
-from jobguard.export.cel import bind, is_glob, lit, matches_any, present
+from jobguard.export.cel import bind
 from jobguard.export.custom import validating_policy
-from jobguard.export.native import (
-    TRANSLATIONS,
-    Check,
-    Context,
-    Default,
+from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
+from jobguard.rules import REGISTRY, TRANSLATIONS, fixing_rules, validating_rules
+from jobguard.rules._cel import (
+    CelCheck,
+    CelContext,
+    CelDefault,
     Translation,
+    is_glob,
+    lit,
+    matches_any,
+    present,
     scheduled_run,
 )
-from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
-from jobguard.rules import REGISTRY, fixing_rules, validating_rules
 
 GROUP = "admissionregistration.k8s.io"
 VALIDATING_SINCE: Version = (1, 30)  # ValidatingAdmissionPolicy v1 (GA)
@@ -183,7 +186,7 @@ def not_a_scheduled_run(policy: Policy) -> str:
 # -- objects -----------------------------------------------------------------------------------
 
 
-def _kinds(checks: Iterable[Check | Default]) -> list[str]:
+def _kinds(checks: Iterable[CelCheck | CelDefault]) -> list[str]:
     return sorted({c.kind for c in checks}, key=lambda k: RESOURCES[k])
 
 
@@ -200,7 +203,7 @@ def _metadata(name: str, rule: str, action: Action, gaps: Sequence[str], needs: 
     }
 
 
-def validation(rule: str, check: Check, action: Action) -> dict[str, Any]:
+def validation(rule: str, check: CelCheck, action: Action) -> dict[str, Any]:
     kind = check.kind
     violated = bind(check.violated, kind)
     expression = f"object.kind != {lit(kind)} || !({violated})"
@@ -231,7 +234,7 @@ def unchanged(path: str) -> str:
     return f"({present(new)} ? ({present(old)} && {old} == {new}) : !{present(old)})"
 
 
-def mutation(kind: str, defaults: Sequence[Default]) -> dict[str, Any]:
+def mutation(kind: str, defaults: Sequence[CelDefault]) -> dict[str, Any]:
     """One JSONPatch per Job form: every default judged on the same incoming object, as
     /mutate computes all its fixes from the object it received."""
     parts = []
@@ -346,7 +349,7 @@ def mutating_objects(
 def translate(policy: Policy, version: Version) -> tuple[RuleExport, ...]:
     validating = {r.name for r in validating_rules().rules}
     fixing = {r.name for r in fixing_rules().rules}
-    ctx = Context(
+    ctx = CelContext(
         version=version,
         known_rules=tuple(sorted(REGISTRY.known)),
         unsuppressible=tuple(

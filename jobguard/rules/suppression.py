@@ -32,12 +32,21 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from typing import Any
 
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import Key
 from jobguard.core.subject import Subject
 from jobguard.core.suppressions import SUPPRESS_PREFIX, suppressions
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    Translation,
+    lit,
+    present,
+)
 from jobguard.rules.base import NoOptions
 
 CODE = "JG100"
@@ -68,3 +77,52 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
             yield Violation(
                 path, f"suppression of {rule!r} gives no reason; it is ignored until it does"
             )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Any, ctx: CelContext) -> Translation:
+    annotations = "$o.metadata.annotations"
+    known = [SUPPRESS_PREFIX + name for name in ctx.known_rules]
+    forbidden = [SUPPRESS_PREFIX + name for name in ctx.unsuppressible if name in ctx.known_rules]
+    where = "metadata.annotations[" + SUPPRESS_PREFIX + "*]"
+    present_ = present(annotations)
+
+    def keys(cond: str) -> str:
+        return f"{annotations}.filter(k, {cond}).join(', ')"
+
+    unknown = f"k.startsWith({lit(SUPPRESS_PREFIX)}) && !(k in {lit(known)})"
+    no_reason = f"k in {lit(known)} && !(k in {lit(forbidden)}) && {annotations}[k].trim() == ''"
+    checks = []
+    for kind in JOB_FORMS:
+        checks.append(
+            CelCheck(
+                kind,
+                where,
+                f"({present_} && {annotations}.exists(k, {unknown}))",
+                "suppression names an unknown rule; it silences nothing",
+                f"'suppressions naming unknown rules, silencing nothing: ' + {keys(unknown)}",
+            )
+        )
+        if forbidden:
+            cond = f"k in {lit(forbidden)}"
+            checks.append(
+                CelCheck(
+                    kind,
+                    where,
+                    f"({present_} && {annotations}.exists(k, {cond}))",
+                    "the policy forbids this suppression; it is ignored",
+                    f"'suppressions the policy forbids, ignored: ' + {keys(cond)}",
+                )
+            )
+        checks.append(
+            CelCheck(
+                kind,
+                where,
+                f"({present_} && {annotations}.exists(k, {no_reason}))",
+                "suppression gives no reason; it is ignored until it does",
+                f"'suppressions without a reason, ignored: ' + {keys(no_reason)}",
+            )
+        )
+    return Translation(tuple(checks))

@@ -530,6 +530,8 @@ class _Compiled:
 
     def _struct(self, type_name: str) -> _Check:
         fields = self.types[type_name]
+        # Each field's check, looked up once per field instead of once per value checked.
+        field_checks: dict[str, _Check] = {}
 
         def check(value: Any) -> bool:
             if value is None:
@@ -537,8 +539,14 @@ class _Compiled:
             if not isinstance(value, dict):
                 return False
             for key, item in value.items():
-                expr = fields.get(key if type(key) is str else str(key))
-                if expr is None or not self.check(expr)(item):
+                name = key if type(key) is str else str(key)
+                field_check = field_checks.get(name)
+                if field_check is None:
+                    expr = fields.get(name)
+                    if expr is None:
+                        return False
+                    field_check = field_checks[name] = self.check(expr)
+                if not field_check(item):
                     return False
             return True
 
