@@ -1,4 +1,5 @@
-"""The run's summary sections (tests/run_summary.py), also when pytest-xdist runs the tests."""
+"""The run's summary sections (tests/run_summary.py), also when pytest-xdist runs the tests, and
+under xdist, the files with slow tests handed out first."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ import pytest
 from tests import run_summary
 
 _WORKER_OUTPUT_KEY = "jobguard_run_summary"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On an xdist worker: the files holding a ``slow`` test first, the rest in their order.
+
+    The workers are handed whole files in collection order; a long file handed out last keeps
+    one worker busy while the other has nothing left to do. Started first, it runs while the
+    other worker gets through the many short files."""
+    if not hasattr(config, "workerinput"):
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
