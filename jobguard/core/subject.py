@@ -48,8 +48,9 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from jobguard.core.cached import cached_property
@@ -112,7 +113,8 @@ class Subject:
     :meth:`user_set`, :meth:`unchanged`, :meth:`may_change` and :meth:`update_errors`.
     :attr:`view` is the object seen as a Job spec (what rules read values from).
 
-    ``known_rules`` and ``unsuppressible`` (the rules no annotation may silence) are filled by the engine for an object with suppression annotations, so that the rule that
+    ``known_rules`` and ``refused_suppressions`` (rule name -> why the object's annotation
+    may not silence it) are filled by the engine for an object with suppression annotations, so that the rule that
     checks them can say which are ignored.
     """
 
@@ -125,7 +127,7 @@ class Subject:
     #: Audit: the uids of the CronJobs in the listing (None: unknown, no stored Job is a run).
     cronjob_uids: AbstractSet[str] | None = None
     known_rules: frozenset[str] = frozenset()
-    unsuppressible: frozenset[str] = frozenset()
+    refused_suppressions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     # -- construction ---------------------------------------------------------------------
     @staticmethod
