@@ -320,6 +320,8 @@ def main() -> None:
                 str(key),
                 "--bind",
                 f"127.0.0.1:{ports['jobguard']}",
+                "--metrics-port",  # off: two servers cannot share the default port
+                "0",
                 *tuning,
             ],
             "rules off": [
@@ -333,6 +335,8 @@ def main() -> None:
                 str(key),
                 "--bind",
                 f"127.0.0.1:{ports['rules off']}",
+                "--metrics-port",
+                "0",
                 "--policy",
                 str(rules_off),
                 *tuning,

@@ -17,7 +17,7 @@ from jobguard.core.model import Action, Category, Edit, Finding, Severity
 from jobguard.core.patching import PatchConflict, patch_for
 from jobguard.core.paths import FieldPath
 from jobguard.core.rule import Rule, RuleSet
-from jobguard.core.subject import Subject
+from jobguard.core.subject import NONE_REFUSED, Subject
 from jobguard.core.suppressions import suppressions
 from jobguard.core.view import JobView
 
@@ -43,7 +43,7 @@ class Report:
     in_scope: bool = True
     #: Rules the object's own suppression annotations name (with a reason) but may not
     #: silence, and why (:func:`jobguard.core.suppressions.annotation_refusal`).
-    refused_suppressions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    refused_suppressions: Mapping[str, str] = field(default_factory=lambda: NONE_REFUSED)
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -265,5 +265,7 @@ def evaluate(
                     subsumers.add((finding.rule, finding.path))
     if covered:
         findings = _merge_subsumed(findings, covered, subsumers)
+    if not refused:
+        return Report(view, tuple(findings), tuple(suppressed), in_scope)
     reasoned = {name: why for name, why in refused.items() if annotated[name].strip()}
     return Report(view, tuple(findings), tuple(suppressed), in_scope, MappingProxyType(reasoned))

@@ -27,8 +27,8 @@ organisation's choice for exactly that case. Lowering an explicit value to ``max
 suggested (unsafe): fewer retries can make a flaky but working Job fail.
 
 Admission: the mutating webhook sees ``backoffLimit: 6`` where the manifest left it out. On a
-defaulted object 6 counts as unset (unless kubectl's last-applied-configuration shows the user
-wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
+defaulted object 6 counts as unset (unless the user's manifest shows it: kubectl's
+last-applied-configuration or a server-side apply owning the field, ``Subject.user_set``), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
 ``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone, and it
 is never held to ``max`` (the validating webhook reads the stored object like a manifest and would
 otherwise deny every such Job).

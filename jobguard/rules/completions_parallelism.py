@@ -54,8 +54,8 @@ Admission: the mutating webhook sees the object after the API's defaulting, so a
 left both counts out arrives with ``completions: 1, parallelism: 1``; that is a non-parallel Job
 already explicit and produces neither a finding nor a patch. A defaulted ``parallelism: 1``
 beside a user's ``completions`` counts as unset, so a ``default_parallelism`` other than 1 applies
-in the cluster exactly as in lint (kubectl's last-applied-configuration, when present, tells a
-written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
+in the cluster exactly as in lint (kubectl's last-applied-configuration or a server-side apply
+owning the field, when present, tells a written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
 from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job.
 
 A CronJob's scheduled run (a Job the CronJob controller creates, see ``Subject.scheduled_run``; an

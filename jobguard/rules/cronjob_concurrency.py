@@ -26,7 +26,8 @@ applied automatically: Forbid makes a job that regularly outlasts its interval r
 scheduled, and Replace kills running work.
 
 Admission: the webhook sees ``Allow`` where the manifest left the field out; it counts as not set
-unless kubectl's last-applied configuration shows the user wrote it.
+unless the user's manifest shows it (kubectl's last-applied configuration or a server-side
+apply owning the field, ``Subject.user_set``).
 
 Options:
   allowed           accepted values (default ``[Allow, Forbid, Replace]``; strict: Forbid, Replace)

@@ -3,8 +3,8 @@
 What: ``spec.successfulJobsHistoryLimit`` at most ``max_successful`` and
 ``spec.failedJobsHistoryLimit`` between ``min_failed`` and ``max_failed``. Unset limits are judged
 by the API defaults (3 and 1), so only a policy stricter than those defaults reports them. On
-admission a limit holding the API default counts as unset unless kubectl's last-applied
-configuration shows the user wrote it. Reported at ``spec.successfulJobsHistoryLimit`` /
+admission a limit holding the API default counts as unset unless the user's manifest shows it
+(kubectl's last-applied configuration or a server-side apply, ``Subject.user_set``). Reported at ``spec.successfulJobsHistoryLimit`` /
 ``spec.failedJobsHistoryLimit``.
 
 Why: the controller keeps that many finished Jobs, and each keeps its pods. High limits on a

@@ -5,12 +5,13 @@ is reported when it is not set (the policy's ``default`` is written), below ``mi
 ``max``.
 
 CronJobs are a policy choice (option ``cronjobs``). With ``skip`` (the default) a CronJob's job
-template is not given the default and a CronJob's scheduled run (created by the CronJob
-controller, see ``Subject.scheduled_run``) is not judged at all: the CronJob controller already deletes its finished Jobs, keeping
-the newest ``successfulJobsHistoryLimit`` (3) and ``failedJobsHistoryLimit`` (1). A TTL would fight
-those limits: it deletes the failed Job the history was meant to keep for debugging, often before
-anyone looked. An explicit TTL in a CronJob template is still held to ``min`` and ``max``. With
-``default`` CronJob templates and CronJob-created Jobs are treated like any other Job.
+template is not given the default and a CronJob's scheduled run (created by the CronJob controller,
+see ``Subject.scheduled_run``) is not judged at all: the CronJob controller already deletes its
+finished Jobs, keeping the newest ``successfulJobsHistoryLimit`` (3) and ``failedJobsHistoryLimit``
+(1). A TTL would fight those limits: it deletes the failed Job the history was meant to keep for
+debugging, often before anyone looked. An explicit TTL in a CronJob template is still held to
+``min`` and ``max``. With ``default`` CronJob templates and CronJob-created Jobs are treated like
+any other Job.
 
 Helm and Argo CD hook Jobs whose delete policy already deletes them (``helm.sh/hook-delete-policy``:
 ``before-hook-creation``, ``hook-succeeded`` or ``hook-failed``; ``argocd.argoproj.io/hook-delete-policy``:
