@@ -9,6 +9,10 @@
 #   pip wheel --wheel-dir wheelhouse '.[server]' hatchling
 #   docker build --build-arg PIP_NO_INDEX=1 -t jobguard:0.2.0 .
 #
+# Reproducible: with SOURCE_DATE_EPOCH set (bytecode by hash, the wheel's timestamps) and the
+# image's timestamps fixed, the same base and wheelhouse give the same image, bit for bit
+# (buildah bud --timestamp 0 --build-arg SOURCE_DATE_EPOCH=0; tests/install/test_image.py).
+#
 # BASE_IMAGE is any Debian-like image with python3 (3.10 or later) and its venv module: the
 # default, or e.g. a Debian bookworm with the python3 and python3-venv packages. jobguard lives in
 # a virtualenv (/opt/jobguard), so the base's own Python packages are never touched.
@@ -16,6 +20,7 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # Stage 1: wheels for jobguard and every dependency, installed into the virtualenv.
 FROM ${BASE_IMAGE} AS build
+ARG SOURCE_DATE_EPOCH
 ARG PIP_NO_INDEX=
 ENV PIP_NO_INDEX=${PIP_NO_INDEX} \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -34,6 +39,7 @@ RUN python3 -m venv /opt/build \
 # Stage 2: the virtualenv on a clean base, run as an unprivileged user. Nothing is written at run
 # time but /tmp (gunicorn's heartbeat files; mounted in Kubernetes, the root is read-only).
 FROM ${BASE_IMAGE}
+ARG SOURCE_DATE_EPOCH
 LABEL org.opencontainers.image.title="jobguard" \
       org.opencontainers.image.description="Kubernetes Job and CronJob policy: admission webhook, linter, audit" \
       org.opencontainers.image.version="0.2.0" \

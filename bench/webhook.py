@@ -329,6 +329,8 @@ def main() -> None:
                 str(key),
                 "--bind",
                 f"127.0.0.1:{ports['jobguard']}",
+                "--metrics-port",  # off: two servers cannot share the default port
+                "0",
                 *tuning,
             ],
             "rules off": [
@@ -342,6 +344,8 @@ def main() -> None:
                 str(key),
                 "--bind",
                 f"127.0.0.1:{ports['rules off']}",
+                "--metrics-port",
+                "0",
                 "--policy",
                 str(rules_off),
                 *tuning,

@@ -209,29 +209,71 @@ def test_a_forbidden_suppression_is_reported_and_does_not_silence(tmp_path: Path
     ]
 
 
-def test_a_reasoned_suppression_silences_the_rule() -> None:
+def test_a_reasoned_suppression_silences_a_warn_rule_but_never_restart_policy() -> None:
     text = (
         MISSING_RESTART.replace(
             "labels: {team: %s}}",
-            "annotations: {suppress.jobguard.dev/restart-policy: legacy vendor chart}}",
+            "annotations: {suppress.jobguard.dev/restart-policy: legacy vendor chart, "
+            "suppress.jobguard.dev/ttl-after-finished: cleaned by our reaper}}",
         )
         % "ns"
     )
     result = lint_text(text, load_policy())
-    assert pairs(result, "restart-policy") == []
+    assert pairs(result, "ttl-after-finished") == []  # warn in the default policy
     assert result.objects[0].suppressed == 1
+    # restart-policy is never an object's to silence: still reported, and so is the annotation.
+    assert pairs(result, "restart-policy") == [
+        ("restart-policy", "spec.template.spec.restartPolicy")
+    ]
+    [ignored] = [
+        lf.finding for lf in result.objects[0].findings if lf.finding.rule == "suppression"
+    ]
+    assert ignored.field == "metadata.annotations[suppress.jobguard.dev/restart-policy]"
+    assert ignored.message == (
+        "the suppression of 'restart-policy' is ignored: restart-policy can never be "
+        "suppressed by the object itself; an exemption in the policy file can lift it"
+    )
+
+
+def test_a_deny_rule_is_suppressible_only_where_the_policy_lists_it(tmp_path: Path) -> None:
+    text = (
+        MISSING_RESTART.replace(
+            "labels: {team: %s}}", "annotations: {suppress.jobguard.dev/backoff-limit: reviewed}}"
+        )
+        % "ns"
+    )
+    denies = write(tmp_path, "deny.yaml", "rules:\n  backoff-limit: {action: deny}\n")
+    assert pairs(lint_text(text, load_policy([denies])), "backoff-limit") == [
+        ("backoff-limit", "spec.backoffLimit")
+    ]
+    lets = write(
+        tmp_path,
+        "lets.yaml",
+        "extends: [deny.yaml]\nsuppressions:\n  suppressible: [backoff-limit]\n",
+    )
+    assert pairs(lint_text(text, load_policy([lets])), "backoff-limit") == []
+
+
+def test_a_rule_that_is_never_suppressible_cannot_be_listed(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", "suppressions:\n  suppressible: [manual-selector, nope]\n")
+    assert problems([path]) == [
+        f"{path}:4:18: suppressions.suppressible[0]: manual-selector can never be suppressed by "
+        "the object itself; add an exemption instead",
+        f"{path}:4:35: suppressions.suppressible[1]: unknown rule 'nope'",
+    ]
 
 
 def test_suppressions_can_be_switched_off_by_policy(tmp_path: Path) -> None:
     path = write(tmp_path, "p.yaml", "suppressions:\n  allowed: false\n")
     text = (
         MISSING_RESTART.replace(
-            "labels: {team: %s}}", "annotations: {suppress.jobguard.dev/restart-policy: legacy}}"
+            "labels: {team: %s}}",
+            "annotations: {suppress.jobguard.dev/ttl-after-finished: legacy}}",
         )
         % "ns"
     )
-    assert pairs(lint_text(text, load_policy([path])), "restart-policy") == [
-        ("restart-policy", "spec.template.spec.restartPolicy")
+    assert pairs(lint_text(text, load_policy([path])), "ttl-after-finished") == [
+        ("ttl-after-finished", "spec.ttlSecondsAfterFinished")
     ]
 
 

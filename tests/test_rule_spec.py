@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from jobguard.core.model import Action, Category
-from jobguard.rules import CATALOGUE
+from jobguard.rules import CATALOGUE, TRANSLATIONS, validating_rules
+from jobguard.rules._cel import CelContext, Translation
 from jobguard.rules.base import RuleSpecError, check_registry, rule_from_module, spec_from_module
 
 
@@ -76,6 +77,35 @@ def test_a_misspelt_options_class_defined_in_the_module_is_caught() -> None:
     vars(mod)["Option"] = Option
     with pytest.raises(RuleSpecError, match="Option looks like a misspelling of Options"):
         spec_from_module(mod)
+
+
+def test_a_modules_cel_function_is_its_translation_for_export() -> None:
+    def cel(options: Any, ctx: CelContext) -> Translation:
+        return Translation(gaps=("example",))
+
+    cel.__module__ = "jobguard.rules.example"
+    assert spec_from_module(module(cel=cel)).cel is cel
+    assert spec_from_module(module()).cel is None  # no translation: export says so
+
+
+def test_a_misspelt_cel_function_defined_in_the_module_is_caught() -> None:
+    mod = module()
+
+    def cell(options: Any, ctx: CelContext) -> Translation:  # meant to be cel
+        return Translation()
+
+    cell.__module__ = mod.__name__
+    vars(mod)["cell"] = cell
+    with pytest.raises(RuleSpecError, match="cell looks like a misspelling of cel"):
+        spec_from_module(mod)
+
+
+def test_every_rule_the_webhook_runs_keeps_its_cel_in_its_own_module() -> None:
+    """One place per rule: its check and its CEL translation live in the same module."""
+    rules = validating_rules().rules
+    assert sorted(TRANSLATIONS) == sorted(r.name for r in rules)
+    for rule in rules:
+        assert TRANSLATIONS[rule.name].__module__ == rule.check.__module__, rule.name
 
 
 def test_the_registry_refuses_repeated_codes_and_unknown_subsumed_rules() -> None:

@@ -11,7 +11,8 @@ Each patch is one JSON Patch (``application/json-patch+json``) whose first opera
 object's ``resourceVersion``: if the object changed since it was listed, the API server refuses
 the whole patch (422) instead of applying a fix planned against an older object.
 
-A CronJob's scheduled runs (:attr:`jobguard.core.subject.Subject.scheduled_run`) are left alone: their fix belongs on the CronJob.
+A CronJob's scheduled runs (:attr:`jobguard.core.subject.Subject.scheduled_run`) are left alone:
+their fix belongs on the CronJob.
 """
 
 from __future__ import annotations

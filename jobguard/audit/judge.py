@@ -2,7 +2,8 @@
 
 A stored object went through the API server's defaulting, like the object an admission webhook
 sees, so it is viewed as the webhook views one: a field holding exactly its API default counts as
-unset unless kubectl's last-applied-configuration shows the user wrote it. The rules are the
+unset unless the user's manifest shows it (kubectl's last-applied-configuration, or a
+server-side apply's managedFields entry owning the field). The rules are the
 validating webhook's (the ``api-*`` checks of what the API server rejects cannot fail on an
 object it stored), with the policy's scope, exemptions and suppression annotations applied by
 the engine as at admission.

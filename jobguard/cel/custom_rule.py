@@ -119,10 +119,14 @@ class CustomRule:
     def check(
         self, shared: SharedInputs, view: JobView, _options: Any, subject: Subject
     ) -> Iterable[Violation]:
-        _values, base = shared.base(view, subject)
+        values, base = shared.base(view, subject)
         if not self._matches(base):
             return []
-        inputs, failed = shared.with_variables(self, view, subject)
+        inputs, failed = (
+            shared.with_variables(self, view, subject, values, base)
+            if self.variables
+            else (base, {})
+        )
         found = []
         try:
             for validation in self.validations:
@@ -184,26 +188,42 @@ class SharedInputs:
 
     def base(self, view: JobView, subject: Subject) -> tuple[dict[str, Any], Any]:
         """The inputs as plain values, and their activation (``variables`` holds ``job``)."""
-        key = (_MEMO_KEY, subject.api_operation, id(subject.old_object), id(self))
+        key = self._key(subject)
         memo = view.memo
         found: tuple[dict[str, Any], Any] | None = memo.get(key)
         if found is None:
-            values = cel_inputs(view, subject)
+            values = cel_inputs(subject)
             spec = job_spec(view.obj)
             values["variables"] = {} if spec is None else {"job": spec}
             found = memo[key] = (values, activation(values))
         return found
 
+    def _key(self, subject: Subject, group: int = -1) -> tuple[Any, ...]:
+        # What the inputs depend on besides the object (whose view holds the memo).
+        return (
+            _MEMO_KEY,
+            subject.operation,
+            id(subject.old_object),
+            id(subject.requester),
+            id(self),
+            group,
+        )
+
     def with_variables(
-        self, rule: CustomRule, view: JobView, subject: Subject
+        self,
+        rule: CustomRule,
+        view: JobView,
+        subject: Subject,
+        values: dict[str, Any],
+        base: Any,
     ) -> tuple[Any, dict[str, str]]:
         """The activation holding ``rule``'s variables, and the errors of those that failed
-        (left out: as in the API server, a variable is an error only where it is read)."""
-        values, base = self.base(view, subject)
+        (left out: as in the API server, a variable is an error only where it is read);
+        ``values`` and ``base``: what :meth:`base` gave."""
         group = self._group.get(rule.name)
         if group is None:
             return base, {}
-        key = (_MEMO_KEY, subject.api_operation, id(subject.old_object), id(self), group)
+        key = self._key(subject, group)
         memo = view.memo
         found: tuple[Any, dict[str, str]] | None = memo.get(key)
         if found is not None:

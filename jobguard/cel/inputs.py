@@ -11,12 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from jobguard.core.subject import Subject
-from jobguard.core.view import JobView
 
 __all__ = ["RESOURCES", "cel_inputs", "job_spec"]
 
 RESOURCES = {"Job": "jobs", "CronJob": "cronjobs"}
-_MEMO_KEY = "cel-inputs"
 
 
 def job_spec(obj: Any) -> Any:
@@ -32,44 +30,37 @@ def job_spec(obj: Any) -> Any:
     return spec
 
 
-def cel_inputs(view: JobView, subject: Subject) -> dict[str, Any]:
-    """``object``, ``oldObject``, ``request`` and ``params`` for ``view`` judged as ``subject``.
+def cel_inputs(subject: Subject) -> dict[str, Any]:
+    """``object``, ``oldObject``, ``request`` and ``params`` for what ``subject`` describes.
 
-    A manifest (``jobguard lint``, ``jobguard test``) is judged as the CREATE it will be. The
-    request carries what jobguard knows of every request; fields it does not know (userInfo in
-    lint) are absent, so an expression reading them fails instead of seeing made-up values.
-    Computed once per object (every custom rule shares it).
+    A manifest (``jobguard lint``, ``jobguard test``) and a stored object (``jobguard audit``)
+    are judged as the CREATE they were or will be; an admission request as itself. The request
+    carries what jobguard knows: ``userInfo`` where there is a requester (the webhook); where
+    there is none (lint, audit) it is absent, so an expression reading it fails instead of
+    seeing a made-up user.
 
     Handing an object to the evaluator recurses on the C stack (it crashes the process past
     about 5,000 levels of nesting); what reaches here is bounded well below by the readers
     (YAML: 1,000 levels; the webhook's JSON: about 1,000).
     """
-    key = (_MEMO_KEY, subject.api_operation, id(subject.old_object), subject.requester)
-    memo = view.memo
-    found = memo.get(key)
-    if found is not None:
-        return dict(found)
-    update = subject.is_update and subject.old_object is not None
+    view = subject.view
     kind = view.kind
-    inputs: dict[str, Any] = {
-        "object": view.obj,
-        "oldObject": dict(subject.old_object)
-        if update and subject.old_object is not None
-        else None,
-        "request": {
-            "operation": "UPDATE" if update else "CREATE",
-            "kind": {"group": "batch", "version": "v1", "kind": kind},
-            "resource": {"group": "batch", "version": "v1", "resource": RESOURCES[kind]},
-            "name": view.name or "",
-            "namespace": view.namespace or "",
-            "dryRun": False,
-        },
-        "params": None,
+    request: dict[str, Any] = {
+        "operation": subject.api_operation,
+        "kind": {"group": "batch", "version": "v1", "kind": kind},
+        "resource": {"group": "batch", "version": "v1", "resource": RESOURCES[kind]},
+        "name": view.name or "",
+        "namespace": view.namespace or "",
+        "dryRun": False,
     }
     if subject.requester is not None:
-        inputs["request"]["userInfo"] = {
+        request["userInfo"] = {
             "username": subject.requester.username,
             "groups": list(subject.requester.groups),
         }
-    memo[key] = inputs
-    return dict(inputs)
+    return {
+        "object": view.obj,
+        "oldObject": dict(subject.old_object) if subject.is_update and subject.old_object else None,
+        "request": request,
+        "params": None,
+    }

@@ -6,8 +6,9 @@ The caller says which rules run (a :class:`jobguard.core.rule.RuleSet` chosen fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from jobguard.core.fixplan import FixPlan, plan_fixes
@@ -16,8 +17,8 @@ from jobguard.core.model import Action, Category, Edit, Finding, Severity
 from jobguard.core.patching import PatchConflict, patch_for
 from jobguard.core.paths import FieldPath
 from jobguard.core.rule import Rule, RuleSet
-from jobguard.core.subject import Subject
-from jobguard.core.suppressions import may_suppress, suppressions
+from jobguard.core.subject import NONE_REFUSED, Subject
+from jobguard.core.suppressions import suppressions
 from jobguard.core.view import JobView
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ class Report:
     findings: tuple[Finding, ...]
     suppressed: tuple[Finding, ...] = ()
     in_scope: bool = True
+    #: Rules the object's own suppression annotations name (with a reason) but may not
+    #: silence, and why (:func:`jobguard.core.suppressions.annotation_refusal`).
+    refused_suppressions: Mapping[str, str] = field(default_factory=lambda: NONE_REFUSED)
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -165,12 +169,30 @@ def _merge_subsumed(
     return kept
 
 
-def _annotation_silences(rule: Rule, finding: Finding, policy: Policy) -> bool:
+def _annotation_silences(finding: Finding, refused: Mapping[str, str], policy: Policy) -> bool:
     """Whether a suppression annotation naming ``finding``'s rule (with a reason) silences it."""
     if finding.rule == INTERNAL_ERROR_RULE:  # the rule that failed is not the one named
         # the object must not be able to lift its own fail-closed denial
-        return not policy.deny_on_rule_error and INTERNAL_ERROR_RULE not in policy.unsuppressible
-    return may_suppress(rule, policy.unsuppressible)
+        return (
+            policy.suppressions_allowed
+            and not policy.deny_on_rule_error
+            and INTERNAL_ERROR_RULE not in policy.unsuppressible
+        )
+    return finding.rule not in refused
+
+
+def _refusals(
+    annotated: Mapping[str, str], active: tuple[tuple[Rule, RuleSettings], ...], policy: Policy
+) -> dict[str, str]:
+    """rule name -> why its annotation is ignored, for each rule the annotations name that
+    runs here and that the object may not silence."""
+    refused = {}
+    for rule, settings in active:
+        if rule.name in annotated:
+            why = policy.annotation_refusal(rule, settings.action)
+            if why is not None:
+                refused[rule.name] = why
+    return refused
 
 
 def applies(rule: Rule, settings: RuleSettings, policy_in_scope: bool, view: JobView) -> bool:
@@ -209,16 +231,16 @@ def evaluate(
     in_scope = policy.in_scope(view.namespace, view.labels)
     on_error = Action.DENY if policy.deny_on_rule_error else Action.WARN
     annotated = suppressions(view)
+    active = policy.active_rules(rules.rules, view.kind)
+    refused: Mapping[str, str] = {}
     if annotated:  # set only where there are annotations to check (most objects carry none)
-        known = rules.known
-        if subject.known_rules != known or subject.unsuppressible != policy.unsuppressible:
-            subject = replace(subject, known_rules=known, unsuppressible=policy.unsuppressible)
-    suppressed_rules = annotated if policy.suppressions_allowed else {}
+        refused = _refusals(annotated, active, policy)
+        subject = replace(subject, known_rules=rules.known, refused_suppressions=refused)
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     covered: set[tuple[str, FieldPath]] = set()
     subsumers: set[tuple[str, FieldPath]] = set()
-    for rule, settings in policy.active_rules(rules.rules, view.kind):
+    for rule, settings in active:
         if not applies(rule, settings, in_scope, view):
             continue
         for finding in _run_rule(
@@ -230,8 +252,8 @@ def evaluate(
             on_error,
             policy.restated_defaults_as_info,
         ):
-            reason = suppressed_rules.get(finding.rule, "").strip()
-            if (reason and _annotation_silences(rule, finding, policy)) or (
+            reason = annotated.get(finding.rule, "").strip() if annotated else ""
+            if (reason and _annotation_silences(finding, refused, policy)) or (
                 policy.exemptions
                 and policy.exemption(finding.rule, view.kind, view.namespace, view.name, file)
             ):
@@ -243,4 +265,7 @@ def evaluate(
                     subsumers.add((finding.rule, finding.path))
     if covered:
         findings = _merge_subsumed(findings, covered, subsumers)
-    return Report(view, tuple(findings), tuple(suppressed), in_scope)
+    if not refused:
+        return Report(view, tuple(findings), tuple(suppressed), in_scope)
+    reasoned = {name: why for name, why in refused.items() if annotated[name].strip()}
+    return Report(view, tuple(findings), tuple(suppressed), in_scope, MappingProxyType(reasoned))

@@ -15,10 +15,10 @@ What is applied, in report order:
 * A fix that cannot be applied to the object as fixed so far (a parent on its path is not a
   map) is skipped, with the reason; the others still apply.
 * On UPDATE, a finding the existing object already had (same rule, same path, the same value
-  there, and its fix would change the existing object) is left alone: the update did not introduce it, and the
-  validating webhook does not block it either. That
-  keeps a metadata-only change of a legacy object free of unasked-for spec changes, and makes
-  re-applying an unchanged manifest a no-op.
+  there, and its fix would change the existing object) is left alone: the update did not
+  introduce it, and the validating webhook does not block it either. That keeps a metadata-only
+  change of a legacy object free of unasked-for spec changes, and makes re-applying an unchanged
+  manifest a no-op.
 * On UPDATE of a Job, a fix is applied only where an existing Job may change
   (:meth:`jobguard.core.subject.Subject.may_change`), and the plan is checked against the API
   server's update rules as a whole: it never adds an immutable change the request did not

@@ -48,8 +48,9 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any
 
 from jobguard.core.cached import cached_property
@@ -74,6 +75,8 @@ from jobguard.core.view import JobView
 __all__ = ["DEFAULT_KUBERNETES_VERSION", "Operation", "Requester", "Subject"]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: No refused suppression (shared: read-only, and most objects carry no annotation at all).
+NONE_REFUSED: Mapping[str, str] = MappingProxyType({})
 #: A larger record is not read (the API server caps all annotations together at 256 kB).
 MAX_LAST_APPLIED_CHARS = 1024 * 1024
 #: Set by ``kubectl create job --from=cronjob/...`` on the Job it makes by hand.
@@ -109,11 +112,13 @@ class Subject:
 
     The public surface: :attr:`object`, :attr:`old_object`, :attr:`operation`,
     :attr:`requester`, :attr:`kind`, :attr:`version`, and the facts :attr:`scheduled_run`,
-    :meth:`user_set`, :meth:`unchanged`, :meth:`may_change` and :meth:`update_errors`.
-    :attr:`view` is the object seen as a Job spec (what rules read values from).
+    :meth:`user_set`, :meth:`unchanged`, :meth:`forgiven`, :meth:`may_change` and
+    :meth:`update_errors`. :attr:`view` is the object seen as a Job spec (what rules read values
+    from).
 
-    ``known_rules`` and ``unsuppressible`` (the rules no annotation may silence) are filled by the engine for an object with suppression annotations, so that the rule that
-    checks them can say which are ignored.
+    ``known_rules`` and ``refused_suppressions`` (rule name -> why the object's annotation may
+    not silence it) are filled by the engine for an object with suppression annotations, so
+    that the rule that checks them can say which are ignored.
     """
 
     view: JobView
@@ -125,7 +130,7 @@ class Subject:
     #: Audit: the uids of the CronJobs in the listing (None: unknown, no stored Job is a run).
     cronjob_uids: AbstractSet[str] | None = None
     known_rules: frozenset[str] = frozenset()
-    unsuppressible: frozenset[str] = frozenset()
+    refused_suppressions: Mapping[str, str] = field(default_factory=lambda: NONE_REFUSED)
 
     # -- construction ---------------------------------------------------------------------
     @staticmethod
@@ -227,20 +232,25 @@ class Subject:
         Its TTL and history are the CronJob's business, and denying it would only drop one
         run: its template is judged on the CronJob.
         """
+        # The cheap tests first: most requests come from someone else, most objects are files.
+        if self.operation is Operation.CREATE:
+            requester = self.requester
+            if requester is None or requester.username not in self.controllers:
+                return False
+        elif self.operation is not Operation.STORED or self.cronjob_uids is None:
+            return False
         if self.kind != "Job":
             return False
         owner = _controlling_cronjob(self.view.metadata)
         if owner is None:
             return False
-        if self.operation is Operation.CREATE:
-            return self.requester is not None and self.requester.username in self.controllers
         if self.operation is Operation.STORED:
+            assert self.cronjob_uids is not None
             return (
-                self.cronjob_uids is not None
-                and owner.get("uid") in self.cronjob_uids
+                owner.get("uid") in self.cronjob_uids
                 and MANUAL_RUN_ANNOTATION not in self.view.annotations
             )
-        return False
+        return True
 
     @property
     def cronjob_owner(self) -> str | None:

@@ -16,19 +16,22 @@ from jobguard.cel.custom_rule import CustomRule
 from jobguard.core.kubernetes.versions import Version, show
 from jobguard.core.model import Action
 from jobguard.core.rule import Rule
-from jobguard.core.suppressions import SUPPRESS_PREFIX, may_suppress
-from jobguard.export.cel import bind, is_glob, lit, matches_any, present
+from jobguard.core.suppressions import SUPPRESS_PREFIX
+from jobguard.export.cel import bind
 from jobguard.export.custom import validating_policy
-from jobguard.export.native import (
-    TRANSLATIONS,
-    Check,
-    Context,
-    Default,
+from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
+from jobguard.rules import REGISTRY, TRANSLATIONS, fixing_rules, validating_rules
+from jobguard.rules._cel import (
+    CelCheck,
+    CelContext,
+    CelDefault,
     Translation,
+    is_glob,
+    lit,
+    matches_any,
+    present,
     scheduled_run,
 )
-from jobguard.policy.model import Exemption, Policy, RuleSettings, Scope
-from jobguard.rules import REGISTRY, fixing_rules, validating_rules
 
 GROUP = "admissionregistration.k8s.io"
 VALIDATING_SINCE: Version = (1, 30)  # ValidatingAdmissionPolicy v1 (GA)
@@ -156,8 +159,9 @@ def admission_match(policy: Policy, rule: Rule, settings: RuleSettings) -> Match
     match = Match([], [], [])
     _scope_into(match, policy.scope, "policy")
     _scope_into(match, settings.scope, "rule")
-    # What the engine lets an annotation silence (never the rule checking the annotations).
-    if policy.suppressions_allowed and may_suppress(rule, policy.unsuppressible):
+    # Only what the engine lets an annotation silence (exceptions need permission: by default
+    # no deny rule, never the rules that declare themselves unsuppressible).
+    if policy.annotation_refusal(rule, settings.action) is None:
         match.conditions.append(
             {"name": "not-suppressed", "expression": suppression_condition(rule.name)}
         )
@@ -182,7 +186,7 @@ def not_a_scheduled_run(policy: Policy) -> str:
 # -- objects -----------------------------------------------------------------------------------
 
 
-def _kinds(checks: Iterable[Check | Default]) -> list[str]:
+def _kinds(checks: Iterable[CelCheck | CelDefault]) -> list[str]:
     return sorted({c.kind for c in checks}, key=lambda k: RESOURCES[k])
 
 
@@ -199,16 +203,17 @@ def _metadata(name: str, rule: str, action: Action, gaps: Sequence[str], needs: 
     }
 
 
-def validation(rule: str, check: Check, action: Action) -> dict[str, Any]:
+def validation(rule: str, check: CelCheck, action: Action) -> dict[str, Any]:
     kind = check.kind
     violated = bind(check.violated, kind)
     expression = f"object.kind != {lit(kind)} || !({violated})"
     if action is Action.DENY:
-        # /validate lets an UPDATE through when the old object already had the violation.
+        # /validate lets an UPDATE through when the old object already had the violation with
+        # the same value there (ratcheting by value, Subject.forgiven).
         old = bind(check.violated, kind, "oldObject")
         expression += (
             f" || (request.operation == 'UPDATE' && oldObject != null && "
-            f"oldObject.kind == {lit(kind)} && ({old}))"
+            f"oldObject.kind == {lit(kind)} && ({old}) && {unchanged(check.path)})"
         )
     head = f"[{rule}] {check.path}: "
     detail = bind(check.detail, kind) if check.detail else lit(check.text)
@@ -220,7 +225,16 @@ def validation(rule: str, check: Check, action: Action) -> dict[str, Any]:
     }
 
 
-def mutation(kind: str, defaults: Sequence[Default]) -> dict[str, Any]:
+def unchanged(path: str) -> str:
+    """The value at a finding's ``path`` is the old object's (both absent counts as the same).
+    A path through a list or a map key (``[*]``, ``[key]``) compares the whole value before it:
+    stricter than the webhook, never more forgiving."""
+    base = path.split("[", 1)[0]
+    new, old = f"object.{base}", f"oldObject.{base}"
+    return f"({present(new)} ? ({present(old)} && {old} == {new}) : !{present(old)})"
+
+
+def mutation(kind: str, defaults: Sequence[CelDefault]) -> dict[str, Any]:
     """One JSONPatch per Job form: every default judged on the same incoming object, as
     /mutate computes all its fixes from the object it received."""
     parts = []
@@ -335,10 +349,17 @@ def mutating_objects(
 def translate(policy: Policy, version: Version) -> tuple[RuleExport, ...]:
     validating = {r.name for r in validating_rules().rules}
     fixing = {r.name for r in fixing_rules().rules}
-    ctx = Context(
+    ctx = CelContext(
         version=version,
         known_rules=tuple(sorted(REGISTRY.known)),
-        unsuppressible=tuple(sorted(policy.unsuppressible)),
+        unsuppressible=tuple(
+            sorted(
+                r.name
+                for r in validating_rules().rules
+                if policy.settings(r).action is not Action.OFF
+                and policy.annotation_refusal(r, policy.settings(r).action) is not None
+            )
+        ),
         controllers=tuple(sorted(policy.cronjob_controllers)),
     )
     out = []
@@ -396,8 +417,11 @@ def custom_objects(policy: Policy, item: RuleExport, needs: str) -> list[dict[st
 ADMISSION_GAPS = (
     "a Job the CronJob controller creates: /validate turns its denials into warnings; the "
     "native deny policies skip it, so it gets no warning either",
-    "an UPDATE that keeps a violation the old object already had: /validate warns; the native "
-    "deny policy lets it through without a warning",
+    "an UPDATE that keeps a violation the old object already had (the same value at the same "
+    "path): /validate warns; the native deny policy lets it through without a warning",
+    "a value a server-side apply wrote (managedFields, operation Apply): /mutate keeps it as "
+    "the user's; the native mutations read only the object, so they replace an explicit API "
+    "default (backoffLimit: 6) with the policy's default as if it were unset",
 )
 
 

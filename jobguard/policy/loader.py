@@ -11,6 +11,7 @@ A policy file::
     suppressions:
       allowed: true                    # honour suppress.jobguard.dev/<rule> annotations
       forbid: [restart-policy]         # rules no annotation may silence
+      suppressible: [backoff-limit]    # deny rules an annotation may silence (default none)
     trust:
       cronjob_controllers: [system:serviceaccount:kube-system:cronjob-controller]
                                        # who creates CronJobs' scheduled runs (default: the
@@ -30,7 +31,8 @@ Layering: files are applied in order (``extends`` first, then the file itself; s
 ``--policy`` options left to right). A later file overrides an earlier one key by key inside a
 rule; lists are replaced whole, except ``suppressions.forbid``, which accumulates: a team file can
 add to the organisation's forbidden list, never take from it. ``exemptions`` accumulate too.
-``trust.cronjob_controllers`` is replaced whole by a later file that sets it.
+``trust.cronjob_controllers`` and ``suppressions.suppressible`` are replaced whole by a later
+file that sets them; a rule in ``forbid`` stays unsuppressible whatever ``suppressible`` says.
 
 Every unknown key and bad value is an error naming the file, line and column; nothing is applied
 from a policy that has any error.
@@ -266,6 +268,9 @@ class _Layer:
     restated_api_defaults: str | None = None
     forbid: set[str] = dataclasses.field(default_factory=set)
     cronjob_controllers: tuple[str, ...] | None = None
+    suppressible: frozenset[str] = frozenset()
+    #: Rules no annotation may ever silence (the rules' own declaration), to refuse listing them.
+    never_suppressible: frozenset[str] = frozenset()
     rules: dict[str, dict[str, tuple[Any, _Origin, FieldPath]]] = dataclasses.field(
         default_factory=dict
     )
@@ -480,7 +485,9 @@ def _read_file(
                 f"must be one of {', '.join(RESTATED_API_DEFAULTS)}, "
                 f"not {body['restated_api_defaults']!r}",
             )
-    supp = reader.mapping(body.get("suppressions"), ("suppressions",), ("allowed", "forbid"))
+    supp = reader.mapping(
+        body.get("suppressions"), ("suppressions",), ("allowed", "forbid", "suppressible")
+    )
     if "allowed" in supp:
         if isinstance(supp["allowed"], bool):
             layer.suppressions_allowed = supp["allowed"]
@@ -492,6 +499,19 @@ def _read_file(
                 ("suppressions", "forbid", i), f"unknown rule {name!r}{_suggest(name, rule_names)}"
             )
         layer.forbid.add(name)
+    if "suppressible" in supp:
+        at: FieldPath = ("suppressions", "suppressible")
+        names = reader.str_list(supp["suppressible"], at)
+        for i, name in enumerate(names):
+            if name not in rule_names:
+                reader.problem((*at, i), f"unknown rule {name!r}{_suggest(name, rule_names)}")
+            elif name in layer.never_suppressible:
+                reader.problem(
+                    (*at, i),
+                    f"{name} can never be suppressed by the object itself; "
+                    "add an exemption instead",
+                )
+        layer.suppressible = frozenset(names)
 
     trust = reader.mapping(body.get("trust"), ("trust",), _TRUST_KEYS)
     if "cronjob_controllers" in trust:
@@ -637,7 +657,7 @@ def load_policy(
     registry: list[Any] = list(ALL_RULES if rules is None else rules)
     names = [r.name for r in registry]  # custom rules' names join as the files declare them
     problems: list[PolicyProblem] = []
-    layer = _Layer()
+    layer = _Layer(never_suppressible=frozenset(r.name for r in registry if not r.suppressible))
     for path in paths or (BUILTIN_PREFIX + "default",):
         _read_file(path, layer, problems, names, (), read)
     compiled = {}
@@ -654,6 +674,7 @@ def load_policy(
         if layer.suppressions_allowed is None
         else layer.suppressions_allowed,
         unsuppressible=frozenset(layer.forbid),
+        suppressible=layer.suppressible,
         deny_on_rule_error=layer.on_rule_error == "deny",
         restated_defaults_as_info=layer.restated_api_defaults != "action",
         cronjob_controllers=CRONJOB_CONTROLLER_USERS

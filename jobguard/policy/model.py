@@ -15,6 +15,7 @@ from jobguard.core.engine import INTERNAL_ERROR_RULE
 from jobguard.core.kubernetes.controllers import CRONJOB_CONTROLLER_USERS
 from jobguard.core.kubernetes.selectors import Requirement
 from jobguard.core.model import Action
+from jobguard.core.suppressions import annotation_refusal
 
 if TYPE_CHECKING:
     from jobguard.cel.custom_rule import CustomRule
@@ -128,6 +129,9 @@ class Policy:
     scope: Scope = EVERYWHERE
     suppressions_allowed: bool = True
     unsuppressible: frozenset[str] = frozenset()
+    # ``suppressions.suppressible``: the deny rules an object's own annotation may silence
+    # (none by default: exceptions to a denial belong in the policy file's exemptions).
+    suppressible: frozenset[str] = frozenset()
     sources: tuple[str, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     # ``on_rule_error: deny``: a rule that crashes on an object denies it (fail closed) instead
@@ -229,6 +233,17 @@ class Policy:
             cache.clear()
         cache[key] = (rules, active)
         return active
+
+    def annotation_refusal(self, rule: Rule, action: Action) -> str | None:
+        """Why a suppression annotation on the object cannot silence ``rule`` at ``action``
+        (None: it can); :func:`jobguard.core.suppressions.annotation_refusal` decides."""
+        return annotation_refusal(
+            rule,
+            action,
+            allowed=self.suppressions_allowed,
+            forbidden=self.unsuppressible,
+            suppressible=self.suppressible,
+        )
 
     def in_scope(self, namespace: str | None, labels: Mapping[str, str]) -> bool:
         return self.scope.matches(namespace, labels)

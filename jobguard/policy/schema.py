@@ -210,6 +210,15 @@ def _top_level(rules: Sequence[Any]) -> dict[str, Callable[[], dict[str, Any]]]:
                 "properties": {
                     "allowed": {"type": "boolean", "default": True},
                     "forbid": _nullable(_string_list({"$ref": "#/$defs/ruleName"})),
+                    "suppressible": _nullable(
+                        {
+                            **_string_list({"$ref": "#/$defs/ruleName"}),
+                            "description": "Deny rules an object's own suppression annotation "
+                            "may silence (default none; restart-policy, manual-selector and the "
+                            "api-* rules never). Rules whose action is not deny may be "
+                            "suppressed unless forbidden.",
+                        }
+                    ),
                 },
             }
         ),

@@ -54,10 +54,11 @@ from jobguard.rules import (
     suppression,
     ttl_after_finished,
 )
-from jobguard.rules.base import check_registry, rule_from_module
+from jobguard.rules._cel import Translate
+from jobguard.rules.base import RuleSpec, check_registry, rule_from_module, spec_from_module
 
-ALL_RULES: tuple[Rule, ...] = tuple(
-    rule_from_module(m)
+_SPECS: tuple[RuleSpec, ...] = tuple(
+    spec_from_module(m)
     for m in (
         # api: what the Kubernetes API server itself would reject
         api_structure,
@@ -105,6 +106,7 @@ ALL_RULES: tuple[Rule, ...] = tuple(
         cronjob_history_limits,
     )
 )
+ALL_RULES: tuple[Rule, ...] = tuple(spec.rule() for spec in _SPECS)
 
 #: Every code a finding can carry, sorted by code: the registered rules and the engine's own
 #: ``internal-error`` (JG000, made when a rule raises; not run, not configured under ``rules:``).
@@ -123,6 +125,10 @@ _CATALOGUE_BY_CODE: dict[str, Rule] = {r.code: r for r in CATALOGUE}
 #: Every registered rule: what ``jobguard lint`` runs. Each selection below knows the same names
 #: (a suppression annotation may name any registered rule).
 REGISTRY = RuleSet.of(ALL_RULES)
+
+#: Each rule's CEL for ``jobguard export``, by rule name: the ``cel`` function its module keeps
+#: beside its check (a rule without one has no native translation).
+TRANSLATIONS: dict[str, Translate] = {spec.name: spec.cel for spec in _SPECS if spec.cel}
 
 
 # Cached: the same value on every call lets a policy remember its active rules per rule set.

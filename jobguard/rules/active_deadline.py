@@ -55,6 +55,16 @@ from dataclasses import dataclass
 from jobguard.core.model import Action, Category, Fix, RemoveValue, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    Translation,
+    all_of,
+    has,
+    not_scheduled_run,
+    path,
+)
 from jobguard.rules.base import below_minimum, exceeds
 
 CODE = "JG105"
@@ -134,3 +144,46 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
                 safe=False,
             ),
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    checks = []
+    for kind in JOB_FORMS:
+        guard = not_scheduled_run(kind, ctx)
+        has_j, j = has("activeDeadlineSeconds"), "$s.activeDeadlineSeconds"
+        pod = "$s.template.spec.activeDeadlineSeconds"
+        pod_set = f"({has('template.spec.activeDeadlineSeconds')} && {pod} >= 1)"
+        checks.append(
+            CelCheck(
+                kind,
+                path(kind, "template.spec.activeDeadlineSeconds"),
+                all_of([guard, f"!{has_j}", pod_set]),
+                "the pod-level activeDeadlineSeconds limits each pod attempt and the Job has no "
+                "deadline of its own; the Job-level activeDeadlineSeconds was probably meant",
+            )
+        )
+        if o.require:
+            checks.append(
+                CelCheck(
+                    kind,
+                    path(kind, "activeDeadlineSeconds"),
+                    all_of([guard, f"!{has_j}", f"!{pod_set}"]),
+                    "activeDeadlineSeconds is not set: nothing stops the Job if it hangs; the "
+                    "policy requires a Job-level deadline",
+                )
+            )
+        if o.max is not None:
+            checks.append(
+                CelCheck(
+                    kind,
+                    path(kind, "activeDeadlineSeconds"),
+                    all_of([guard, has_j, f"{j} > {o.max}"]),
+                    f"activeDeadlineSeconds is above the policy's maximum {o.max}",
+                    f"'activeDeadlineSeconds ' + string({j}) + ' is above the policy\\'s "
+                    f"maximum {o.max}'",
+                )
+            )
+    return Translation(tuple(checks))

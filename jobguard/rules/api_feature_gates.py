@@ -34,7 +34,9 @@ Fix: none automatic; target a version where the feature is on, or drop the field
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 from jobguard.core.kubernetes.schema import fields_present, short_type
 from jobguard.core.kubernetes.versions import (
@@ -104,11 +106,19 @@ def _dropped_feature(feature: Feature, name: str, version: Version) -> str:
     return _dropped(feature.gate, name, version, feature.enabled)
 
 
+@functools.lru_cache(maxsize=16)
+def _gates_off(version: Version) -> tuple[Mapping[str, FieldGate], frozenset[str]]:
+    """The pod field gates off in ``version`` and their fields, once per version (not per
+    object: ``fields_present`` keys its own per-version cache on that set)."""
+    gates = MappingProxyType(pod_fields_off(version))
+    return gates, frozenset(gates)
+
+
 def _pod_fields(view: JobView, version: Version) -> Iterator[Violation]:
-    gates: dict[str, FieldGate] = pod_fields_off(version)
+    gates, wanted = _gates_off(version)
     if not gates:
         return
-    for path, key in fields_present(view.obj, version, frozenset(gates)):
+    for path, key in fields_present(view.obj, version, wanted):
         gate = gates[key]
         type_name, field = key.rsplit(".", 1)
         if (

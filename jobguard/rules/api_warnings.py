@@ -24,12 +24,17 @@ Fix: none automatic; use a name of lower case letters, digits and '-' of at most
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from jobguard.core.kubernetes.names import dns1123_label_errors
 from jobguard.core.model import Action, Category, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
 from jobguard.rules._api import api_view, is_int
+from jobguard.rules._cel import (
+    CelContext,
+    Translation,
+)
 from jobguard.rules.base import NoOptions
 
 CODE = "JG018"
@@ -72,3 +77,12 @@ def check(view: JobView, options: NoOptions, subject: Subject) -> Iterator[Viola
             "higher than 10^4, Kubernetes might not be able to track completedIndexes when a "
             "big number of indexes fail",
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Any, ctx: CelContext) -> Translation:
+    return Translation(
+        gaps=("the whole rule: the API server's own warnings, relayed by the validating webhook",)
+    )

@@ -27,8 +27,8 @@ organisation's choice for exactly that case. Lowering an explicit value to ``max
 suggested (unsafe): fewer retries can make a flaky but working Job fail.
 
 Admission: the mutating webhook sees ``backoffLimit: 6`` where the manifest left it out. On a
-defaulted object 6 counts as unset (unless kubectl's last-applied-configuration shows the user
-wrote it), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
+defaulted object 6 counts as unset (unless the user's manifest shows it: kubectl's
+last-applied-configuration or a server-side apply owning the field, ``Subject.user_set``), so the policy's default replaces it; with a ``default`` of 6 nothing is patched. With
 ``backoffLimitPerIndex`` the defaulted MaxInt32 likewise counts as unset and is left alone, and it
 is never held to ``max`` (the validating webhook reads the stored object like a manifest and would
 otherwise deny every such Job).
@@ -55,6 +55,18 @@ from jobguard.core.kubernetes.defaults import BACKOFF_LIMIT_DEFAULT, BACKOFF_LIM
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    CelDefault,
+    Translation,
+    all_of,
+    has,
+    not_scheduled_run,
+    path,
+    pointer,
+)
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
 from jobguard.rules.base import below_minimum, exceeds
 
@@ -122,3 +134,54 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
             f"backoffLimit {value} is above the policy's maximum {options.max}",
             Fix(f"set backoffLimit: {options.max}", (SetValue(path, options.max),), safe=False),
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    checks, defaults = [], []
+    target = o.value_for_unset
+    for kind in JOB_FORMS:
+        guard = not_scheduled_run(kind, ctx)
+        has_bl, has_pi, bl = has("backoffLimit"), has("backoffLimitPerIndex"), "$s.backoffLimit"
+        if target is not None:
+            checks.append(
+                CelCheck(
+                    kind,
+                    path(kind, "backoffLimit"),
+                    all_of([guard, f"!{has_bl}", f"!{has_pi}"]),
+                    f"backoffLimit is not set; the policy's default is {target} retries",
+                )
+            )
+            per_index_default = (
+                None
+                if kind == "CronJob"
+                else f"({has_pi} ? {BACKOFF_LIMIT_WITH_PER_INDEX} : {BACKOFF_LIMIT_DEFAULT})"
+            )
+            if per_index_default is None:
+                set_by_user = has_bl
+            else:
+                set_by_user = f"({has_bl} && {bl} != {per_index_default})"
+            defaults.append(
+                CelDefault(
+                    kind,
+                    pointer(kind, "backoffLimit"),
+                    all_of(
+                        [guard, f"!{has_pi}", f"!{set_by_user}", f"(!{has_bl} || {bl} != {target})"]
+                    ),
+                    str(target),
+                )
+            )
+        if o.max is not None:
+            api_own = f"({bl} == {BACKOFF_LIMIT_WITH_PER_INDEX} && {has_pi})"
+            checks.append(
+                CelCheck(
+                    kind,
+                    path(kind, "backoffLimit"),
+                    all_of([guard, has_bl, f"!{api_own}", f"{bl} > {o.max}"]),
+                    f"backoffLimit is above the policy's maximum {o.max}",
+                    f"'backoffLimit ' + string({bl}) + ' is above the policy\\'s maximum {o.max}'",
+                )
+            )
+    return Translation(tuple(checks), tuple(defaults))

@@ -41,8 +41,9 @@ class RuleSpecError(TypeError):
 class RuleSpec:
     """Everything a rule declares about itself, each field typed and checked on creation.
 
-    ``cel``: the rule's translation for ``jobguard export`` when it keeps one beside itself
-    (None: the export's own table, or none).
+    ``cel``: how ``jobguard export`` expresses the rule natively: a built-in rule module's
+    ``cel(options, context)`` function (:mod:`jobguard.rules._cel`), a custom rule itself
+    (its expressions go out as written), or None (no native translation).
     """
 
     code: str
@@ -106,7 +107,9 @@ class RuleSpec:
             fixes=self.fixes,
             checked_by_apiserver=self.checked_by_apiserver,
             subsumes=self.subsumes,
-            suppressible=self.suppressible,
+            # What the API server rejects is no exception anyone can take: never an
+            # annotation's to silence (the object would fail anyway; lint must say so).
+            suppressible=self.suppressible and self.category is not Category.API,
         )
 
 
@@ -123,8 +126,9 @@ MODULE_ATTRIBUTES = {
     "CHECKED_BY_APISERVER": "checked_by_apiserver",
     "SUBSUMES": "subsumes",
     "SUPPRESSIBLE": "suppressible",
-    "CEL": "cel",
 }
+#: A rule module's functions and classes that describe its rule, and the spec field of each.
+MODULE_DEFINITIONS = {"check": "check", "Options": "options", "cel": "cel"}
 _REQUIRED = ("CODE", "NAME", "CATEGORY", "SUMMARY", "REMEDIATION")
 _SETS = ("kinds", "subsumes")
 # How close a module's own name must be to a spec attribute to be taken for a misspelling of
@@ -135,19 +139,20 @@ _MISSPELT = 0.75
 
 def spec_from_module(module: Any) -> RuleSpec:
     """The spec a rule module declares. A missing required attribute, a misspelt one (a
-    near miss of a spec attribute, or of ``Options``/``check``) or a value of the wrong type
-    is a RuleSpecError naming the module: nothing falls back to a default silently."""
+    near miss of a spec attribute, or of ``Options``/``check``/``cel``) or a value of the
+    wrong type is a RuleSpecError naming the module: nothing falls back to a default
+    silently."""
     where = getattr(module, "__name__", "a rule module")
     names = [n for n in vars(module) if not n.startswith("__")]
     problems = [f"{n} is required" for n in _REQUIRED if n not in names]
     if "check" not in names:
         problems.append("check (the rule's function) is required")
     for name in names:
-        if name in MODULE_ATTRIBUTES or name in ("Options", "check"):
+        if name in MODULE_ATTRIBUTES or name in MODULE_DEFINITIONS:
             continue
         if not name.isupper() and not _defined_in(module, name):
             continue  # an import: only the module's own names can misspell (and difflib is slow)
-        choices = list(MODULE_ATTRIBUTES) if name.isupper() else ["Options", "check"]
+        choices = list(MODULE_ATTRIBUTES) if name.isupper() else list(MODULE_DEFINITIONS)
         close = difflib.get_close_matches(name, choices, n=1, cutoff=_MISSPELT)
         if close:
             problems.append(f"{name} looks like a misspelling of {close[0]}")
@@ -163,6 +168,7 @@ def spec_from_module(module: Any) -> RuleSpec:
             doc=inspect.cleandoc(module.__doc__ or ""),
             check=module.check,
             options=getattr(module, "Options", NoOptions),
+            cel=getattr(module, "cel", None),
             **values,
         )
     except RuleSpecError as exc:

@@ -54,8 +54,8 @@ Admission: the mutating webhook sees the object after the API's defaulting, so a
 left both counts out arrives with ``completions: 1, parallelism: 1``; that is a non-parallel Job
 already explicit and produces neither a finding nor a patch. A defaulted ``parallelism: 1``
 beside a user's ``completions`` counts as unset, so a ``default_parallelism`` other than 1 applies
-in the cluster exactly as in lint (kubectl's last-applied-configuration, when present, tells a
-written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
+in the cluster exactly as in lint (kubectl's last-applied-configuration or a server-side apply
+owning the field, when present, tells a written ``parallelism: 1`` apart). The type is read from ``completions`` being present, never
 from defaults, so a work-queue Job with ``parallelism: 1`` stays a work-queue Job.
 
 A CronJob's scheduled run (a Job the CronJob controller creates, see ``Subject.scheduled_run``; an
@@ -81,6 +81,20 @@ from enum import Enum
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    CelDefault,
+    Translation,
+    all_of,
+    has,
+    not_scheduled_run,
+    path,
+    pointer,
+    smaller,
+    user_set,
+)
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
 from jobguard.rules._typos import near_miss_key
 from jobguard.rules.base import below_minimum, exceeds
@@ -238,3 +252,107 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
     kind = job_type(view)
     yield from _completions_findings(view, kind, options)
     yield from _parallelism_findings(view, kind, options)
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    checks, defaults = [], []
+    for kind in JOB_FORMS:
+        guard = not_scheduled_run(kind, ctx)
+        c, p = "$s.completions", "$s.parallelism"
+        has_c, has_p = has("completions"), has("parallelism")
+        indexed = f"({has('completionMode')} && $s.completionMode == 'Indexed')"
+        np = f"(!{indexed} && !{has_c} && !{has_p})"
+        wq = f"(!{indexed} && !{has_c} && {has_p})"
+        counted = f"(!{wq} && {has_c} && {c} >= 1)"
+        cap = o.max_parallelism
+        over_cap = f"({has_p} && {p} > {cap} && (!{counted} || {c} > {cap}))" if cap else ""
+
+        def add(
+            rel: str, cond: str, text: str, detail: str | None = None, kind: str = kind
+        ) -> None:
+            checks.append(
+                CelCheck(
+                    kind,
+                    path(kind, rel),
+                    all_of([not_scheduled_run(kind, ctx), cond]),
+                    text,
+                    detail,
+                )
+            )
+
+        add(
+            "completions",
+            f"({indexed} && !{has_c})",
+            "an Indexed Job needs completions (the number of indexes)",
+        )
+        if o.require_explicit:
+            add(
+                "completions",
+                np,
+                "completions is not set: a non-parallel Job (one pod, done on its first "
+                "success); write completions: 1",
+            )
+        if o.max_completions is not None:
+            add(
+                "completions",
+                f"({has_c} && {c} > {o.max_completions})",
+                f"completions is above the policy's maximum {o.max_completions}",
+                f"'completions ' + string({c}) + ' is above the policy\\'s maximum "
+                f"{o.max_completions}; split the work over several Jobs'",
+            )
+        unset_explicit = ""
+        if o.require_explicit:
+            add(
+                "parallelism",
+                np,
+                "parallelism is not set: a non-parallel Job runs one pod; write parallelism: 1",
+            )
+            unset_explicit = f"(!{np} && !{wq} && {has_c} && {c} >= 1 && !{has_p})"
+            add(
+                "parallelism",
+                unset_explicit,
+                "parallelism is not set; the policy runs "
+                f"min(completions, {o.default_parallelism}) completions at a time",
+            )
+        rest = all_of([f"!{np}", f"!{unset_explicit}" if unset_explicit else "", has_p])
+        add(
+            "parallelism",
+            f"({rest} && {p} == 0)",
+            "parallelism is 0: the Job is paused and starts no pod until it is raised",
+        )
+        if cap:
+            add(
+                "parallelism",
+                f"({rest} && {over_cap})",
+                f"parallelism is above the policy's maximum {cap}",
+                f"'parallelism ' + string({p}) + ' is above the policy\\'s maximum {cap}'",
+            )
+        excess = all_of([rest, counted, f"{p} > {c}", f"!{over_cap}" if over_cap else ""])
+        add(
+            "parallelism",
+            excess,
+            "parallelism is above completions; the excess is ignored",
+            f"'parallelism ' + string({p}) + ' is above completions ' + string({c}) + "
+            "'; the controller never runs more pods at once, the excess is ignored'",
+        )
+        # /mutate, on the defaulted object (a Job's parallelism 1 and completions 1 may be the
+        # API's; a CronJob's template is not defaulted).
+        m_par_set = user_set(kind, "parallelism", ctx.version)
+        m_np = np
+        if o.require_explicit:
+            defaults.append(
+                CelDefault(kind, pointer(kind, "completions"), all_of([guard, m_np]), "1")
+            )
+            defaults.append(
+                CelDefault(kind, pointer(kind, "parallelism"), all_of([guard, m_np]), "1")
+            )
+            target = smaller(c, str(o.default_parallelism))
+            wants = f"(!{m_par_set} && (!{has_p} || {p} != {target}))"
+            fill = all_of([guard, f"!{m_np}", f"!{wq}", has_c, f"{c} >= 1", wants])
+            defaults.append(CelDefault(kind, pointer(kind, "parallelism"), fill, target))
+        # Lowering parallelism to completions overrides the user's value: a suggestion only,
+        # so no mutation (the engine's fix is unsafe).
+    return Translation(tuple(checks), tuple(defaults))

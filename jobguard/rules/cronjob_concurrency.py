@@ -26,7 +26,8 @@ applied automatically: Forbid makes a job that regularly outlasts its interval r
 scheduled, and Replace kills running work.
 
 Admission: the webhook sees ``Allow`` where the manifest left the field out; it counts as not set
-unless kubectl's last-applied configuration shows the user wrote it.
+unless the user's manifest shows it (kubectl's last-applied configuration or a server-side
+apply owning the field, ``Subject.user_set``).
 
 Options:
   allowed           accepted values (default ``[Allow, Forbid, Replace]``; strict: Forbid, Replace)
@@ -44,6 +45,13 @@ from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    CelCheck,
+    CelContext,
+    Translation,
+    has_c,
+    lit,
+)
 
 CODE = "JG113"
 NAME = "cronjob-concurrency"
@@ -114,3 +122,38 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
         yield Violation(
             path, f"concurrencyPolicy {value!r} is not allowed by policy; use {choices}", fix
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    kind, checks = "CronJob", []
+    cp, is_set = (
+        "$c.concurrencyPolicy",
+        f"({has_c('concurrencyPolicy')} && $c.concurrencyPolicy != '')",
+    )
+    allowed = list(o.allowed)
+    choices = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    if o.require_explicit or "Allow" not in allowed:
+        checks.append(
+            CelCheck(
+                kind,
+                "spec.concurrencyPolicy",
+                f"!{is_set}",
+                "concurrencyPolicy is not set; the API defaults to Allow, so slow runs overlap "
+                f"and pile up; choose {choices}",
+            )
+        )
+    forbidden = [p for p in ("Allow", "Forbid", "Replace") if p not in allowed]
+    if forbidden:
+        checks.append(
+            CelCheck(
+                kind,
+                "spec.concurrencyPolicy",
+                f"({is_set} && {cp} in {lit(forbidden)})",
+                f"concurrencyPolicy is not allowed by policy; use {choices}",
+                f"'concurrencyPolicy ' + {cp} + ' is not allowed by policy; use {choices}'",
+            )
+        )
+    return Translation(tuple(checks))

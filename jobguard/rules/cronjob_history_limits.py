@@ -3,8 +3,8 @@
 What: ``spec.successfulJobsHistoryLimit`` at most ``max_successful`` and
 ``spec.failedJobsHistoryLimit`` between ``min_failed`` and ``max_failed``. Unset limits are judged
 by the API defaults (3 and 1), so only a policy stricter than those defaults reports them. On
-admission a limit holding the API default counts as unset unless kubectl's last-applied
-configuration shows the user wrote it. Reported at ``spec.successfulJobsHistoryLimit`` /
+admission a limit holding the API default counts as unset unless the user's manifest shows it
+(kubectl's last-applied configuration or a server-side apply, ``Subject.user_set``). Reported at ``spec.successfulJobsHistoryLimit`` /
 ``spec.failedJobsHistoryLimit``.
 
 Why: the controller keeps that many finished Jobs, and each keeps its pods. High limits on a
@@ -41,6 +41,15 @@ from jobguard.core.kubernetes.defaults import cronjob_api_default
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    CelCheck,
+    CelContext,
+    CelDefault,
+    Translation,
+    all_of,
+    cronjob_user_set,
+    has_c,
+)
 from jobguard.rules._typos import near_miss_key
 
 CODE = "JG115"
@@ -141,3 +150,61 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
             "their pods pile up",
             _set(field, options.max_failed, safe=False),
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    kind, checks, defaults = "CronJob", [], []
+
+    def kept(field: str) -> str:
+        return (
+            f"({has_c(field)} ? $c.{field} : {cronjob_api_default((field,), version=ctx.version)})"
+        )
+
+    succ = kept("successfulJobsHistoryLimit")
+    if o.max_successful is not None:
+        checks.append(
+            CelCheck(
+                kind,
+                "spec.successfulJobsHistoryLimit",
+                f"{succ} > {o.max_successful}",
+                f"successfulJobsHistoryLimit is above the policy's maximum {o.max_successful}; "
+                "finished Jobs and their pods pile up",
+                f"'successfulJobsHistoryLimit ' + string({succ}) + ' is above the policy\\'s "
+                f"maximum {o.max_successful}'",
+            )
+        )
+    failed = kept("failedJobsHistoryLimit")
+    low = f"({failed} >= 0 && {failed} < {o.min_failed})"
+    checks.append(
+        CelCheck(
+            kind,
+            "spec.failedJobsHistoryLimit",
+            low,
+            f"failedJobsHistoryLimit is below the policy's minimum {o.min_failed}; failures go "
+            "unseen",
+            f"'failedJobsHistoryLimit ' + string({failed}) + ' is below the policy\\'s minimum "
+            f"{o.min_failed}'",
+        )
+    )
+    # Raising a limit the user wrote is a suggestion only (unsafe in the engine): /mutate fills
+    # in min_failed only where the limit holds no value of the user's.
+    unset = f"!{cronjob_user_set('failedJobsHistoryLimit', ctx.version)}"
+    defaults.append(
+        CelDefault(kind, "/spec/failedJobsHistoryLimit", all_of([low, unset]), str(o.min_failed))
+    )
+    if o.max_failed is not None:
+        checks.append(
+            CelCheck(
+                kind,
+                "spec.failedJobsHistoryLimit",
+                f"(!{low} && {failed} > {o.max_failed})",
+                f"failedJobsHistoryLimit is above the policy's maximum {o.max_failed}; failed "
+                "Jobs and their pods pile up",
+                f"'failedJobsHistoryLimit ' + string({failed}) + ' is above the policy\\'s "
+                f"maximum {o.max_failed}'",
+            )
+        )
+    return Translation(tuple(checks), tuple(defaults))

@@ -56,6 +56,10 @@ from jobguard.core.kubernetes.cron import CronSchedule, CronSyntaxError, parse_s
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    CelContext,
+    Translation,
+)
 
 CODE = "JG112"
 NAME = "cronjob-schedule"
@@ -132,3 +136,15 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
             "zone; set it explicitly",
             Fix(f"set timeZone: {zone}", (SetValue(("spec", "timeZone"), zone),), safe=False),
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    return Translation(
+        gaps=(
+            "the whole rule: a schedule that never fires, the interval between runs and whether "
+            "the schedule depends on the time zone need a cron parser CEL does not have",
+        )
+    )

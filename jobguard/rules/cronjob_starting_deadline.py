@@ -46,6 +46,13 @@ from dataclasses import dataclass
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    CelCheck,
+    CelContext,
+    CelDefault,
+    Translation,
+    has_c,
+)
 from jobguard.rules._typos import near_miss_key
 
 CODE = "JG114"
@@ -104,3 +111,36 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
                 safe=False,
             ),
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    kind, checks = "CronJob", []
+    defaults: list[CelDefault] = []
+    is_set, value = has_c("startingDeadlineSeconds"), "$c.startingDeadlineSeconds"
+    if o.required:
+        checks.append(
+            CelCheck(
+                kind,
+                "spec.startingDeadlineSeconds",
+                f"!{is_set}",
+                "startingDeadlineSeconds is not set; after an outage or a resume the last missed "
+                "run starts however late it is",
+            )
+        )
+    if o.min_seconds > 0:
+        low = f"({is_set} && {value} >= 0 && {value} < {o.min_seconds})"
+        checks.append(
+            CelCheck(
+                kind,
+                "spec.startingDeadlineSeconds",
+                low,
+                f"startingDeadlineSeconds is below {o.min_seconds}; runs may never start",
+                f"'startingDeadlineSeconds ' + string({value}) + ' is below {o.min_seconds}; the "
+                "controller starts Jobs a moment after their time, so runs may never start'",
+            )
+        )
+        # raising a chosen deadline is a suggestion only (unsafe in the engine): no mutation
+    return Translation(tuple(checks), tuple(defaults))

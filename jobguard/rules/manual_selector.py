@@ -1,7 +1,8 @@
 """manual-selector: a Job must let the API server generate its pod selector.
 
 What: ``spec.manualSelector: true`` is denied unless the Job is exempt (``exempt_namespaces``,
-``exempt_label``, or a reasoned ``suppress.jobguard.dev/manual-selector`` annotation). Whether
+``exempt_label``, or an exemption in the policy file; the object's own suppression annotation
+never lifts this rule). Whether
 exempt or not, a Job with a manual selector is also checked for:
 
 * an empty selector (``selector: {}``), reported at ``spec.selector``: it matches every pod in the
@@ -62,10 +63,24 @@ from jobguard.core.model import Category, Fix, RemoveValue, Violation
 from jobguard.core.paths import Key, lookup
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    CelCheck,
+    CelContext,
+    Translation,
+    all_of,
+    any_of,
+    has,
+    lit,
+    matches_any,
+    path,
+)
 
 CODE = "JG110"
 NAME = "manual-selector"
 CATEGORY = Category.POLICY
+# Never silenced by the object itself (a Job that may adopt and delete other workloads' pods):
+# a reviewed handover gets an exemption in the policy file, or exempt_namespaces.
+SUPPRESSIBLE = False
 KINDS = ("Job",)
 SUMMARY = "No manualSelector unless exempt; a manual selector must be non-empty, unique and match"
 REMEDIATION = (
@@ -161,3 +176,84 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
             view.at("template", "metadata", "labels"),
             "`selector` does not match template `labels`",
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+# The request's namespace: the API server makes the object's match it, and CEL would need the
+# escaped `metadata.__namespace__` (namespace is a reserved word) to read the object's own.
+NAMESPACE = "request.namespace"
+
+
+def _selector_matches(sel: str, labels: str) -> str:
+    """``LabelSelector.matches``: every matchLabels entry and every expression holds."""
+    expression = (
+        f"e.operator == 'In' ? (e.key in {labels} && {labels}[e.key] in e.values) : "
+        f"e.operator == 'NotIn' ? (!(e.key in {labels}) || !({labels}[e.key] in e.values)) : "
+        f"e.operator == 'Exists' ? e.key in {labels} : !(e.key in {labels})"
+    )
+    return (
+        f"((!has({sel}.matchLabels) || {sel}.matchLabels.all(k, k in {labels} && "
+        f"{labels}[k] == {sel}.matchLabels[k])) && (!has({sel}.matchExpressions) || "
+        f"{sel}.matchExpressions.all(e, {expression})))"
+    )
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    kind = "Job"
+    grandfathered = (
+        "(request.operation == 'UPDATE' && oldObject != null && has(oldObject.spec) && "
+        "has(oldObject.spec.manualSelector) && oldObject.spec.manualSelector == true)"
+    )
+    active = all_of(
+        [f"({has('manualSelector')} && $s.manualSelector == true)", f"!{grandfathered}"]
+    )
+    exempt = []
+    if o.exempt_namespaces:
+        exempt.append(matches_any(NAMESPACE, o.exempt_namespaces))
+    if o.exempt_label is not None:
+        key, has_value, value = o.exempt_label.partition("=")
+        labelled = f"(has($o.metadata.labels) && {lit(key)} in $o.metadata.labels"
+        labelled += f" && $o.metadata.labels[{lit(key)}] == {lit(value)})" if has_value else ")"
+        exempt.append(labelled)
+    sel = "$s.selector"
+    empty = (
+        f"((!has({sel}.matchLabels) || size({sel}.matchLabels) == 0) && "
+        f"(!has({sel}.matchExpressions) || size({sel}.matchExpressions) == 0))"
+    )
+    pins = any_of(
+        f"((has({sel}.matchLabels) && {lit(k)} in {sel}.matchLabels) || "
+        f"(has({sel}.matchExpressions) && {sel}.matchExpressions.exists(e, e.key == {lit(k)} "
+        "&& e.operator == 'In')))"
+        for k in o.unique_keys
+    )
+    labels = f"({has('template.metadata.labels')} ? $s.template.metadata.labels : {{}})"
+    checks = [
+        CelCheck(
+            kind,
+            path(kind, "manualSelector"),
+            all_of([active, f"!{any_of(exempt)}" if exempt else ""]),
+            "manualSelector: true is not allowed; let the API server generate the selector",
+        ),
+        CelCheck(
+            kind,
+            path(kind, "selector"),
+            all_of([active, has("selector"), empty]),
+            "the empty selector matches every pod in the namespace; the Job would adopt and "
+            "delete other workloads' pods",
+        ),
+        CelCheck(
+            kind,
+            path(kind, "selector"),
+            all_of([active, has("selector"), f"!{empty}", f"!{pins}"]),
+            "the selector can match other workloads' pods; pin one of " + ", ".join(o.unique_keys),
+        ),
+        CelCheck(
+            kind,
+            path(kind, "template.metadata.labels"),
+            all_of([active, has("selector"), f"!{empty}", f"!{_selector_matches(sel, labels)}"]),
+            "`selector` does not match template `labels`",
+        ),
+    ]
+    return Translation(tuple(checks))

@@ -61,6 +61,18 @@ from jobguard.core.model import Action, Category, Violation
 from jobguard.core.paths import FieldPath, field_path
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    Translation,
+    has,
+    lit,
+    present,
+)
+from jobguard.rules._cel import (
+    path as spec_path,
+)
 
 CODE = "JG111"
 NAME = "resources"
@@ -260,3 +272,110 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
         return
     for path, container in _pod_containers(view):
         yield from _container_violations(path, container, options, pod, maxima)
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+POD_RESOURCES = "$s.template.spec.resources"
+
+
+def pod_has(pod_level: bool, section: str, resource: str) -> str:
+    """Pod-level resources (Kubernetes 1.34+) cover every container for that resource."""
+    if not pod_level:
+        return "false"
+    return (
+        f"({present(f'{POD_RESOURCES}.{section}')} && {lit(resource)} in {POD_RESOURCES}.{section})"
+    )
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    checks = []
+    pod_level = ctx.version >= POD_LEVEL_RESOURCES_SINCE
+    maxima = {"cpu": o.max_cpu, "memory": o.max_memory}
+    for kind in JOB_FORMS:
+
+        def in_section(section: str, resource: str) -> str:
+            return (
+                f"(has(c.resources) && has(c.resources.{section}) && "
+                f"{lit(resource)} in c.resources.{section})"
+            )
+
+        lacks = [
+            f"(!{in_section('requests', resource)} && !{in_section('limits', resource)}"
+            f" && !{pod_has(pod_level, 'requests', resource)})"
+            for resource in o.requests
+        ] + [
+            f"(!{in_section('limits', resource)} && !{pod_has(pod_level, 'limits', resource)})"
+            for resource in o.limits
+        ]
+        wanted = [f"a {r} request" for r in o.requests] + [f"a {r} limit" for r in o.limits]
+        # A pod of several containers none of which sets anything asked is one finding at the
+        # pod spec, as the rule reports it; each container is its own finding otherwise.
+        whole_pod = "false"
+        if lacks:
+            every = (
+                f"(({has('template.spec.initContainers')} ? $s.template.spec.initContainers : [])"
+                f" + ({has('template.spec.containers')} ? $s.template.spec.containers : []))"
+            )
+            bare = "(" + " && ".join(lacks) + ")"
+            asked = " || ".join(
+                [f"!{pod_has(pod_level, 'requests', r)}" for r in o.requests]
+                + [f"!{pod_has(pod_level, 'limits', r)}" for r in o.limits]
+            )
+            whole_pod = f"(size({every}) > 1 && ({asked}) && {every}.all(c, {bare}))"
+            text = "pods none of whose containers sets " + " or ".join(wanted)
+            checks.append(
+                CelCheck(
+                    kind,
+                    spec_path(kind, "template.spec"),
+                    whole_pod,
+                    text,
+                    f"{lit(text + ': ')} + {every}.map(c, c.name).join(', ')",
+                )
+            )
+        for key in ("initContainers", "containers"):
+
+            def add(
+                rel: str,
+                missing: str,
+                text: str,
+                kind: str = kind,
+                key: str = key,
+                unless: str = "false",
+            ) -> None:
+                items = f"$s.template.spec.{key}"
+                base = f"{spec_path(kind, 'template.spec')}.{key}[*].resources"
+                violated = (
+                    f"(!{unless} && {has('template.spec.' + key)} && {items}.exists(c, {missing}))"
+                )
+                names = f"{items}.filter(c, {missing}).map(c, c.name).join(', ')"
+                where = f"{base}.{rel}" if rel else base
+                checks.append(
+                    CelCheck(kind, where, violated, text, f"{lit(text + ': ')} + {names}")
+                )
+
+            # One finding per container naming all it lacks, as the rule reports it.
+            if lacks:
+                add(
+                    "",
+                    "(" + " || ".join(lacks) + ")",
+                    "containers without " + " or ".join(wanted),
+                    unless=whole_pod,
+                )
+            for section in ("requests", "limits"):
+                for resource, maximum in sorted(maxima.items()):
+                    if maximum is None:
+                        continue
+                    value = f"c.resources.{section}[{lit(resource)}]"
+                    above = (
+                        f"({in_section(section, resource)} && isQuantity({value}) && "
+                        f"quantity({value}).compareTo(quantity({lit(maximum)})) > 0)"
+                    )
+                    add(
+                        f"{section}.{resource}",
+                        above,
+                        f"containers whose {resource} {section[:-1]} is above the policy's "
+                        f"maximum {maximum}",
+                    )
+    return Translation(tuple(checks))

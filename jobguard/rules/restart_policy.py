@@ -45,11 +45,24 @@ from jobguard.core.model import Category, Fix, SetValue, Violation
 from jobguard.core.paths import MISSING
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    CelDefault,
+    Translation,
+    has,
+    lit,
+    path,
+    pointer,
+)
 from jobguard.rules._typos import near_miss_key
 
 CODE = "JG101"
 NAME = "restart-policy"
 CATEGORY = Category.POLICY
+# Never silenced by the object itself: an exemption in the policy file lifts it.
+SUPPRESSIBLE = False
 # A denied missing or disallowed restartPolicy is also what api-restart-policy reports there;
 # this rule's finding carries the fix, so the API one is dropped (and kept when this one is off
 # or only warns, since the API server would still reject the Job).
@@ -108,3 +121,39 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
             f"restartPolicy {value!r} is not allowed by policy; use {' or '.join(options.allowed)}",
             unsafe,
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    checks, defaults = [], []
+    allowed = list(o.allowed)
+    target = lit(o.default)
+    if "Never" in allowed and o.default != "Never":
+        target = f"({has('podFailurePolicy')} ? 'Never' : {target})"
+    rp = "$s.template.spec.restartPolicy"
+    for kind in JOB_FORMS:
+        checks.append(
+            CelCheck(
+                kind,
+                path(kind, "template.spec.restartPolicy"),
+                f"(!{has('template.spec.restartPolicy')} || !({rp} in {lit(allowed)}))",
+                f"restartPolicy is not allowed; Jobs must use {' or '.join(allowed)}",
+                f"({has('template.spec.restartPolicy')} && {rp} != 'Always' && {rp} != ''"
+                f" ? 'restartPolicy ' + {rp} + ' is not allowed by policy; use "
+                f"{' or '.join(allowed)}' : 'restartPolicy is not set; Jobs must use "
+                f"{' or '.join(allowed)}')",
+            )
+        )
+        # Safe unless it swaps one valid policy for the other (that changes retries).
+        defaults.append(
+            CelDefault(
+                kind,
+                pointer(kind, "template.spec.restartPolicy"),
+                f"({has('template.spec')} && (!{has('template.spec.restartPolicy')} || "
+                f"!({rp} in ['Never', 'OnFailure'])))",
+                target,
+            )
+        )
+    return Translation(tuple(checks), tuple(defaults))

@@ -5,12 +5,13 @@ is reported when it is not set (the policy's ``default`` is written), below ``mi
 ``max``.
 
 CronJobs are a policy choice (option ``cronjobs``). With ``skip`` (the default) a CronJob's job
-template is not given the default and a CronJob's scheduled run (created by the CronJob
-controller, see ``Subject.scheduled_run``) is not judged at all: the CronJob controller already deletes its finished Jobs, keeping
-the newest ``successfulJobsHistoryLimit`` (3) and ``failedJobsHistoryLimit`` (1). A TTL would fight
-those limits: it deletes the failed Job the history was meant to keep for debugging, often before
-anyone looked. An explicit TTL in a CronJob template is still held to ``min`` and ``max``. With
-``default`` CronJob templates and CronJob-created Jobs are treated like any other Job.
+template is not given the default and a CronJob's scheduled run (created by the CronJob controller,
+see ``Subject.scheduled_run``) is not judged at all: the CronJob controller already deletes its
+finished Jobs, keeping the newest ``successfulJobsHistoryLimit`` (3) and ``failedJobsHistoryLimit``
+(1). A TTL would fight those limits: it deletes the failed Job the history was meant to keep for
+debugging, often before anyone looked. An explicit TTL in a CronJob template is still held to
+``min`` and ``max``. With ``default`` CronJob templates and CronJob-created Jobs are treated like
+any other Job.
 
 Helm and Argo CD hook Jobs whose delete policy already deletes them (``helm.sh/hook-delete-policy``:
 ``before-hook-creation``, ``hook-succeeded`` or ``hook-failed``; ``argocd.argoproj.io/hook-delete-policy``:
@@ -54,6 +55,18 @@ from typing import Literal
 from jobguard.core.model import Action, Category, Fix, SetValue, Violation
 from jobguard.core.subject import Subject
 from jobguard.core.view import JobView
+from jobguard.rules._cel import (
+    JOB_FORMS,
+    CelCheck,
+    CelContext,
+    CelDefault,
+    Translation,
+    all_of,
+    has,
+    not_scheduled_run,
+    path,
+    pointer,
+)
 from jobguard.rules._defaulting import unset_phrase, wants_policy_default
 from jobguard.rules.base import below_minimum, exceeds
 
@@ -162,3 +175,56 @@ def check(view: JobView, options: Options, subject: Subject) -> Iterator[Violati
             f"({_duration(options.max)})",
             _set(view, options.max, safe=False),
         )
+
+
+# -- the rule in CEL, for `jobguard export` (the builders: jobguard.rules._cel) --------------
+
+
+def cel(o: Options, ctx: CelContext) -> Translation:
+    checks, defaults = [], []
+    skip = o.cronjobs == "skip"
+    for kind in JOB_FORMS:
+        guard = not_scheduled_run(kind, ctx) if skip else ""
+        has_t, t = has("ttlSecondsAfterFinished"), "$s.ttlSecondsAfterFinished"
+        p = path(kind, "ttlSecondsAfterFinished")
+        ptr = pointer(kind, "ttlSecondsAfterFinished")
+        if o.default is not None and not (kind == "CronJob" and skip):
+            cond = all_of([guard, f"!{has_t}"])
+            checks.append(
+                CelCheck(
+                    kind,
+                    p,
+                    cond,
+                    "ttlSecondsAfterFinished is not set: the finished Job and its pods are kept "
+                    f"forever; the policy's default is {o.default}s",
+                )
+            )
+            defaults.append(CelDefault(kind, ptr, cond, str(o.default)))
+        below = ""
+        if o.min is not None:
+            below = all_of([guard, has_t, f"{t} >= 0", f"{t} < {o.min}"])
+            checks.append(
+                CelCheck(
+                    kind,
+                    p,
+                    below,
+                    f"ttlSecondsAfterFinished is below the policy's minimum {o.min}s",
+                    f"'ttlSecondsAfterFinished ' + string({t}) + ' is below the policy\\'s "
+                    f"minimum {o.min}s; a failure\\'s logs go before anyone reads them'",
+                )
+            )
+            # raising a chosen TTL is a suggestion only (unsafe in the engine): no mutation
+        if o.max is not None:
+            checks.append(
+                CelCheck(
+                    kind,
+                    p,
+                    all_of(
+                        [guard, has_t, f"{t} >= 0", f"{t} > {o.max}", f"!{below}" if below else ""]
+                    ),
+                    f"ttlSecondsAfterFinished is above the policy's maximum {o.max}s",
+                    f"'ttlSecondsAfterFinished ' + string({t}) + ' is above the policy\\'s "
+                    f"maximum {o.max}s'",
+                )
+            )
+    return Translation(tuple(checks), tuple(defaults))

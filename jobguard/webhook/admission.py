@@ -29,8 +29,9 @@ module reads no ownerReference, annotation or managedFields entry itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from jobguard.cel.custom_rule import denial_message as custom_denial
@@ -40,6 +41,7 @@ from jobguard.core.fixplan import EXISTING, IMMUTABLE, Skipped, applies, plan_fi
 from jobguard.core.model import Finding, SetValue, Severity
 from jobguard.core.paths import FieldPath, field_path
 from jobguard.core.subject import DEFAULT_KUBERNETES_VERSION, Requester, Subject
+from jobguard.core.suppressions import SUPPRESS_PREFIX
 from jobguard.core.view import JOB_KINDS
 from jobguard.policy import Policy
 from jobguard.rules import fixing_rules, validating_rules
@@ -168,14 +170,33 @@ def finding_warning(finding: Finding, *, preexisting: bool = False, scheduled: b
     return responses.warning(f"jobguard {finding.rule}{note}: {where}", finding.message)
 
 
-def denial_message(findings: tuple[Finding, ...], custom: frozenset[str] = frozenset()) -> str:
+def denial_message(
+    findings: tuple[Finding, ...],
+    custom: frozenset[str] = frozenset(),
+    refused: Mapping[str, str] = MappingProxyType({}),
+) -> str:
     """The denial: built-in rules' findings in jobguard's words, then the custom rules' as the
-    API server words a ValidatingAdmissionPolicy's denial (each is one, once exported)."""
+    API server words a ValidatingAdmissionPolicy's denial (each is one, once exported).
+
+    A rule the object's own suppression annotation names but may not silence (``refused``,
+    rule -> why) says so, so that the author learns why the annotation did not help.
+    """
     parts = [
-        f"[{f.rule}] {f.field or '(object)'}: {f.message}" for f in findings if f.rule not in custom
+        f"[{f.rule}] {f.field or '(object)'}: {f.message}{_refused_note(f.rule, refused)}"
+        for f in findings
+        if f.rule not in custom
     ]
-    vap = [custom_denial(f.rule, f.message) for f in findings if f.rule in custom]
+    vap = [
+        custom_denial(f.rule, f.message) + _refused_note(f.rule, refused)
+        for f in findings
+        if f.rule in custom
+    ]
     return "; ".join((["jobguard policy: " + "; ".join(parts)] if parts else []) + vap)
+
+
+def _refused_note(rule: str, refused: Mapping[str, str]) -> str:
+    why = refused.get(rule)
+    return "" if why is None else f" (annotation {SUPPRESS_PREFIX}{rule} ignored: {why})"
 
 
 def warning_text(finding: Finding, custom: frozenset[str]) -> str:
@@ -269,6 +290,10 @@ def validate(
         finding_warning(f, preexisting=True) for f in report.errors if _key(f) in forgiven
     ] + [warning_text(f, custom) for f in report.findings if f.severity is Severity.WARNING]
     if blocking:
-        answer = responses.deny(review.uid, denial_message(blocking, custom), warnings)
+        answer = responses.deny(
+            review.uid,
+            denial_message(blocking, custom, report.refused_suppressions),
+            warnings,
+        )
         return Outcome(answer, DENIED, "", report.findings, blocking)
     return Outcome(responses.allow(review.uid, warnings), ALLOWED, "", report.findings)

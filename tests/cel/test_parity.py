@@ -263,3 +263,45 @@ def test_the_exported_objects_validate_against_the_1_36_schema(policy: Policy) -
     assert {f"jobguard-{rule}" for rule in CUSTOM} <= names
     for obj in objects:
         kubernetes_validate.validate(obj, "1.36.0", strict=True)
+
+
+ROBOT = """\
+apiVersion: jobguard.dev/v1
+kind: Policy
+custom_rules:
+  - name: robot-only
+    match_conditions:
+      - {name: prod, expression: "request.namespace.startsWith('prod-')"}
+    validations:
+      - expression: "request.userInfo.username == 'system:serviceaccount:ci:deployer'"
+        messageExpression: "'only the deployer creates Jobs here, not ' + request.userInfo.username"
+"""
+
+
+def test_request_user_info_is_the_requesters_in_the_webhook_and_absent_in_lint(
+    tmp_path: Path, policy_files: list[str]
+) -> None:
+    from jobguard.webhook import admission
+    from jobguard.webhook.review import parse_review
+
+    path = tmp_path / "robot.yaml"
+    path.write_text(ROBOT)
+    policy = load_policy([policy_files[0], str(path)])  # built-in rules off
+    obj = job("by-hand", TEAM)
+    outcome = admission.validate(parse_review(review_for(copy.deepcopy(obj))), policy)
+    message = "only the deployer creates Jobs here, not alice"  # review_for's user
+    assert outcome.decision == admission.DENIED
+    assert outcome.answer.review["response"]["status"]["message"] == (
+        "ValidatingAdmissionPolicy 'jobguard-robot-only' with binding 'jobguard-robot-only' "
+        f"denied request: {message}"
+    )
+    objects = list(yaml.safe_load_all(render_yaml(export_policy(policy, (1, 36)))))
+    verdicts = vap.judge(objects, obj, "CREATE", NAMESPACE)
+    assert [(v.policy, v.action, v.message) for v in verdicts] == [
+        ("jobguard-robot-only", "Deny", message)
+    ]
+    # lint has no requester: reading userInfo fails, reported as a rule error, never a guess
+    result = lint_bytes("obj.yaml", yaml.safe_dump(obj).encode(), policy)
+    (finding,) = [lf.finding for o in result.objects for lf in o.findings]
+    assert (finding.rule, finding.failed_rule) == ("internal-error", "robot-only")
+    assert "userInfo" in finding.message

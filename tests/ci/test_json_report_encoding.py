@@ -4,6 +4,7 @@ and by ``json`` where it would not (floats, integers beyond 64 bits, lone surrog
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,28 @@ def test_the_examples_report_is_byte_identical_to_json_dumps() -> None:
     assert doc["findings"]  # the examples have findings, with fixes and patches
     assert any(f["fix"] is not None for f in doc["findings"])
     assert json_report.render(result) == _reference(doc) + "\n"
+
+
+def test_a_finding_orjson_cannot_write_like_json_is_written_by_json() -> None:
+    result = lint_paths([str(EXAMPLES)], load_policy(()), jobs=1)
+    patched = 0
+    for i, fr in enumerate(result.files):
+        objects = []
+        for obj in fr.objects:
+            located = []
+            for lf in obj.findings:
+                if lf.finding.fix is not None and patched < 2:
+                    value: Any = 1e16 if patched == 0 else "lone \ud800 surrogate"
+                    patch = ({"op": "add", "path": "/x", "value": value},)
+                    lf = replace(lf, finding=replace(lf.finding, patch=patch))
+                    patched += 1
+                located.append(lf)
+            objects.append(replace(obj, findings=tuple(located)))
+        result.files[i] = replace(fr, objects=tuple(objects))
+    assert patched == 2
+    text = json_report.render(result)
+    assert text == _reference(json_report.report_dict(result)) + "\n"
+    assert '"value": 1e+16' in text  # Python's spelling; orjson writes 1e16
 
 
 json_values = st.recursive(

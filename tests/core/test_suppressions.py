@@ -11,7 +11,7 @@ from jobguard.core.engine import evaluate
 from jobguard.core.model import Action, Category
 from jobguard.core.rule import RuleSet
 from jobguard.core.subject import Subject
-from jobguard.core.suppressions import may_suppress, suppressions
+from jobguard.core.suppressions import annotation_refusal, suppressions
 from jobguard.core.view import JobView
 from jobguard.export.build import admission_match
 from jobguard.policy.model import Policy, RuleSettings, builtin_defaults
@@ -76,7 +76,11 @@ def test_the_known_names_come_from_the_rule_set_not_from_the_engine() -> None:
 def test_the_suppression_rule_cannot_be_suppressed_by_an_annotation() -> None:
     view = job({PREFIX + "suppression": "quiet please", PREFIX + "restart-polcy": "typo"})
     report = evaluate(Subject.of(view), builtin_defaults(), rules=REGISTRY.named("suppression"))
-    assert found(report) == [("suppression", TYPO)]
+    # ... and says that annotation is ignored.
+    assert found(report) == [
+        ("suppression", TYPO),
+        ("suppression", "metadata.annotations[suppress.jobguard.dev/suppression]"),
+    ]
     assert report.suppressed == ()
 
 
@@ -125,14 +129,40 @@ def test_rule_modules_declare_suppressible() -> None:
     assert rule_from_module(module).suppressible is True
     module.SUPPRESSIBLE = False
     assert rule_from_module(module).suppressible is False
-    assert [r.name for r in REGISTRY.rules if not r.suppressible] == ["suppression"]
+    # Never an object's to silence: the check of its suppressions, the two rules that keep
+    # Jobs working and their pods owned, and everything the API server rejects.
+    never = {r.name for r in REGISTRY.rules if not r.suppressible}
+    api = {r.name for r in REGISTRY.rules if r.category is Category.API}
+    assert never == {"suppression", "restart-policy", "manual-selector"} | api
 
 
-def test_may_suppress_follows_the_declaration_and_the_policy() -> None:
-    backoff = RULES_BY_NAME["backoff-limit"]
-    assert may_suppress(backoff, frozenset()) is True
-    assert may_suppress(backoff, frozenset({"backoff-limit"})) is False
-    assert may_suppress(RULES_BY_NAME["suppression"], frozenset()) is False
+def _refusal(name: str, action: Action, **policy: Any) -> str | None:
+    settings: dict[str, Any] = {"allowed": True, "forbidden": (), "suppressible": ()}
+    return annotation_refusal(RULES_BY_NAME[name], action, **{**settings, **policy})
+
+
+def test_an_annotation_needs_the_policys_permission() -> None:
+    assert _refusal("backoff-limit", Action.WARN) is None
+    assert _refusal("backoff-limit", Action.AUDIT) is None
+    # A deny rule: only where the policy lists it.
+    assert _refusal("backoff-limit", Action.DENY) == (
+        "it denies, and an object may suppress a deny rule only where the policy lists it in "
+        "suppressions.suppressible; an exemption in the policy file can lift it"
+    )
+    assert _refusal("backoff-limit", Action.DENY, suppressible={"backoff-limit"}) is None
+    # forbid wins over suppressible; allowed: false ignores every annotation.
+    assert _refusal(
+        "backoff-limit", Action.WARN, forbidden={"backoff-limit"}, suppressible={"backoff-limit"}
+    ) == ("the policy forbids suppressing it (suppressions.forbid)")
+    assert _refusal("backoff-limit", Action.WARN, allowed=False) == (
+        "the policy honours no suppression annotation (suppressions.allowed: false)"
+    )
+    # Never, whatever the policy lists.
+    for name in ("restart-policy", "manual-selector", "api-selector", "suppression"):
+        assert _refusal(name, Action.WARN, suppressible={name}) == (
+            f"{name} can never be suppressed by the object itself; an exemption in the policy "
+            "file can lift it"
+        )
 
 
 def test_the_export_leaves_the_suppression_condition_out_where_the_engine_does() -> None:
@@ -143,16 +173,30 @@ def test_the_export_leaves_the_suppression_condition_out_where_the_engine_does()
                 for name in ("suppression", "restart-policy", "backoff-limit")
             }
         ),
-        unsuppressible=frozenset({"restart-policy"}),
+        unsuppressible=frozenset({"backoff-limit"}),
     )
 
     def conditions(name: str) -> list[str]:
         rule = RULES_BY_NAME[name]
         return [c["name"] for c in admission_match(policy, rule, policy.settings(rule)).conditions]
 
-    assert "not-suppressed" in conditions("backoff-limit")
-    assert "not-suppressed" not in conditions("restart-policy")
+    assert "not-suppressed" not in conditions("backoff-limit")  # forbidden
+    assert "not-suppressed" not in conditions("restart-policy")  # never
     assert "not-suppressed" not in conditions("suppression")
+    warn = replace(policy, unsuppressible=frozenset())
+    backoff = RULES_BY_NAME["backoff-limit"]
+    assert "not-suppressed" in [
+        c["name"] for c in admission_match(warn, backoff, warn.settings(backoff)).conditions
+    ]
+    # A deny rule only with the policy's permission.
+    deny = replace(
+        warn, rules=MappingProxyType({"backoff-limit": RuleSettings(Action.DENY, NoOptions())})
+    )
+    matched = admission_match(deny, backoff, deny.settings(backoff)).conditions
+    assert "not-suppressed" not in [c["name"] for c in matched]
+    allowed = replace(deny, suppressible=frozenset({"backoff-limit"}))
+    matched = admission_match(allowed, backoff, allowed.settings(backoff)).conditions
+    assert "not-suppressed" in [c["name"] for c in matched]
 
 
 def test_rule_sets_keep_their_known_names_when_narrowed() -> None:

@@ -9,7 +9,7 @@ import pytest
 from celpy.adapter import json_to_cel
 from celpy.evaluation import CELEvalError
 
-from jobguard.export.cel import glob_regex
+from jobguard.rules._cel import glob_regex
 from tests.export.k8s_cel import evaluate, parse_quantity, to_json
 
 

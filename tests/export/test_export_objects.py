@@ -113,12 +113,23 @@ def job(annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any
     }
 
 
-def test_a_reasoned_suppression_annotation_lifts_only_its_rule() -> None:
-    objects = objects_for(bundled("strict.yaml"))
+def test_a_reasoned_suppression_annotation_lifts_only_its_rule(tmp_path: Path) -> None:
+    strict = objects_for(bundled("strict.yaml"))
     obj = job(backoffLimit=50, activeDeadlineSeconds=600, ttlSecondsAfterFinished=3600)
-    rules = {f.rule for f in k8s_cel.validate(objects, k8s_cel.Request(obj))}
+    rules = {f.rule for f in k8s_cel.validate(strict, k8s_cel.Request(obj))}
     assert "backoff-limit" in rules
     quiet = job({"suppress.jobguard.dev/backoff-limit": "vendor chart, tracked"}, backoffLimit=50)
+    # backoff-limit denies under strict: the object may not lift it without the policy's leave,
+    # and the suppression rule says the annotation is ignored.
+    kept = {(f.rule, f.action) for f in k8s_cel.validate(strict, k8s_cel.Request(quiet))}
+    assert {("backoff-limit", "Deny"), ("suppression", "Warn")} <= kept
+    permits = tmp_path / "permits.yaml"
+    permits.write_text(
+        "apiVersion: jobguard.dev/v1\nkind: Policy\n"
+        f"extends: [{bundled('strict.yaml')[0]}]\n"
+        "suppressions:\n  suppressible: [backoff-limit]\n"
+    )
+    objects = objects_for([str(permits)])
     rules = {f.rule for f in k8s_cel.validate(objects, k8s_cel.Request(quiet))}
     assert "backoff-limit" not in rules and "active-deadline" in rules
     empty = job({"suppress.jobguard.dev/backoff-limit": "  "}, backoffLimit=50)

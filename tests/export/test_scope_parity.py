@@ -26,6 +26,7 @@ scope:
 suppressions:
   allowed: true
   forbid: [restart-policy]
+  suppressible: [backoff-limit]  # a deny rule an object may silence: the policy's permission
 rules:
   backoff-limit: {action: deny, default: 3, max: 10}
   ttl-after-finished:

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-_REPORT: list[str] = []
+from tests import run_summary
 
 
 def report(line: str) -> None:
     """Show ``line`` in the run's summary (and keep it out of the assertions)."""
-    _REPORT.append(line)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _REPORT:
-        terminalreporter.section("jobguard install")
-        for line in _REPORT:
-            terminalreporter.write_line(line)
+    run_summary.add("jobguard install", line)

@@ -195,15 +195,22 @@ class BuiltImage:
     user: str
 
 
-def build(buildah: Buildah, where: Path) -> BuiltImage:
-    base = base_image(buildah)
-    context = build_context(where)
-    name = "localhost/jobguard:test"
+def build(buildah: Buildah, where: Path, base: str | None = None, tag: str = "test") -> BuiltImage:
+    """Build the Dockerfile offline and reproducibly (fixed timestamps, SOURCE_DATE_EPOCH)."""
+    base = base or base_image(buildah)
+    context = where / "context"
+    if not context.exists():
+        build_context(where)
+    name = f"localhost/jobguard:{tag}"
     started = time.monotonic()
     buildah.run(
         "bud",
         "--isolation",
         "chroot",
+        "--timestamp",
+        "0",
+        "--build-arg",
+        "SOURCE_DATE_EPOCH=0",
         "--build-arg",
         f"BASE_IMAGE={base}",
         "--build-arg",
@@ -216,7 +223,7 @@ def build(buildah: Buildah, where: Path) -> BuiltImage:
     seconds = time.monotonic() - started
     inspected = json.loads(buildah.run("inspect", "--type", "image", name))
     config = inspected["OCIv1"]["config"]
-    mount = buildah.run("from", "--name", "jobguard-size", name)
+    mount = buildah.run("from", "--name", f"jobguard-size-{tag}", name)
     size = tree_size(Path(buildah.run("mount", mount)))
     buildah.run("rm", mount)
     return BuiltImage(

@@ -236,3 +236,11 @@ def test_the_image_holds_the_version_of_the_source(built: Built) -> None:
     out = buildah.run("run", "--isolation", "chroot", container, "--", "jobguard", "--version")
     buildah.run("rm", container)
     assert out == f"jobguard, version {__version__}"
+
+
+def test_the_same_inputs_build_the_same_image(built: Built, tmp_path: Path) -> None:
+    """Reproducible: a second build from the same base, source and wheelhouse (its own copy of
+    the build context) is the same image, bit for bit."""
+    again = image.build(built.buildah, tmp_path, base=built.image.base, tag="again")
+    report(f"rebuilt in {again.build_seconds:.0f} s: digest {again.digest}")
+    assert again.digest == built.image.digest

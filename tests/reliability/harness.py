@@ -49,6 +49,21 @@ def workers(server: Server) -> set[int]:
     return found
 
 
+def cpu_seconds(server: Server) -> float:
+    """CPU time (user + system) the serve process and its current workers have used so far.
+
+    CPU time, unlike wall time, does not grow when other processes hold the machine's cores,
+    so a bound on it holds on a loaded machine and still catches work that grew."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in (server.process.pid, *workers(server)):
+        with open(f"/proc/{pid}/stat") as f:
+            # Fields after the parenthesised command name; utime and stime are fields 14, 15.
+            fields = f.read().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def wait_for(condition: Any, timeout: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

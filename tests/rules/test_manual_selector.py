@@ -124,17 +124,22 @@ def test_an_admission_object_with_the_defaulted_false_is_fine() -> None:
     assert findings(job, defaulted=True) == []
 
 
-def test_a_reasoned_suppression_annotation_silences_the_rule_through_the_engine() -> None:
+def test_the_jobs_own_suppression_annotation_never_silences_the_rule() -> None:
     job = manual_job(
         {"matchLabels": {"controller-uid": UID}},
         {"controller-uid": UID},
         annotations={"suppress.jobguard.dev/manual-selector": "pod handover, reviewed in OPS-77"},
     )
     report = evaluate_obj(job)
-    assert [f.rule for f in report.findings if f.rule == "manual-selector"] == []
-    assert [(f.rule, f.field) for f in report.suppressed] == [
-        ("manual-selector", "spec.manualSelector")
+    # A Job that may adopt and delete other workloads' pods cannot exempt itself.
+    assert [f.field for f in report.findings if f.rule == "manual-selector"] == [
+        "spec.manualSelector"
     ]
+    assert report.suppressed == ()
+    assert report.refused_suppressions == {
+        "manual-selector": "manual-selector can never be suppressed by the object itself; "
+        "an exemption in the policy file can lift it"
+    }
 
 
 def test_an_exemption_label_without_a_value_accepts_any_value(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ exponent (``e3``, ``E-2``). YAML may also give a plain integer or float. Decimal
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -45,6 +46,18 @@ def parse_quantity(value: Any) -> Decimal | None:
         return Decimal(repr(value)) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
+    if len(value) <= _CACHED_LENGTH:
+        return _parse_short_text(value)
+    return _parse_text(value)
+
+
+#: Quantities are a handful of values repeated in every manifest (``100m``, ``256Mi``...) and
+#: several rules parse each container's: short texts are parsed once per process. Decimals are
+#: immutable, so sharing them is safe; long (hostile) texts are not kept.
+_CACHED_LENGTH = 32
+
+
+def _parse_text(value: str) -> Decimal | None:
     found = _QUANTITY.fullmatch(value.strip())
     if found is None:
         return None
@@ -62,3 +75,6 @@ def parse_quantity(value: Any) -> Decimal | None:
     if suffix in _BINARY:
         return number * _BINARY[suffix]
     return number * _DECIMAL[suffix]
+
+
+_parse_short_text = functools.lru_cache(maxsize=1024)(_parse_text)

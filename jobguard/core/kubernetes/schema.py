@@ -364,31 +364,66 @@ def fields_present(
     root = schema.roots.get(str(obj.get("kind")))
     if root is None or not wanted:
         return []
-    types = schema.types_at(version)
-    holders = _holders(version, wanted)
     found: list[tuple[FieldPath, str]] = []
-
-    def walk(value: Any, expr: str, path: FieldPath) -> None:
-        if value is None:
-            return
-        if expr.startswith("[") and isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, expr[1:-1], (*path, index))
-        elif expr.startswith("{") and isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, expr[1:-1], (*path, Key(str(key))))
-        elif expr in holders and isinstance(value, dict):
-            fields = types[expr]
-            for key, item in value.items():
-                sub = fields.get(str(key))
-                if sub is None or item is None:
-                    continue
-                if f"{expr}.{key}" in wanted:
-                    found.append(((*path, str(key)), f"{expr}.{key}"))
-                walk(item, sub, (*path, str(key)))
-
-    walk(obj, root, ())
+    _present(obj, root, (), _presence_plan(version, wanted), found)
     return found
+
+
+#: Per holder type (see :func:`_holders`), its fields worth reading: field -> (expression,
+#: ``<type>.<field>`` if it is wanted else None, whether a wanted field can lie below it).
+_PresencePlan = dict[str, dict[str, tuple[str, str | None, bool]]]
+
+
+@functools.lru_cache(maxsize=32)
+def _presence_plan(version: tuple[int, int], wanted: frozenset[str]) -> _PresencePlan:
+    """What :func:`fields_present` reads, worked out once per version and set of fields: the
+    other fields (most of a manifest: names, images, env, labels...) are not even visited."""
+    types = load_schema().types_at(version)
+    holders = _holders(version, wanted)
+    plan: _PresencePlan = {}
+    for type_name in holders:
+        fields: dict[str, tuple[str, str | None, bool]] = {}
+        for name, expr in types.get(type_name, {}).items():
+            label = f"{type_name}.{name}"
+            is_wanted = label in wanted
+            deeper = expr.strip("[]{}") in holders
+            if is_wanted or deeper:
+                fields[name] = (expr, label if is_wanted else None, deeper)
+        plan[type_name] = fields
+    return plan
+
+
+def _present(
+    value: Any,
+    expr: str,
+    path: FieldPath,
+    plan: _PresencePlan,
+    found: list[tuple[FieldPath, str]],
+) -> None:
+    if value is None:
+        return
+    if expr.startswith("["):
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _present(item, expr[1:-1], (*path, index), plan, found)
+    elif expr.startswith("{"):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _present(item, expr[1:-1], (*path, Key(str(key))), plan, found)
+    elif isinstance(value, dict):
+        fields = plan.get(expr)
+        if not fields:
+            return
+        for key, item in value.items():
+            name = key if type(key) is str else str(key)
+            entry = fields.get(name)
+            if entry is None or item is None:
+                continue
+            sub, label, deeper = entry
+            if label is not None:
+                found.append(((*path, name), label))
+            if deeper:
+                _present(item, sub, (*path, name), plan, found)
 
 
 @functools.lru_cache(maxsize=32)
@@ -495,6 +530,8 @@ class _Compiled:
 
     def _struct(self, type_name: str) -> _Check:
         fields = self.types[type_name]
+        # Each field's check, looked up once per field instead of once per value checked.
+        field_checks: dict[str, _Check] = {}
 
         def check(value: Any) -> bool:
             if value is None:
@@ -502,8 +539,14 @@ class _Compiled:
             if not isinstance(value, dict):
                 return False
             for key, item in value.items():
-                expr = fields.get(key if type(key) is str else str(key))
-                if expr is None or not self.check(expr)(item):
+                name = key if type(key) is str else str(key)
+                field_check = field_checks.get(name)
+                if field_check is None:
+                    expr = fields.get(name)
+                    if expr is None:
+                        return False
+                    field_check = field_checks[name] = self.check(expr)
+                if not field_check(item):
                     return False
             return True
 
@@ -529,27 +572,72 @@ def fill_null_items(obj: dict[str, Any], kind: str, version: tuple[int, int]) ->
     spec = obj.get("spec")
     if root is None or not isinstance(spec, dict):
         return
-    types = schema.types_at(version)
-    spec_expr = types.get(root, {}).get("spec")
+    spec_expr = schema.types_at(version).get(root, {}).get("spec")
     if spec_expr is not None:
-        _fill(spec, spec_expr, types)
+        _fill(spec, spec_expr, _null_fill_plan(version))
 
 
-def _fill(value: Any, expr: str, types: Types) -> None:
+@dataclass(frozen=True)
+class _NullFillPlan:
+    """Where a ``null`` item can be decoded as an object, for one version: ``objects`` are the
+    struct types, ``fields`` each type's fields below which a list of structs can lie, and
+    ``holding`` every expression that can hold one. Lists of scalars, labels, annotations,
+    args... are never visited."""
+
+    objects: frozenset[str]
+    fields: dict[str, dict[str, str]]
+    holding: frozenset[str]
+
+
+@functools.lru_cache(maxsize=8)
+def _null_fill_plan(version: tuple[int, int]) -> _NullFillPlan:
+    types = load_schema().types_at(version)
+    holders: set[str] = set()
+
+    def holds(expr: str) -> bool:
+        if expr.startswith("["):
+            return expr[1:-1] in types or holds(expr[1:-1])
+        if expr.startswith("{"):
+            return holds(expr[1:-1])
+        return expr in holders
+
+    changed = True
+    while changed:  # types are recursive (a fixed point, as for _holders)
+        changed = False
+        for type_name, fields in types.items():
+            if type_name not in holders and any(holds(e) for e in fields.values()):
+                holders.add(type_name)
+                changed = True
+    exprs = {e for fields in types.values() for e in fields.values()}
+    return _NullFillPlan(
+        objects=frozenset(types),
+        fields={
+            t: {name: e for name, e in fields.items() if holds(e)} for t, fields in types.items()
+        },
+        holding=frozenset(e for e in exprs | set(types) if holds(e)),
+    )
+
+
+def _fill(value: Any, expr: str, plan: _NullFillPlan) -> None:
     if isinstance(value, list) and expr.startswith("["):
         item_expr = expr[1:-1]
+        objects = item_expr in plan.objects
+        deeper = item_expr in plan.holding
         for index, item in enumerate(value):
-            if item is None and item_expr in types:
-                value[index] = {}
-            else:
-                _fill(item, item_expr, types)
+            if item is None:
+                if objects:
+                    value[index] = {}
+            elif deeper:
+                _fill(item, item_expr, plan)
     elif isinstance(value, dict):
         if expr.startswith("{"):
-            for item in value.values():
-                _fill(item, expr[1:-1], types)
-        elif expr in types:
-            fields = types[expr]
-            for key, item in value.items():
-                sub = fields.get(str(key))
-                if sub is not None and isinstance(item, (list, dict)):
-                    _fill(item, sub, types)
+            if expr[1:-1] in plan.holding:
+                for item in value.values():
+                    _fill(item, expr[1:-1], plan)
+        else:
+            fields = plan.fields.get(expr)
+            if fields:
+                for key, item in value.items():
+                    sub = fields.get(key if type(key) is str else str(key))
+                    if sub is not None and isinstance(item, (list, dict)):
+                        _fill(item, sub, plan)
