@@ -287,7 +287,7 @@ def main() -> None:
         if args.update:
             bodies["/mutate UPD"] = ("/mutate", write_body(UPDATE_REVIEW, workdir))
         env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        tuning = ["--metrics-port", "0"]  # two servers side by side: no metrics port to share
+        tuning = []
         if args.workers:
             tuning += ["--workers", str(args.workers)]
         if args.threads:
