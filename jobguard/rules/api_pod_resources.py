@@ -371,7 +371,9 @@ def _pod_resources(at: FieldPath, pod: dict[str, Any]) -> Iterator[Violation]:
                     f"must be greater than or equal to aggregate container limits of {_number(need)}",
                 ),
             )
-    for index, container in enumerate(pod.get("containers") or []):
+    listed = pod.get("containers")
+    # A wrong type (``containers: true``) is api-structure's error; this check reads lists only.
+    for index, container in enumerate(listed if isinstance(listed, list) else []):
         if not isinstance(container, dict):
             continue
         container_limits = _mapping(_mapping(container.get("resources")).get("limits"))

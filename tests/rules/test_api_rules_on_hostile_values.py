@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobguard.core.kubernetes.versions import NEWEST, OLDEST
+from jobguard.core.paths import field_path
 from tests.helpers import evaluate_obj
 
 JSON = st.recursive(
@@ -42,6 +43,7 @@ PLACES = [
     ("pod", "tolerations"),
     ("pod", "securityContext"),
     ("pod", "initContainers"),
+    ("pod", "containers"),
     ("container", "resources"),
     ("container", "env"),
     ("container", "volumeMounts"),
@@ -120,3 +122,17 @@ def test_no_api_rule_fails_on_hostile_values(
     report = evaluate_obj(obj, version=version)
     failures = [f.message for f in report.findings if f.rule == "internal-error"]
     assert not failures, failures
+
+
+def test_pod_level_limits_beside_containers_of_the_wrong_type() -> None:
+    """``containers: true`` beside pod-level limits once crashed api-pod-resources (it walked the
+    value as a list); the type error is api-structure's to report, and no rule fails."""
+    obj = job("Job")
+    pod = obj["spec"]["template"]["spec"]
+    pod["resources"] = {"limits": {"cpu": "1"}}
+    pod["containers"] = True
+    report = evaluate_obj(obj, version=NEWEST)
+    assert [f.rule for f in report.findings if f.rule == "internal-error"] == []
+    assert ("api-structure", "spec.template.spec.containers") in {
+        (f.rule, field_path(f.path)) for f in report.findings
+    }
