@@ -123,12 +123,15 @@ def test_policy_changes_are_picked_up_and_broken_ones_rejected(
         # Each worker checks the files on its own, at most once a second, on a review (a scrape
         # does not check them): send reviews until both have refused the new one (a fixed
         # sleep was too short on a loaded machine), so that any worker answers the questions
-        # below.
+        # below. The kernel hands fresh connections to whichever worker accepts first, and on a
+        # loaded machine one worker can take every connection for a while: allow a minute.
         eventually(
             lambda: (
                 decisions(server) == {True}
                 and server.metric("jobguard_policy_reloads_total", result="rejected") >= 2
-            )
+            ),
+            timeout=60.0,
+            server=server,
         )
         ready = server.get("/readyz", fresh=True)
         assert ready.status_code == 200  # still serving the last good policy
