@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -106,24 +106,7 @@ EXIT_CLUSTER_FAILED = EXIT_RENEWAL_DUE
     show_default=True,
     help="Name of both the Mutating- and the ValidatingWebhookConfiguration.",
 )
-def certs(
-    directory: str,
-    service: str,
-    namespace: str,
-    extra_names: tuple[str, ...],
-    days: int,
-    ca_days: int,
-    renew_before: int,
-    renew: bool,
-    new_ca: bool,
-    check: bool,
-    kubeconfig: str | None,
-    context: str | None,
-    in_cluster: bool,
-    tls_secret: str,
-    ca_secret: str,
-    webhook_configuration: str,
-) -> None:
+def certs(**given: Any) -> None:
     """Create or renew the webhook's CA and ECDSA P-256 serving certificate.
 
     The serving certificate covers <service>.<namespace>.svc (what the API server calls),
@@ -138,24 +121,7 @@ def certs(
     failed, 2 usage error or unusable files.
     """
     require_extra("server", "certs")
-    options = resolve_options(
-        directory=directory,
-        service=service,
-        namespace=namespace,
-        extra_names=extra_names,
-        days=days,
-        ca_days=ca_days,
-        renew_before=renew_before,
-        renew=renew,
-        new_ca=new_ca,
-        check=check,
-        kubeconfig=kubeconfig,
-        context=context,
-        in_cluster=in_cluster,
-        tls_secret=tls_secret,
-        ca_secret=ca_secret,
-        webhook_configuration=webhook_configuration,
-    )
+    options = resolve_options(**given)
     if options.check:
         check_files(options)
     run(options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -186,19 +186,7 @@ def resolve_options(
     "default). auto asks the API server's /version at start-up (in-cluster service account) "
     "and falls back to the default with a warning.",
 )
-def serve(
-    cert: str | None,
-    key: str | None,
-    bind: str,
-    metrics_port: int,
-    policies: tuple[str, ...],
-    workers: int | None,
-    threads: int | None,
-    keepalive: int | None,
-    max_request_bytes: int | None,
-    request_deadline: float | None,
-    kubernetes_version: str | None,
-) -> None:
+def serve(**given: Any) -> None:
     """Run the admission webhook: POST /mutate and /validate, GET /healthz and /readyz over
     HTTPS; GET /metrics over plain HTTP on --metrics-port.
 
@@ -206,19 +194,7 @@ def serve(
     does not load, or a port that is taken stops it with exit code 2.
     """
     require_extra("server", "serve")
-    options = resolve_options(
-        cert=cert,
-        key=key,
-        bind=bind,
-        metrics_port=metrics_port,
-        policies=policies,
-        workers=workers,
-        threads=threads,
-        keepalive=keepalive,
-        max_request_bytes=max_request_bytes,
-        request_deadline=request_deadline,
-        kubernetes_version=kubernetes_version,
-    )
+    options = resolve_options(**given)
     run(options)
 
 
